@@ -1,0 +1,111 @@
+"""The API boundary's one exception handler: every error leaves as ``{"error": {...}}``.
+
+Envelopes from ToolRunner pass through unchanged (minus ``_internal``, which is logged);
+framework errors (unknown route, malformed body) and Visor bugs are mapped onto the same
+table, so clients parse exactly one error shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.api.responses import FastJSONResponse
+from app.errors import (
+    DEFAULT_RETRY_AFTER_S,
+    ErrorCode,
+    VisorError,
+    build_envelope,
+    envelope_from_exception,
+    http_status_for,
+    public_error,
+)
+
+log = logging.getLogger("visor.api")
+
+_HTTP_CODES: dict[int, ErrorCode] = {
+    400: ErrorCode.INVALID_INPUT,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.NOT_FOUND,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    422: ErrorCode.INVALID_INPUT,
+}
+
+
+class EnvelopeError(Exception):
+    """Carries a ready envelope (from ToolRunner or a job) to the exception handler."""
+
+    def __init__(self, envelope: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        super().__init__(envelope["error"]["message"])
+        self.envelope = envelope
+        self.headers = dict(headers or {})
+
+
+def envelope_response(envelope: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    status = http_status_for(envelope)
+    all_headers = dict(headers or {})
+    if envelope["error"]["details"].get("code") == ErrorCode.OVERLOADED.value:
+        retry = envelope["error"]["details"].get("retry_after_s", DEFAULT_RETRY_AFTER_S)
+        all_headers.setdefault("Retry-After", str(max(1, round(float(retry)))))
+    return FastJSONResponse(public_error(envelope), status_code=status, headers=all_headers)
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "-"))
+
+
+def _to_envelope(request: Request, exc: Exception) -> tuple[dict[str, Any], dict[str, str]]:
+    if isinstance(exc, EnvelopeError):
+        return exc.envelope, exc.headers
+    if isinstance(exc, VisorError):
+        return envelope_from_exception(exc), exc.headers
+    if isinstance(exc, RequestValidationError):
+        problems = [
+            {"path": "/" + "/".join(str(p) for p in err.get("loc", ())), "message": err.get("msg")}
+            for err in exc.errors()
+        ]
+        first = problems[0] if problems else {"path": "/", "message": "invalid request"}
+        return (
+            build_envelope(
+                ErrorCode.INVALID_INPUT,
+                f"invalid request: {first['message']} at {first['path']}",
+                details={"errors": problems},
+            ),
+            {},
+        )
+    if isinstance(exc, StarletteHTTPException):
+        code = _HTTP_CODES.get(exc.status_code, ErrorCode.INTERNAL)
+        message = str(exc.detail) if exc.detail else "request failed"
+        headers = dict(exc.headers or {})
+        envelope = build_envelope(code, message, details={"status": exc.status_code})
+        return envelope, headers
+    return build_envelope(ErrorCode.INTERNAL, "internal error", exc=exc), {}
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    envelope, headers = _to_envelope(request, exc)
+    traceback = envelope.get("_internal", {}).get("traceback")
+    if envelope["error"]["type"] == "InternalError":
+        log.error("request %s failed: %s\n%s", _request_id(request), exc, traceback or "")
+    if isinstance(exc, StarletteHTTPException) and exc.status_code in (405,):
+        return FastJSONResponse(public_error(envelope), status_code=405, headers=headers)
+    return envelope_response(envelope, headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for exc_type in (
+        EnvelopeError,
+        VisorError,
+        RequestValidationError,
+        StarletteHTTPException,
+        Exception,
+    ):
+        app.add_exception_handler(exc_type, handle_api_error)

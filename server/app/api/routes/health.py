@@ -1,0 +1,30 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app.api.dependencies import PluginServiceDep
+from app.api.responses import FastJSONResponse
+from app.api.schemas import Liveness, Readiness
+
+router = APIRouter(prefix="/v1", tags=["health"])
+
+
+@router.get("/health", response_model=Liveness, summary="Liveness: the process answers")
+async def health() -> Liveness:
+    return Liveness()
+
+
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness}},
+    summary="Readiness: plugins are loaded and the server accepts work",
+)
+async def ready(request: Request, plugins: PluginServiceDep) -> Response:
+    counts = {state.value: n for state, n in plugins.registry.counts_by_state().items() if n}
+    is_ready = bool(getattr(request.app.state, "ready", False))
+    body = Readiness(status="ready" if is_ready else "starting", plugins=counts)
+    return FastJSONResponse(body.model_dump(), status_code=200 if is_ready else 503)

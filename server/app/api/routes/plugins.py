@@ -1,0 +1,147 @@
+"""Plugins: list, manifest, health, reload, and running one tool by path."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from app.api.dependencies import AnalysisServiceDep, PluginServiceDep
+from app.api.errors import EnvelopeError
+from app.api.responses import FastJSONResponse
+from app.api.schemas import PluginList, PluginManifest, error_responses
+from app.errors import ErrorCode, VisorError
+from app.plugins.loader.plugin_registry import PluginHealth
+from app.plugins.runtime.executor import call_context
+from app.services.analysis_service import AnalyzeResponse, image_payload
+
+router = APIRouter(prefix="/v1/plugins", tags=["plugins"])
+
+_RUN_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "The tool's arguments (see its input_schema in the manifest).",
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "args": {
+                            "type": "string",
+                            "description": "Other tool arguments as a JSON object.",
+                        },
+                    },
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+@router.get("", response_model=PluginList, summary="All plugins with state and metrics")
+async def list_plugins(plugins: PluginServiceDep) -> PluginList:
+    return PluginList(plugins=plugins.list_plugins())
+
+
+@router.post(
+    "/reload",
+    response_model=PluginList,
+    summary="Rediscover and restart all plugins (admin)",
+)
+async def reload_plugins(plugins: PluginServiceDep) -> PluginList:
+    await run_in_threadpool(plugins.load)
+    return PluginList(plugins=plugins.list_plugins())
+
+
+@router.get(
+    "/{plugin}",
+    response_model=PluginManifest,
+    responses=error_responses(404),
+    summary="A plugin's manifest: its tools with input and output schemas",
+)
+async def get_plugin(plugin: str, plugins: PluginServiceDep) -> dict[str, Any]:
+    return plugins.manifest(plugin)
+
+
+@router.get(
+    "/{plugin}/health",
+    response_model=PluginHealth,
+    responses=error_responses(404),
+    summary="A plugin's health and execution metrics",
+)
+async def plugin_health(plugin: str, plugins: PluginServiceDep) -> PluginHealth:
+    return plugins.health(plugin)
+
+
+@router.post(
+    "/{plugin}/tools/{tool}/run",
+    response_model=AnalyzeResponse,
+    responses=error_responses(400, 404, 413, 500, 503, 504),
+    openapi_extra=_RUN_BODY_DOC,
+    summary="Run a tool with JSON arguments, or on an uploaded image (multipart)",
+)
+async def run_tool(
+    plugin: str, tool: str, request: Request, service: AnalysisServiceDep
+) -> Response:
+    payload = await _read_payload(request)
+
+    def call() -> tuple[AnalyzeResponse | None, dict[str, Any]]:
+        with call_context(call_id=request.state.request_id):
+            return service.run_tool(plugin, tool, payload)
+
+    response, error = await run_in_threadpool(call)
+    if error:
+        raise EnvelopeError(error)
+    assert response is not None
+    return FastJSONResponse(response.__dict__)
+
+
+async def _read_payload(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        return await _read_multipart(request)
+    body = await request.body()
+    if not body:
+        return {}
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise VisorError(
+            f"request body is not valid JSON: {exc}", code=ErrorCode.INVALID_INPUT
+        ) from exc
+    if not isinstance(payload, dict):
+        raise VisorError("request body must be a JSON object", code=ErrorCode.INVALID_INPUT)
+    return payload
+
+
+async def _read_multipart(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise VisorError("multipart upload needs a 'file' part", code=ErrorCode.INVALID_INPUT)
+    data = await upload.read()
+    args_text = form.get("args")
+    payload: dict[str, Any] = {}
+    if isinstance(args_text, str) and args_text.strip():
+        try:
+            parsed = orjson.loads(args_text)
+        except orjson.JSONDecodeError as exc:
+            raise VisorError(f"'args' is not valid JSON: {exc}", code=ErrorCode.INVALID_INPUT) from exc
+        if not isinstance(parsed, dict):
+            raise VisorError("'args' must be a JSON object", code=ErrorCode.INVALID_INPUT)
+        payload.update(parsed)
+    declared = upload.content_type if upload.content_type not in (None, "", "application/octet-stream") else None
+    payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))
+    return payload

@@ -1,0 +1,49 @@
+"""Response models the API documents (OpenAPI) beyond those the services define."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.errors import ErrorResponse
+from app.plugins.loader.plugin_registry import PluginHealth, PluginState
+
+
+class ToolManifest(BaseModel):
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    default: bool
+    timeout_s: float | None
+
+
+class PluginManifest(BaseModel):
+    name: str
+    version: str
+    description: str
+    state: PluginState
+    reason: str | None
+    isolation: str
+    origin: str | None
+    default_tool: str | None
+    tools: list[ToolManifest]
+
+
+class PluginList(BaseModel):
+    plugins: list[PluginHealth]
+
+
+class Liveness(BaseModel):
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready, or starting while plugins load.")
+    plugins: dict[str, int] = Field(default_factory=dict, description="Plugins by state.")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the error statuses a route can return."""
+    return {status: {"model": ErrorResponse} for status in statuses}

@@ -1,0 +1,95 @@
+"""The FastAPI application: ``create_app(settings)`` builds one, ``app`` is the default.
+
+The factory wires state explicitly (registry, executor, services, metrics) onto
+``app.state``; the lifespan loads and starts plugins and stops them again. Nothing runs at
+import time except building the default app object.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from app.api.errors import install_error_handlers
+from app.api.middleware import RequestContextMiddleware
+from app.api.routes import analyze, health, metrics, plugins
+from app.observability.logging import configure_logging
+from app.observability.metrics import PrometheusMetrics
+from app.plugins.loader.plugin_loader import PluginSource
+from app.plugins.loader.plugin_registry import PluginRegistry, get_registry
+from app.plugins.runtime.executor import Executor
+from app.plugins.runtime.factory import build_executor
+from app.services.analysis_service import AnalysisService
+from app.services.plugin_management_service import PluginManagementService
+from app.settings import Settings
+
+log = logging.getLogger("visor")
+
+VERSION = "0.1.0"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: PluginRegistry | None = None,
+    executor: Executor | None = None,
+    plugin_sources: Sequence[PluginSource] | None = None,
+) -> FastAPI:
+    """Build a Visor app. Tests pass their own registry and plugin sources."""
+    settings = settings or Settings()
+    registry = registry if registry is not None else get_registry()
+    executor = executor if executor is not None else build_executor(settings)
+
+    plugin_service = PluginManagementService(
+        registry,
+        executor,
+        default_timeout_s=settings.default_timeout_s,
+        timeout_overrides=settings.tool_timeouts,
+        max_result_bytes=settings.max_result_bytes,
+        allowlist=settings.plugins_allowlist,
+        load_timeout_s=settings.plugin_load_timeout_s,
+        force_in_process=settings.force_in_process,
+        sources=plugin_sources,
+    )
+    prometheus = PrometheusMetrics(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prometheus.attach()
+        await run_in_threadpool(plugin_service.load)
+        app.state.ready = True
+        log.info("visor ready: %d plugins", len(registry))
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await run_in_threadpool(plugin_service.shutdown, 10.0)
+            prometheus.detach()
+
+    app = FastAPI(
+        title="Visor",
+        version=VERSION,
+        description="Governed execution of vision plugins: REST, jobs, MCP.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.plugin_service = plugin_service
+    app.state.analysis_service = AnalysisService(plugin_service)
+    app.state.metrics = prometheus
+    app.state.ready = False
+
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
+    for router in (analyze.router, plugins.router, health.router, metrics.router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,71 @@
+"""Prometheus metrics: calls by plugin/tool/outcome, a latency histogram, plugins by state.
+
+Each app gets its own ``CollectorRegistry`` so several apps (tests, replicas in one
+process) never collide. Call metrics are fed by the PluginRegistry's call observers; the
+plugin-state gauge is read from the PluginRegistry at scrape time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from app.plugins.loader.plugin_registry import CallRecord, PluginRegistry
+
+UNKNOWN = "_unknown"
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class _PluginStateCollector(Collector):
+    def __init__(self, registry: PluginRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "visor_plugins", "Plugins by lifecycle state.", labels=["state"]
+        )
+        for state, count in self._registry.counts_by_state().items():
+            gauge.add_metric([state.value], count)
+        yield gauge
+
+
+class PrometheusMetrics:
+    def __init__(self, plugins: PluginRegistry) -> None:
+        self.registry = CollectorRegistry()
+        self._plugins = plugins
+        self.calls = Counter(
+            "visor_tool_calls",
+            "Tool calls by plugin, tool, outcome and error code.",
+            ["plugin", "tool", "outcome", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "visor_tool_duration_seconds",
+            "Wall time of tool calls as ToolRunner measured them.",
+            ["plugin", "tool"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_PluginStateCollector(plugins))
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def attach(self) -> None:
+        self._unsubscribe = self._plugins.subscribe(self.observe)
+
+    def detach(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def observe(self, call: CallRecord) -> None:
+        # Unknown plugin names come from clients: never let them mint label values.
+        plugin = call.plugin if call.known_plugin else UNKNOWN
+        tool = call.tool if call.tool is not None else UNKNOWN
+        self.calls.labels(plugin, tool, call.outcome.value, call.code or "").inc()
+        self.latency.labels(plugin, tool).observe(call.elapsed_ms / 1000.0)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

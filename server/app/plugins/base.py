@@ -1,0 +1,303 @@
+"""The plugin contract: what a plugin author writes.
+
+A plugin is a class with a unique ``name``, a ``version``, a ``description`` and tools.
+A tool is a method decorated with :func:`tool`; its input and output JSON Schemas come
+from pydantic models in the method's annotations (or are given explicitly)::
+
+    class Echo(Plugin):
+        name = "echo"
+        version = "1.0.0"
+        description = "Says back what it is told."
+
+        @tool(description="Repeat a text.")
+        def say(self, args: SayInput, ctx: ToolContext) -> SayOutput:
+            ctx.progress(0.5, "halfway")
+            return SayOutput(text=args.text)
+
+Handlers may be ``def`` or ``async def``; they may take ``(self)``, ``(self, args)`` or
+``(self, args, ctx)``. Raise :class:`InvalidInput` for a bad input (a ValidationError the
+caller can fix); any other exception becomes an ``ExecutionError/tool_error``.
+Plugins are published through the ``visor.plugins`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, get_type_hints
+
+from pydantic import BaseModel, Field
+
+from app.errors import ErrorCode, VisorError
+
+__all__ = [
+    "ImageInput",
+    "InvalidInput",
+    "Plugin",
+    "PluginUnavailable",
+    "ToolContext",
+    "ToolSpec",
+    "tool",
+]
+
+
+class InvalidInput(VisorError):
+    """The caller's input is wrong (bad image, impossible option): ValidationError/400."""
+
+    code = ErrorCode.INVALID_INPUT
+
+
+class PluginUnavailable(VisorError):
+    """The plugin cannot serve right now (missing model or extra): PluginError/503."""
+
+    code = ErrorCode.PLUGIN_UNAVAILABLE
+
+
+class ImageInput(BaseModel):
+    """Base input for tools that take one image: base64 bytes plus their mime type."""
+
+    image: str = Field(
+        description="The image file, base64-encoded.",
+        json_schema_extra={"contentEncoding": "base64"},
+    )
+    mime_type: str = Field(
+        "image/png",
+        description="Mime type of the image, e.g. image/png or image/jpeg.",
+    )
+
+
+ProgressSink = Callable[[float, str | None], None]
+
+
+class ToolContext:
+    """Per-call services for a running tool: progress reporting and cancellation."""
+
+    def __init__(
+        self,
+        *,
+        plugin: str,
+        tool: str,
+        progress_sink: ProgressSink | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
+        self.plugin = plugin
+        self.tool = tool
+        self._sink = progress_sink
+        self._cancel = cancel_event or threading.Event()
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        """Report progress in ``[0, 1]``; callers throttle, so report as often as is natural."""
+        if self._sink is None:
+            return
+        self._sink(min(1.0, max(0.0, float(fraction))), message)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the caller gave up; long loops may check it and stop early."""
+        return self._cancel.is_set()
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """Everything Visor knows about one tool, derived once from the decorated method."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    method_name: str
+    input_model: type[BaseModel] | None = None
+    output_model: type[BaseModel] | None = None
+    default: bool = False
+    timeout_s: float | None = None
+    is_async: bool = False
+    arity: int = 2
+    annotations: dict[str, Any] = field(default_factory=dict)
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.input_schema,
+            "output_schema": self.output_schema,
+            "default": self.default,
+            "timeout_s": self.timeout_s,
+        }
+
+    def prepare_args(self, payload: dict[str, Any]) -> Any:
+        """Turn a validated payload into what the handler expects (a model or a dict)."""
+        if self.input_model is not None:
+            try:
+                return self.input_model.model_validate(payload)
+            except Exception as exc:  # pydantic's ValidationError, rendered for the caller
+                raise InvalidInput(str(exc)) from exc
+        return payload
+
+    def bind(self, instance: Plugin, payload: dict[str, Any], ctx: ToolContext) -> Any:
+        """Call the handler; returns its raw result (or a coroutine for async tools)."""
+        method = getattr(instance, self.method_name)
+        if self.arity == 0:
+            return method()
+        args = self.prepare_args(payload)
+        if self.arity == 1:
+            return method(args)
+        return method(args, ctx)
+
+
+def normalise_output(value: Any) -> Any:
+    """Models become plain dicts; anything else is left for ToolRunner to judge."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
+
+
+_TOOL_MARK = "__visor_tool__"
+_OPEN_SCHEMA: dict[str, Any] = {"type": "object"}
+
+
+def tool(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    input_schema: dict[str, Any] | None = None,
+    output_schema: dict[str, Any] | None = None,
+    default: bool = False,
+    timeout_s: float | None = None,
+) -> Any:
+    """Mark a plugin method as a tool. Usable bare (``@tool``) or with options."""
+
+    def mark(f: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(
+            f,
+            _TOOL_MARK,
+            {
+                "name": name or f.__name__,
+                "description": description,
+                "input_schema": input_schema,
+                "output_schema": output_schema,
+                "default": default,
+                "timeout_s": timeout_s,
+            },
+        )
+        return f
+
+    return mark(func) if func is not None else mark
+
+
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema(mode="validation")
+
+
+def _build_spec(method_name: str, func: Callable[..., Any], options: dict[str, Any]) -> ToolSpec:
+    params = list(inspect.signature(func).parameters.values())[1:]  # drop self
+    if len(params) > 2:
+        raise TypeError(f"tool {options['name']!r} takes (self, args, ctx) at most")
+    try:
+        hints = get_type_hints(func)
+    except Exception:  # unresolvable forward refs: fall back to explicit schemas
+        hints = {}
+    input_model = None
+    if params:
+        hinted = hints.get(params[0].name)
+        if isinstance(hinted, type) and issubclass(hinted, BaseModel):
+            input_model = hinted
+    returned = hints.get("return")
+    output_model = returned if isinstance(returned, type) and issubclass(returned, BaseModel) else None
+
+    in_schema = options["input_schema"] or (
+        _model_schema(input_model) if input_model else dict(_OPEN_SCHEMA)
+    )
+    out_schema = options["output_schema"] or (
+        output_model.model_json_schema(mode="serialization") if output_model else dict(_OPEN_SCHEMA)
+    )
+    description = options["description"] or inspect.getdoc(func) or ""
+    return ToolSpec(
+        name=options["name"],
+        description=description.strip(),
+        input_schema=in_schema,
+        output_schema=out_schema,
+        method_name=method_name,
+        input_model=input_model,
+        output_model=output_model,
+        default=bool(options["default"]),
+        timeout_s=options["timeout_s"],
+        is_async=inspect.iscoroutinefunction(func),
+        arity=len(params),
+    )
+
+
+class Plugin:
+    """Base class for Visor plugins. Subclass it, set the metadata and add ``@tool`` methods."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0.0.0"
+    description: ClassVar[str] = ""
+    #: Execution preferences; operators may override them in settings.
+    isolation: ClassVar[str] = "process"  # "process" or "in_process"
+    workers: ClassVar[int] = 1
+    timeout_s: ClassVar[float | None] = None
+    memory_limit_mb: ClassVar[int | None] = None
+
+    def startup(self) -> None:  # noqa: B027 - optional hook
+        """Load models once per worker process, before the first call."""
+
+    def shutdown(self) -> None:  # noqa: B027 - optional hook
+        """Release what ``startup`` acquired."""
+
+    def health_check(self) -> bool:
+        """Cheap liveness probe used to close an open circuit; True means healthy."""
+        return True
+
+    @classmethod
+    def tool_specs(cls) -> dict[str, ToolSpec]:
+        """All tools of this plugin class, keyed by tool name (computed once per class)."""
+        cached = cls.__dict__.get("_visor_tool_specs")
+        if cached is not None:
+            return dict(cached)
+        specs: dict[str, ToolSpec] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                options = getattr(value, _TOOL_MARK, None)
+                if options is None:
+                    continue
+                spec = _build_spec(attr, value, options)
+                specs[spec.name] = spec
+        cls._visor_tool_specs = specs  # type: ignore[attr-defined]
+        return dict(specs)
+
+    @classmethod
+    def default_tool_name(cls) -> str | None:
+        """The plugin's only tool, or the one it marks ``default=True``; else None."""
+        specs = cls.tool_specs()
+        defaults = [s.name for s in specs.values() if s.default]
+        if len(defaults) == 1:
+            return defaults[0]
+        if len(specs) == 1:
+            return next(iter(specs))
+        return None
+
+    @classmethod
+    def validate_class(cls) -> None:
+        """Reject a plugin class that breaks the contract, with a reason a human can act on."""
+        if not isinstance(cls.name, str) or not cls.name.strip():
+            raise TypeError("plugin has no name")
+        if not all(c.isalnum() or c in "_-" for c in cls.name):
+            raise TypeError(f"plugin name {cls.name!r} may only use letters, digits, _ and -")
+        if not isinstance(cls.version, str) or not cls.version:
+            raise TypeError(f"plugin {cls.name!r} has no version")
+        specs = cls.tool_specs()
+        if not specs:
+            raise TypeError(f"plugin {cls.name!r} declares no tools")
+        if sum(1 for s in specs.values() if s.default) > 1:
+            raise TypeError(f"plugin {cls.name!r} marks more than one default tool")
+        if cls.isolation not in ("process", "in_process"):
+            raise TypeError(f"plugin {cls.name!r}: isolation must be 'process' or 'in_process'")
+        for spec in specs.values():
+            for label, schema in (("input", spec.input_schema), ("output", spec.output_schema)):
+                if not isinstance(schema, dict) or schema.get("type", "object") != "object":
+                    raise TypeError(
+                        f"tool {cls.name}.{spec.name}: {label} schema must be a JSON object schema"
+                    )

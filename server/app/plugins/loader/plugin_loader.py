@@ -1,0 +1,177 @@
+"""Plugin discovery through the ``visor.plugins`` entry-point group, one plugin at a time.
+
+Each entry point is imported, resolved to a :class:`~app.plugins.base.Plugin` subclass,
+validated and constructed in its own daemon thread with a deadline. Whatever goes wrong —
+an import error, a constructor that raises or never returns, a class that breaks the
+contract, a duplicate name — makes that one plugin UNAVAILABLE with a reason; the server
+starts with the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from app.plugins.base import Plugin
+from app.plugins.loader.plugin_registry import PluginRecord, PluginRegistry, PluginState
+
+log = logging.getLogger("visor.loader")
+
+ENTRY_POINT_GROUP = "visor.plugins"
+BUILTIN_DISTRIBUTION = "visor-server"
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """Where a plugin comes from: an entry point, or a class handed over directly."""
+
+    key: str
+    origin: str
+    distribution: str | None
+    load: Callable[[], Any]
+
+
+def discover(group: str = ENTRY_POINT_GROUP) -> list[PluginSource]:
+    """Installed plugin entry points, built-ins first, then by distribution and name."""
+    found: list[PluginSource] = []
+    for ep in entry_points(group=group):
+        dist = ep.dist.name if ep.dist is not None else None
+        found.append(PluginSource(ep.name, f"{ep.value}", dist, _loader_for(ep)))
+    found.sort(key=lambda s: (s.distribution != BUILTIN_DISTRIBUTION, s.distribution or "", s.key))
+    return found
+
+
+def _loader_for(ep: EntryPoint) -> Callable[[], Any]:
+    return ep.load
+
+
+def source_for_class(plugin_cls: type[Plugin]) -> PluginSource:
+    origin = f"{plugin_cls.__module__}:{plugin_cls.__qualname__}"
+    return PluginSource(plugin_cls.name or plugin_cls.__name__, origin, None, lambda: plugin_cls)
+
+
+def resolve_plugin(obj: Any) -> tuple[type[Plugin], Plugin | None]:
+    """Accept a Plugin subclass, a Plugin instance or a zero-argument factory of either."""
+    if isinstance(obj, type) and issubclass(obj, Plugin):
+        return obj, None
+    if isinstance(obj, Plugin):
+        return type(obj), obj
+    if callable(obj) and not isinstance(obj, type):
+        return resolve_plugin(obj())
+    raise TypeError(f"{obj!r} is not a visor Plugin subclass, instance or factory")
+
+
+def build_record(source: PluginSource, *, force_in_process: bool = False) -> PluginRecord:
+    """Import, resolve, validate and construct one plugin. Raises on any problem."""
+    plugin_cls, instance = resolve_plugin(source.load())
+    plugin_cls.validate_class()
+    if instance is None:
+        instance = plugin_cls()
+    specs = plugin_cls.tool_specs()
+    return PluginRecord(
+        name=plugin_cls.name,
+        state=PluginState.LOADED,
+        plugin_cls=plugin_cls,
+        instance=instance,
+        origin=source.origin,
+        description=plugin_cls.description,
+        version=plugin_cls.version,
+        isolation="in_process" if force_in_process else plugin_cls.isolation,
+        tools=specs,
+        default_tool=plugin_cls.default_tool_name(),
+    )
+
+
+def unavailable_record(key: str, origin: str | None, reason: str) -> PluginRecord:
+    return PluginRecord(name=key, state=PluginState.UNAVAILABLE, origin=origin, reason=reason)
+
+
+def _build_with_deadline(
+    source: PluginSource, timeout_s: float, force_in_process: bool
+) -> PluginRecord:
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["record"] = build_record(source, force_in_process=force_in_process)
+        except BaseException as exc:  # noqa: BLE001 - isolate anything a plugin can throw
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"visor-load-{source.key}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        return unavailable_record(
+            source.key,
+            source.origin,
+            f"loading took longer than {timeout_s:g}s (import or constructor hangs)",
+        )
+    if "error" in box:
+        exc = box["error"]
+        return unavailable_record(source.key, source.origin, f"{type(exc).__name__}: {exc}")
+    record: PluginRecord = box["record"]
+    return record
+
+
+def load_plugins(
+    sources: Iterable[PluginSource],
+    *,
+    allowlist: Sequence[str] | None = None,
+    timeout_s: float = 30.0,
+    force_in_process: bool = False,
+) -> list[PluginRecord]:
+    """Build records for every allowed source, concurrently, each within ``timeout_s``."""
+    allowed = [s for s in sources if allowlist is None or s.key in allowlist]
+    results: list[PluginRecord | None] = [None] * len(allowed)
+
+    def work(index: int, source: PluginSource) -> None:
+        results[index] = _build_with_deadline(source, timeout_s, force_in_process)
+
+    threads = [
+        threading.Thread(target=work, args=(i, s), daemon=True) for i, s in enumerate(allowed)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout_s + 5.0)
+
+    records: list[PluginRecord] = []
+    taken: dict[str, PluginRecord] = {}
+    for source, maybe in zip(allowed, results, strict=True):
+        record = maybe or unavailable_record(source.key, source.origin, "loader did not finish")
+        previous = taken.get(record.name)
+        if previous is not None:
+            key = f"{source.key}@{source.distribution or source.origin}"
+            record = unavailable_record(
+                key,
+                source.origin,
+                f"duplicate plugin name {record.name!r}: already provided by {previous.origin}",
+            )
+        taken[record.name] = record if previous is None else previous
+        if record.state is PluginState.UNAVAILABLE:
+            log.warning("plugin %s is unavailable: %s", record.name, record.reason)
+        records.append(record)
+    return records
+
+
+def load_into(
+    registry: PluginRegistry,
+    sources: Iterable[PluginSource] | None = None,
+    *,
+    allowlist: Sequence[str] | None = None,
+    timeout_s: float = 30.0,
+    force_in_process: bool = False,
+) -> list[PluginRecord]:
+    """Discover (unless ``sources`` is given) and replace the registry's contents."""
+    records = load_plugins(
+        discover() if sources is None else sources,
+        allowlist=allowlist,
+        timeout_s=timeout_s,
+        force_in_process=force_in_process,
+    )
+    registry.replace_all(records)
+    return records

@@ -1,0 +1,101 @@
+"""The executor seam: how ToolRunner hands one validated call to something that runs it.
+
+ToolRunner owns the contract (resolve, validate, envelope, metrics); an :class:`Executor`
+only runs the handler somewhere — in this process, in a supervised worker process, or on
+Ray — and reports failures it detects itself (timeout, crash, overload) as
+:class:`~app.errors.VisorError`. Exceptions the *tool* raised propagate unchanged
+(in-process) or as :class:`ToolFailed` (from another process) so ToolRunner alone turns
+them into envelopes.
+
+Per-call facilities (progress sink, cancellation) travel in a context variable rather than
+in ``ToolRunner.run``'s signature, so the public contract stays
+``run(plugin_name, payload, tool=None)`` and every door can be monkeypatched the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from app.errors import ErrorCode, VisorError
+from app.plugins.base import ToolSpec
+from app.plugins.loader.plugin_registry import PluginRecord
+
+ProgressCallback = Callable[[float, str | None], None]
+
+
+@dataclass
+class CallContext:
+    """What the caller of ToolRunner offers the tool: progress sink, cancel flag, ids."""
+
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    progress: ProgressCallback | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    timeout_s: float | None = None  # caller's own deadline, tighter than the tool's
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+
+_current: ContextVar[CallContext | None] = ContextVar("visor_call_context", default=None)
+
+
+def current_call_context() -> CallContext | None:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def call_context(ctx: CallContext | None = None, **kwargs: Any) -> Iterator[CallContext]:
+    """Run the block with ``ctx`` as the current call context (progress, cancel)."""
+    ctx = ctx or CallContext(**kwargs)
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+
+
+@dataclass
+class ToolCall:
+    """One validated call, ready for an executor."""
+
+    plugin: str
+    tool: ToolSpec
+    payload: dict[str, Any]
+    timeout_s: float | None
+    context: CallContext
+
+
+class ToolFailed(VisorError):
+    """The tool raised in another process; carries that process's traceback text."""
+
+    code = ErrorCode.TOOL_ERROR
+
+    def __init__(self, message: str, *, remote_traceback: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.remote_traceback = remote_traceback
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs tool handlers. Implementations: in-process, worker processes, Ray."""
+
+    def start_plugin(self, record: PluginRecord) -> None:
+        """Make the plugin ready (construct, run its startup hook); raise on failure."""
+
+    def stop_plugin(self, name: str) -> None:
+        """Release the plugin's resources (workers, instance); idempotent."""
+
+    def execute(self, record: PluginRecord, call: ToolCall) -> Any:
+        """Run one call; return the handler's raw result."""
+
+    def probe(self, record: PluginRecord) -> bool:
+        """True if the plugin can serve again (used to close an open circuit)."""
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """Stop everything; in-flight calls get at most ``timeout_s`` to finish."""

@@ -1,0 +1,160 @@
+"""PluginManagementService: the only layer that talks to ToolRunner.
+
+It owns the runner, the plugin lifecycle (load, start, reload, stop) and the read models
+(list, manifest, health). Services above it — analysis, jobs, MCP, the CLI — call
+:meth:`run` and trust its ``(result, error)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from app.errors import ErrorCode, VisorError
+from app.plugins.base import PluginUnavailable
+from app.plugins.loader import plugin_loader
+from app.plugins.loader.plugin_registry import (
+    PluginHealth,
+    PluginRecord,
+    PluginRegistry,
+    PluginState,
+)
+from app.plugins.runtime.executor import Executor
+from app.plugins.runtime.tool_runner import ToolRunner
+
+log = logging.getLogger("visor.plugins")
+
+
+class PluginManagementService:
+    def __init__(
+        self,
+        registry: PluginRegistry,
+        executor: Executor,
+        *,
+        default_timeout_s: float | None = 60.0,
+        timeout_overrides: dict[str, float] | None = None,
+        max_result_bytes: int = 32 * 1024 * 1024,
+        allowlist: Sequence[str] | None = None,
+        load_timeout_s: float = 30.0,
+        force_in_process: bool = False,
+        sources: Sequence[plugin_loader.PluginSource] | None = None,
+    ) -> None:
+        self._registry = registry
+        self._executor = executor
+        self._runner = ToolRunner(
+            registry=registry,
+            executor=executor,
+            default_timeout_s=default_timeout_s,
+            timeout_overrides=timeout_overrides,
+            max_result_bytes=max_result_bytes,
+        )
+        self._allowlist = list(allowlist) if allowlist is not None else None
+        self._load_timeout_s = load_timeout_s
+        self._force_in_process = force_in_process
+        self._sources = list(sources) if sources is not None else None
+        self._reload_lock = threading.Lock()
+
+    @property
+    def registry(self) -> PluginRegistry:
+        return self._registry
+
+    @property
+    def executor(self) -> Executor:
+        return self._executor
+
+    # -- execution --------------------------------------------------------------------------
+
+    def run(
+        self, plugin_name: str, payload: dict[str, Any], tool: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self._runner.run(plugin_name, payload, tool)
+
+    def selected_tool(self, plugin_name: str, tool: str | None, payload: Any = None) -> str | None:
+        """The tool ToolRunner will pick for this call (for responses that name it)."""
+        if tool is not None:
+            return tool
+        if isinstance(payload, dict) and isinstance(payload.get("tool"), str):
+            return str(payload["tool"])
+        record = self._registry.get(plugin_name)
+        return record.default_tool if record else None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def load(self) -> list[PluginRecord]:
+        """Discover, load and start plugins (startup and reload)."""
+        with self._reload_lock:
+            for name in self._registry.names():
+                self._executor.stop_plugin(name)
+            records = plugin_loader.load_into(
+                self._registry,
+                self._sources,
+                allowlist=self._allowlist,
+                timeout_s=self._load_timeout_s,
+                force_in_process=self._force_in_process,
+            )
+            self._start_all([r for r in records if r.state is PluginState.LOADED])
+            return records
+
+    def _start_all(self, records: list[PluginRecord]) -> None:
+        threads = [
+            threading.Thread(target=self._start_one, args=(r,), daemon=True) for r in records
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(self._load_timeout_s + 5.0)
+
+    def _start_one(self, record: PluginRecord) -> None:
+        try:
+            self._executor.start_plugin(record)
+        except PluginUnavailable as exc:
+            self._registry.transition(record.name, PluginState.UNAVAILABLE, exc.message)
+        except VisorError as exc:
+            target = (
+                PluginState.UNAVAILABLE
+                if exc.code is ErrorCode.PLUGIN_UNAVAILABLE
+                else PluginState.FAILED
+            )
+            self._registry.transition(record.name, target, exc.message)
+        except Exception as exc:  # startup hook is plugin code: isolate it
+            log.warning("plugin %s failed to start", record.name, exc_info=True)
+            self._registry.transition(
+                record.name, PluginState.FAILED, f"startup failed: {type(exc).__name__}: {exc}"
+            )
+        else:
+            self._registry.transition(
+                record.name, PluginState.INITIALIZED, only_from={PluginState.LOADED}
+            )
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        self._executor.shutdown(timeout_s)
+
+    # -- read models ------------------------------------------------------------------------
+
+    def list_plugins(self) -> list[PluginHealth]:
+        return self._registry.health_all()
+
+    def health(self, name: str) -> PluginHealth:
+        health = self._registry.health(name)
+        if health is None:
+            raise VisorError(f"plugin {name!r} is not installed", code=ErrorCode.PLUGIN_NOT_FOUND)
+        return health
+
+    def manifest(self, name: str) -> dict[str, Any]:
+        record = self._registry.get(name)
+        if record is None:
+            raise VisorError(f"plugin {name!r} is not installed", code=ErrorCode.PLUGIN_NOT_FOUND)
+        health = self.health(name)
+        return {
+            "name": record.name,
+            "version": record.version,
+            "description": record.description,
+            "state": health.state,
+            "reason": health.reason,
+            "isolation": record.isolation,
+            "origin": record.origin,
+            "default_tool": record.default_tool,
+            "tools": [spec.manifest() for spec in record.tools.values()],
+        }

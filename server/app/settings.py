@@ -1,0 +1,75 @@
+"""Server settings, read from ``VISOR_*`` environment variables (and a ``.env`` file).
+
+Defaults are the embedded mode: SQLite under the data directory, built-in plugins,
+listening on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "visor"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VISOR_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
+
+    # -- network ----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # -- storage ----------------------------------------------------------------------------
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is SQLite (WAL) under data_dir."
+    )
+
+    # -- plugins ----------------------------------------------------------------------------
+    plugins_allowlist: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="Entry-point names allowed to load; unset means all installed."
+    )
+    plugin_load_timeout_s: float = 30.0
+    force_in_process: bool = Field(
+        False, description="Run every plugin in the server process (debugging only)."
+    )
+
+    # -- execution --------------------------------------------------------------------------
+    default_timeout_s: float = 60.0
+    tool_timeouts: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per plugin or tool time limits, e.g. {"ocr": 30, "ocr.read_text": 10}.',
+    )
+    max_result_bytes: int = 32 * 1024 * 1024
+    in_process_threads: int = 32
+
+    # -- requests ---------------------------------------------------------------------------
+    max_request_bytes: int = 40 * 1024 * 1024
+    max_image_bytes: int = 25 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+
+    # -- observability ----------------------------------------------------------------------
+    log_level: str = "INFO"
+
+    @field_validator("plugins_allowlist", mode="before")
+    @classmethod
+    def _split_allowlist(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                import json
+
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'visor.sqlite3'}"
