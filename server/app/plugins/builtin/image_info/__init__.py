@@ -108,7 +108,6 @@ class ImageInfoPlugin(Plugin):
         "Inspects an image: format, size, mode, EXIF summary, mean and dominant colours, "
         "brightness, contrast and sharpness. Pure Pillow + NumPy; no model."
     )
-    isolation = "in_process"  # trusted, fast, and it is the reference for the fast path
     timeout_s = 30.0
 
     @tool(default=True, description="Describe an image's format, size, colours and quality.")
