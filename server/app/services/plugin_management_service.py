@@ -107,22 +107,19 @@ class PluginManagementService:
             t.join(self._load_timeout_s + 5.0)
 
     def _start_one(self, record: PluginRecord) -> None:
+        """Start one plugin; its own "not available" is UNAVAILABLE, anything else FAILED.
+
+        FAILED plugins are retried on the next call (startup may have hit a passing
+        problem); UNAVAILABLE ones wait for a reload.
+        """
         try:
             self._executor.start_plugin(record)
         except PluginUnavailable as exc:
             self._registry.transition(record.name, PluginState.UNAVAILABLE, exc.message)
-        except VisorError as exc:
-            target = (
-                PluginState.UNAVAILABLE
-                if exc.code is ErrorCode.PLUGIN_UNAVAILABLE
-                else PluginState.FAILED
-            )
-            self._registry.transition(record.name, target, exc.message)
         except Exception as exc:  # startup hook is plugin code: isolate it
-            log.warning("plugin %s failed to start", record.name, exc_info=True)
-            self._registry.transition(
-                record.name, PluginState.FAILED, f"startup failed: {type(exc).__name__}: {exc}"
-            )
+            message = exc.message if isinstance(exc, VisorError) else f"{type(exc).__name__}: {exc}"
+            log.warning("plugin %s failed to start: %s", record.name, message)
+            self._registry.transition(record.name, PluginState.FAILED, message)
         else:
             self._registry.transition(
                 record.name, PluginState.INITIALIZED, only_from={PluginState.LOADED}

@@ -60,6 +60,15 @@ class InProcessExecutor:
                     raise VisorError(
                         f"startup hook took longer than {self._startup_timeout_s}s",
                         code=ErrorCode.PLUGIN_UNAVAILABLE,
+                        plugin=record.name,
+                    ) from exc
+                except VisorError:  # e.g. PluginUnavailable: the plugin's own verdict
+                    raise
+                except Exception as exc:  # the plugin cannot serve until startup succeeds
+                    raise VisorError(
+                        f"plugin {record.name!r} failed to start: {type(exc).__name__}: {exc}",
+                        code=ErrorCode.PLUGIN_UNAVAILABLE,
+                        plugin=record.name,
                     ) from exc
                 self._instances[record.name] = instance
         return instance
@@ -117,13 +126,15 @@ class InProcessExecutor:
                 )
             wait_s = _CANCEL_POLL_S if remaining is None else min(remaining, _CANCEL_POLL_S)
             try:
-                return future.result(timeout=wait_s)
+                result = future.result(timeout=wait_s)
             except concurrent.futures.TimeoutError:
                 if cancel.is_set():
                     future.cancel()
-                    raise VisorError(
-                        "call was cancelled", code=ErrorCode.CANCELLED
-                    ) from None
+                    raise VisorError("call was cancelled", code=ErrorCode.CANCELLED) from None
+                continue
+            if cancel.is_set():  # the tool noticed the cancel and stopped early
+                raise VisorError("call was cancelled", code=ErrorCode.CANCELLED)
+            return result
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:

@@ -18,10 +18,14 @@ class SchemaValidator:
 
     def errors(self, instance: Any) -> list[dict[str, Any]]:
         """Empty when valid; otherwise up to ten ``{"path", "message"}`` problems."""
-        if self._validator.is_valid(instance):
-            return []
+        try:
+            if self._validator.is_valid(instance):
+                return []
+            errors = list(self._validator.iter_errors(instance))
+        except (ValueError, TypeError) as exc:  # Python objects with no JSON meaning
+            return [{"path": "/", "message": f"value is not JSON-compatible: {exc}"}]
         problems: list[dict[str, Any]] = []
-        for error in self._validator.iter_errors(instance):
+        for error in errors:
             path = "/" + "/".join(str(p) for p in error.instance_path)
             problems.append({"path": path, "message": error.message})
             if len(problems) >= _MAX_REPORTED_ERRORS:

@@ -1,0 +1,117 @@
+"""Loader: real entry-point discovery, allowlist, duplicates and per-plugin isolation."""
+
+from __future__ import annotations
+
+import time
+
+from helpers import plugin_sources
+
+from app.plugins.loader.plugin_loader import (
+    ENTRY_POINT_GROUP,
+    discover,
+    load_plugins,
+    source_for_class,
+)
+from app.plugins.loader.plugin_registry import PluginState
+from app.plugins.base import Plugin, tool
+
+
+def _by_name(records):  # type: ignore[no-untyped-def]
+    return {r.name: r for r in records}
+
+
+def test_discovers_installed_distributions_through_the_entry_point_group() -> None:
+    sources = {s.key: s for s in discover(ENTRY_POINT_GROUP)}
+    assert "image_info" in sources  # built-in, registered like any plugin
+    assert sources["image_info"].distribution == "visor-server"
+    assert "visor_test_echo" in sources  # the installed test distribution
+    assert sources["visor_test_echo"].distribution == "visor-test-plugins"
+    assert sources["visor_test_echo"].origin == "visor_test_plugins.echo:EchoPlugin"
+    keys = list(sources)
+    assert keys.index("image_info") < keys.index("visor_test_echo")  # built-ins first
+
+
+def test_allowlist_limits_what_loads_without_importing_the_rest() -> None:
+    records = load_plugins(discover(), allowlist=["visor_test_echo"])
+    assert [r.name for r in records] == ["echo"]
+    assert records[0].state is PluginState.LOADED
+    assert records[0].default_tool == "echo"
+    assert set(records[0].tools) == {"echo", "noop", "sleep", "aecho"}
+
+
+def test_each_broken_plugin_is_unavailable_with_a_reason_and_others_load() -> None:
+    started = time.monotonic()
+    records = _by_name(
+        load_plugins(
+            plugin_sources(
+                "echo", "import_fails", "no_tools", "not_a_plugin", "slow_constructor", "raises"
+            ),
+            timeout_s=1.0,
+        )
+    )
+    assert time.monotonic() - started < 30  # a hung constructor does not hang the loader
+    assert records["echo"].state is PluginState.LOADED
+    assert records["raises"].state is PluginState.LOADED  # raising at call time is not a load error
+
+    broken = {
+        "import_fails": "visor_dependency_that_does_not_exist",
+        "no_tools": "declares no tools",
+        "not_a_plugin": "not a visor Plugin",
+        "slow_constructor": "longer than 1s",
+    }
+    for key, fragment in broken.items():
+        record = records[key]
+        assert record.state is PluginState.UNAVAILABLE, key
+        assert record.reason and fragment in record.reason, (key, record.reason)
+        assert record.origin
+
+
+def test_duplicate_names_keep_the_first_and_report_the_second() -> None:
+    records = load_plugins(plugin_sources("echo", "duplicate_echo"))
+    names = _by_name(records)
+    assert names["echo"].version == "1.0.0"
+    duplicates = [r for r in records if r.state is PluginState.UNAVAILABLE]
+    assert len(duplicates) == 1
+    assert "duplicate plugin name 'echo'" in (duplicates[0].reason or "")
+    assert "visor_test_plugins.echo:EchoPlugin" in (duplicates[0].reason or "")
+
+
+class _BadName(Plugin):
+    name = "bad name!"
+    version = "1"
+
+    @tool
+    def t(self) -> dict:
+        return {}
+
+
+class _TwoDefaults(Plugin):
+    name = "two_defaults"
+    version = "1"
+
+    @tool(default=True)
+    def a(self) -> dict:
+        return {}
+
+    @tool(default=True)
+    def b(self) -> dict:
+        return {}
+
+
+class _ListSchema(Plugin):
+    name = "list_schema"
+    version = "1"
+
+    @tool(input_schema={"type": "array"})
+    def t(self, args: list) -> dict:  # type: ignore[type-arg]
+        return {}
+
+
+def test_contract_violations_are_reported() -> None:
+    records = _by_name(
+        load_plugins([source_for_class(c) for c in (_BadName, _TwoDefaults, _ListSchema)])
+    )
+    assert "may only use letters" in (records["bad name!"].reason or "")
+    assert "more than one default" in (records["two_defaults"].reason or "")
+    assert "JSON object schema" in (records["list_schema"].reason or "")
+    assert all(r.state is PluginState.UNAVAILABLE for r in records.values())
