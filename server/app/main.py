@@ -13,10 +13,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.routes import analyze, health, metrics, plugins
+from app.mcp.http import McpEndpoint, transport_security
+from app.mcp.server import build_mcp_server
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
 from app.plugins.loader.plugin_loader import PluginSource
@@ -56,6 +59,11 @@ def create_app(
         sources=plugin_sources,
     )
     prometheus = PrometheusMetrics(registry)
+    mcp = McpEndpoint(
+        build_mcp_server(plugin_service, version=VERSION),
+        max_body_bytes=settings.max_request_bytes,
+        security=transport_security(settings.host),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,7 +74,8 @@ def create_app(
         app.state.ready = True
         log.info("visor ready: %d plugins", len(registry))
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             app.state.ready = False
             await run_in_threadpool(plugin_service.shutdown, 10.0)
@@ -83,12 +92,15 @@ def create_app(
     app.state.plugin_service = plugin_service
     app.state.analysis_service = AnalysisService(plugin_service)
     app.state.metrics = prometheus
+    app.state.mcp = mcp
     app.state.ready = False
 
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
     for router in (analyze.router, plugins.router, health.router, metrics.router):
         app.include_router(router)
+    for path in ("/mcp", "/mcp/"):  # a plain route: no slash redirect, app middleware applies
+        app.router.routes.append(Route(path, mcp, include_in_schema=False))
     return app
 
 

@@ -1,0 +1,1 @@
+"""The MCP door: every plugin tool as an MCP tool, served over streamable HTTP at ``/mcp``."""
