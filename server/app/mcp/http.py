@@ -19,6 +19,7 @@ from typing import Any
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.api.responses import FastJSONResponse
@@ -70,6 +71,11 @@ class McpEndpoint:
                 self._manager = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") == "GET":
+            # Stateless: there is no session a standalone stream could serve, and an open GET
+            # would hold a connection forever. 405 is the spec's way to say so.
+            await Response(status_code=405, headers={"Allow": "POST, DELETE"})(scope, receive, send)
+            return
         manager = self._manager
         if manager is None:
             envelope = build_envelope(ErrorCode.OVERLOADED, "the MCP endpoint is not running")
