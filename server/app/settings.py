@@ -48,7 +48,6 @@ class Settings(BaseSettings):
         description='Per plugin or tool time limits, e.g. {"ocr": 30, "ocr.read_text": 10}.',
     )
     max_result_bytes: int = 32 * 1024 * 1024
-    in_process_threads: int = 32
 
     # -- requests ---------------------------------------------------------------------------
     max_request_bytes: int = 40 * 1024 * 1024

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, get_type_hints
@@ -74,6 +75,8 @@ ProgressSink = Callable[[float, str | None], None]
 class ToolContext:
     """Per-call services for a running tool: progress reporting and cancellation."""
 
+    __slots__ = ("_cancel", "_deadline", "_is_cancelled", "_sink", "plugin", "tool")
+
     def __init__(
         self,
         *,
@@ -81,11 +84,15 @@ class ToolContext:
         tool: str,
         progress_sink: ProgressSink | None = None,
         cancel_event: threading.Event | None = None,
+        deadline: float | None = None,
+        is_cancelled: Callable[[], bool] | None = None,
     ) -> None:
         self.plugin = plugin
         self.tool = tool
         self._sink = progress_sink
-        self._cancel = cancel_event or threading.Event()
+        self._cancel = cancel_event
+        self._is_cancelled = is_cancelled
+        self._deadline = deadline  # time.monotonic() value after which the call is over
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         """Report progress in ``[0, 1]``; callers throttle, so report as often as is natural."""
@@ -95,8 +102,12 @@ class ToolContext:
 
     @property
     def cancelled(self) -> bool:
-        """True once the caller gave up; long loops may check it and stop early."""
-        return self._cancel.is_set()
+        """True once the caller gave up or the time limit passed; long loops should stop."""
+        if self._cancel is not None and self._cancel.is_set():
+            return True
+        if self._is_cancelled is not None and self._is_cancelled():
+            return True
+        return self._deadline is not None and time.monotonic() > self._deadline
 
 
 @dataclass(frozen=True)

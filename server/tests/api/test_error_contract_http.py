@@ -21,11 +21,11 @@ class _Slow(Plugin):
     version = "1"
     isolation = "in_process"
 
-    @tool(timeout_s=0.2)
+    @tool(timeout_s=0.1)
     def wait(self) -> dict:
         import time
 
-        time.sleep(1.5)
+        time.sleep(0.3)
         return {}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from app.plugins.base import Plugin
 from app.plugins.loader.plugin_registry import PluginRecord, PluginRegistry, PluginState
+from app.plugins.runtime.deadline import call_with_deadline
 
 log = logging.getLogger("visor.loader")
 
@@ -93,28 +94,20 @@ def unavailable_record(key: str, origin: str | None, reason: str) -> PluginRecor
 def _build_with_deadline(
     source: PluginSource, timeout_s: float, force_in_process: bool
 ) -> PluginRecord:
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["record"] = build_record(source, force_in_process=force_in_process)
-        except BaseException as exc:  # noqa: BLE001 - isolate anything a plugin can throw
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"visor-load-{source.key}", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
+    try:
+        return call_with_deadline(
+            lambda: build_record(source, force_in_process=force_in_process),
+            timeout_s,
+            name=f"visor-load-{source.key}",
+        )
+    except TimeoutError:
         return unavailable_record(
             source.key,
             source.origin,
             f"loading took longer than {timeout_s:g}s (import or constructor hangs)",
         )
-    if "error" in box:
-        exc = box["error"]
+    except BaseException as exc:  # noqa: BLE001 - isolate anything a plugin can throw
         return unavailable_record(source.key, source.origin, f"{type(exc).__name__}: {exc}")
-    record: PluginRecord = box["record"]
-    return record
 
 
 def load_plugins(

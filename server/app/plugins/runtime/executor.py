@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from app.errors import ErrorCode, VisorError
@@ -29,14 +29,42 @@ from app.plugins.loader.plugin_registry import PluginRecord
 ProgressCallback = Callable[[float, str | None], None]
 
 
-@dataclass
 class CallContext:
-    """What the caller of ToolRunner offers the tool: progress sink, cancel flag, ids."""
+    """What the caller of ToolRunner offers the tool: progress sink, cancel flag, ids.
 
-    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    progress: ProgressCallback | None = None
-    cancel_event: threading.Event = field(default_factory=threading.Event)
-    timeout_s: float | None = None  # caller's own deadline, tighter than the tool's
+    Cheap to build (no uuid, no Event until someone asks): it sits on the hot path.
+    """
+
+    __slots__ = ("_call_id", "_cancel_event", "progress", "timeout_s")
+
+    def __init__(
+        self,
+        *,
+        call_id: str | None = None,
+        progress: ProgressCallback | None = None,
+        cancel_event: threading.Event | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
+        self._call_id = call_id
+        self.progress = progress
+        self._cancel_event = cancel_event
+        self.timeout_s = timeout_s  # caller's own deadline, tighter than the tool's
+
+    @property
+    def call_id(self) -> str:
+        if self._call_id is None:
+            self._call_id = uuid.uuid4().hex
+        return self._call_id
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        if self._cancel_event is None:
+            self._cancel_event = threading.Event()
+        return self._cancel_event
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel_event is not None and self._cancel_event.is_set()
 
     def cancel(self) -> None:
         self.cancel_event.set()

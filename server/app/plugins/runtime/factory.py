@@ -8,4 +8,4 @@ from app.settings import Settings
 
 
 def build_executor(settings: Settings) -> Executor:
-    return InProcessExecutor(max_threads=settings.in_process_threads)
+    return InProcessExecutor()

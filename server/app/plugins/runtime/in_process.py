@@ -1,9 +1,11 @@
 """In-process execution: for trusted, latency-critical tools and for debugging.
 
-Sync tools run on a bounded thread pool and async tools on one private event loop, so a
-time limit can be answered promptly with ``ExecutionError/timeout``. A thread cannot be
-killed, though: a tool stuck in-process keeps its pool thread until it returns. Use
-process isolation (the default) for tools you do not trust.
+Sync tools run inline in the calling thread (callers are already worker threads: the
+API's thread pool, the job dispatcher), so a call costs no thread hand-off. Async tools run
+on one private event loop, where a time limit or a cancel stops them promptly. A thread
+cannot be killed: for sync tools the limit is cooperative (``ctx.cancelled`` turns true at
+the deadline) and an overrun is reported as ``ExecutionError/timeout`` when the tool
+returns. Use process isolation (the default) for tools you do not trust.
 """
 
 from __future__ import annotations
@@ -17,16 +19,14 @@ from typing import Any
 from app.errors import ErrorCode, VisorError
 from app.plugins.base import Plugin, ToolContext, normalise_output
 from app.plugins.loader.plugin_registry import PluginRecord
+from app.plugins.runtime.deadline import call_with_deadline
 from app.plugins.runtime.executor import ToolCall
 
 _CANCEL_POLL_S = 0.05
 
 
 class InProcessExecutor:
-    def __init__(self, *, max_threads: int = 32, startup_timeout_s: float = 60.0) -> None:
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_threads, thread_name_prefix="visor-tool"
-        )
+    def __init__(self, *, startup_timeout_s: float = 60.0) -> None:
         self._startup_timeout_s = startup_timeout_s
         self._lock = threading.Lock()
         self._instances: dict[str, Plugin] = {}
@@ -53,10 +53,11 @@ class InProcessExecutor:
                             code=ErrorCode.PLUGIN_UNAVAILABLE,
                         )
                     instance = record.plugin_cls()
-                future = self._pool.submit(instance.startup)
                 try:
-                    future.result(timeout=self._startup_timeout_s)
-                except concurrent.futures.TimeoutError as exc:
+                    call_with_deadline(
+                        instance.startup, self._startup_timeout_s, name=f"visor-start-{record.name}"
+                    )
+                except TimeoutError as exc:
                     raise VisorError(
                         f"startup hook took longer than {self._startup_timeout_s}s",
                         code=ErrorCode.PLUGIN_UNAVAILABLE,
@@ -88,7 +89,6 @@ class InProcessExecutor:
                 self.stop_plugin(name)
             except Exception:  # a plugin's shutdown hook must not stop ours
                 pass
-        self._pool.shutdown(wait=False, cancel_futures=True)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._loop_thread is not None:
@@ -98,42 +98,48 @@ class InProcessExecutor:
 
     def execute(self, record: PluginRecord, call: ToolCall) -> Any:
         instance = self._instance_for(record)
+        deadline = None if call.timeout_s is None else time.monotonic() + call.timeout_s
         ctx = ToolContext(
             plugin=call.plugin,
             tool=call.tool.name,
             progress_sink=call.context.progress,
-            cancel_event=call.context.cancel_event,
+            is_cancelled=lambda: call.context.cancelled,
+            deadline=deadline,
         )
         if call.tool.is_async:
             future = asyncio.run_coroutine_threadsafe(
                 _call_async(call, instance, ctx), self._event_loop()
             )
-        else:
-            future = self._pool.submit(_call_sync, call, instance, ctx)
-        return self._wait(future, call)
+            return self._wait(future, call, deadline)
+        # Sync tools run inline in the caller's thread: no hand-off on the hot path. The
+        # limit is cooperative here (ctx.cancelled turns true); an overrun is still reported.
+        result = normalise_output(call.tool.bind(instance, call.payload, ctx))
+        self._check_finished(call, deadline)
+        return result
 
-    def _wait(self, future: concurrent.futures.Future[Any], call: ToolCall) -> Any:
-        deadline = None if call.timeout_s is None else time.monotonic() + call.timeout_s
-        cancel = call.context.cancel_event
+    def _check_finished(self, call: ToolCall, deadline: float | None) -> None:
+        if call.context.cancelled:
+            raise VisorError("call was cancelled", code=ErrorCode.CANCELLED)
+        if deadline is not None and time.monotonic() > deadline:
+            raise _timeout(call)
+
+    def _wait(
+        self, future: concurrent.futures.Future[Any], call: ToolCall, deadline: float | None
+    ) -> Any:
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 future.cancel()
-                raise VisorError(
-                    f"tool {call.plugin}.{call.tool.name} exceeded its {call.timeout_s}s limit",
-                    code=ErrorCode.TIMEOUT,
-                    details={"timeout_s": call.timeout_s},
-                )
+                raise _timeout(call)
             wait_s = _CANCEL_POLL_S if remaining is None else min(remaining, _CANCEL_POLL_S)
             try:
                 result = future.result(timeout=wait_s)
             except concurrent.futures.TimeoutError:
-                if cancel.is_set():
+                if call.context.cancelled:
                     future.cancel()
                     raise VisorError("call was cancelled", code=ErrorCode.CANCELLED) from None
                 continue
-            if cancel.is_set():  # the tool noticed the cancel and stopped early
-                raise VisorError("call was cancelled", code=ErrorCode.CANCELLED)
+            self._check_finished(call, None)
             return result
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
@@ -149,8 +155,12 @@ class InProcessExecutor:
         return self._loop
 
 
-def _call_sync(call: ToolCall, instance: Plugin, ctx: ToolContext) -> Any:
-    return normalise_output(call.tool.bind(instance, call.payload, ctx))
+def _timeout(call: ToolCall) -> VisorError:
+    return VisorError(
+        f"tool {call.plugin}.{call.tool.name} exceeded its {call.timeout_s:g}s limit",
+        code=ErrorCode.TIMEOUT,
+        details={"timeout_s": call.timeout_s},
+    )
 
 
 async def _call_async(call: ToolCall, instance: Plugin, ctx: ToolContext) -> Any:
