@@ -1,0 +1,49 @@
+"""The server side of bench/http_throughput.py: a Visor app plus one bare FastAPI endpoint.
+
+Both endpoints live in the same app, process and server, and run the same no-op
+function, so the only difference is Visor's governed path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.main import create_app
+from app.plugins.base import Plugin, tool
+from app.plugins.loader.plugin_loader import source_for_class
+from app.plugins.loader.plugin_registry import PluginRegistry
+from app.settings import Settings
+
+
+def noop(args: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+class BenchNoop(Plugin):
+    name = "bench_noop"
+    version = "1"
+    isolation = "in_process"
+
+    @tool(
+        input_schema={"type": "object", "properties": {"n": {"type": "integer"}}},
+        output_schema={"type": "object"},
+    )
+    def noop(self, args: dict) -> dict:
+        return noop(args)
+
+
+def build() -> FastAPI:
+    import tempfile
+
+    settings = Settings(data_dir=tempfile.mkdtemp(prefix="visor-bench-"), log_level="WARNING")
+    app = create_app(
+        settings, registry=PluginRegistry(), plugin_sources=[source_for_class(BenchNoop)]
+    )
+
+    @app.post("/bench/bare")
+    def bare(body: dict[str, Any]) -> dict[str, Any]:
+        return {"result": noop(body.get("args", {})), "plugin": body.get("plugin")}
+
+    return app
