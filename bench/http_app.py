@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-
 from app.main import create_app
 from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.settings import Settings
+from fastapi import FastAPI
 
 
 def noop(args: dict[str, Any]) -> dict[str, Any]:
@@ -37,9 +36,13 @@ class BenchNoop(Plugin):
 def build() -> FastAPI:
     import tempfile
 
-    settings = Settings(data_dir=tempfile.mkdtemp(prefix="visor-bench-"), log_level="WARNING")
+    settings = Settings(
+        data_dir=tempfile.mkdtemp(prefix="visor-bench-"), log_level="WARNING"
+    )
     app = create_app(
-        settings, registry=PluginRegistry(), plugin_sources=[source_for_class(BenchNoop)]
+        settings,
+        registry=PluginRegistry(),
+        plugin_sources=[source_for_class(BenchNoop)],
     )
 
     @app.post("/bench/bare")

@@ -38,7 +38,9 @@ def _request(port: int, path: str, body: dict[str, object]) -> bytes:
     return head.encode() + data
 
 
-async def _connection(port: int, request: bytes, deadline: float, counts: list[int]) -> None:
+async def _connection(
+    port: int, request: bytes, deadline: float, counts: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline:
@@ -73,7 +75,9 @@ def _wait_ready(port: int, timeout: float = 30.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ready", timeout=1) as r:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/v1/ready", timeout=1
+            ) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -89,10 +93,22 @@ def main() -> None:
     opts = parser.parse_args()
 
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "http_app:build", "--factory", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "http_app:build",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         cwd=HERE,
         env=env,
     )
@@ -115,10 +131,16 @@ def main() -> None:
 
     bare_rps = statistics.median(results["bare"])
     analyze_rps = statistics.median(results["analyze"])
-    print(f"bare FastAPI endpoint : {bare_rps:9.0f} req/s  (rounds: "
-          + ", ".join(f"{r:.0f}" for r in results["bare"]) + ")")
-    print(f"POST /v1/analyze      : {analyze_rps:9.0f} req/s  (rounds: "
-          + ", ".join(f"{r:.0f}" for r in results["analyze"]) + ")")
+    print(
+        f"bare FastAPI endpoint : {bare_rps:9.0f} req/s  (rounds: "
+        + ", ".join(f"{r:.0f}" for r in results["bare"])
+        + ")"
+    )
+    print(
+        f"POST /v1/analyze      : {analyze_rps:9.0f} req/s  (rounds: "
+        + ", ".join(f"{r:.0f}" for r in results["analyze"])
+        + ")"
+    )
     print(f"ratio analyze/bare    : {analyze_rps / bare_rps:9.3f}  (target ≥ 0.90)")
 
 

@@ -14,6 +14,7 @@ from app.plugins.loader.plugin_loader import PluginSource
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.settings import Settings
 
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
@@ -27,9 +28,7 @@ def make_client(settings: Settings) -> Iterator[AppFactory]:
     """Build a started app (lifespan run) with the given plugin sources and settings."""
     opened: list[TestClient] = []
 
-    def factory(
-        sources: list[PluginSource] | None = None, **overrides: Any
-    ) -> TestClient:
+    def factory(sources: list[PluginSource] | None = None, **overrides: Any) -> TestClient:
         merged = settings.model_copy(update=overrides)
         app = create_app(merged, registry=PluginRegistry(), plugin_sources=sources)
         client = TestClient(app, raise_server_exceptions=False)
@@ -40,5 +39,3 @@ def make_client(settings: Settings) -> Iterator[AppFactory]:
     yield factory
     for client in reversed(opened):
         client.__exit__(None, None, None)
-
-

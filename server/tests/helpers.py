@@ -17,7 +17,9 @@ def plugin_sources(*names: str) -> list[PluginSource]:
     available = {s.key: s for s in discover(TEST_GROUP)}
     missing = [n for n in names if n not in available]
     if missing:
-        raise LookupError(f"test plugins not installed: {missing}; pip install -e server/tests/plugins")
+        raise LookupError(
+            f"test plugins not installed: {missing}; pip install -e server/tests/plugins"
+        )
     return [available[n] for n in names]
 
 
@@ -26,7 +28,9 @@ def builtin_sources(*names: str) -> list[PluginSource]:
     return [available[n] for n in names]
 
 
-def png_bytes(size: tuple[int, int] = (32, 24), color: tuple[int, int, int] = (10, 200, 30)) -> bytes:
+def png_bytes(
+    size: tuple[int, int] = (32, 24), color: tuple[int, int, int] = (10, 200, 30)
+) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "PNG")
     return buf.getvalue()

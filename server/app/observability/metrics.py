@@ -24,9 +24,7 @@ class _PluginStateCollector(Collector):
         self._registry = registry
 
     def collect(self) -> Iterator[Metric]:
-        gauge = GaugeMetricFamily(
-            "visor_plugins", "Plugins by lifecycle state.", labels=["state"]
-        )
+        gauge = GaugeMetricFamily("visor_plugins", "Plugins by lifecycle state.", labels=["state"])
         for state, count in self._registry.counts_by_state().items():
             gauge.add_metric([state.value], count)
         yield gauge

@@ -216,7 +216,9 @@ def _build_spec(method_name: str, func: Callable[..., Any], options: dict[str, A
         if isinstance(hinted, type) and issubclass(hinted, BaseModel):
             input_model = hinted
     returned = hints.get("return")
-    output_model = returned if isinstance(returned, type) and issubclass(returned, BaseModel) else None
+    output_model = (
+        returned if isinstance(returned, type) and issubclass(returned, BaseModel) else None
+    )
 
     in_schema = options["input_schema"] or (
         _model_schema(input_model) if input_model else dict(_OPEN_SCHEMA)
@@ -252,10 +254,10 @@ class Plugin:
     timeout_s: ClassVar[float | None] = None
     memory_limit_mb: ClassVar[int | None] = None
 
-    def startup(self) -> None:  # noqa: B027 - optional hook
+    def startup(self) -> None:
         """Load models once per worker process, before the first call."""
 
-    def shutdown(self) -> None:  # noqa: B027 - optional hook
+    def shutdown(self) -> None:
         """Release what ``startup`` acquired."""
 
     def health_check(self) -> bool:

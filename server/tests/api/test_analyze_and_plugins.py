@@ -40,7 +40,11 @@ def _jpeg_with_exif() -> bytes:
 def test_analyze_image_info(client: TestClient) -> None:
     response = client.post(
         "/v1/analyze",
-        json={"plugin": "image_info", "image": b64(png_bytes((40, 30), (250, 0, 0))), "mime_type": "image/png"},
+        json={
+            "plugin": "image_info",
+            "image": b64(png_bytes((40, 30), (250, 0, 0))),
+            "mime_type": "image/png",
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -56,7 +60,9 @@ def test_analyze_image_info(client: TestClient) -> None:
 
 
 def test_analyze_sniffs_the_mime_type_and_reads_exif(client: TestClient) -> None:
-    response = client.post("/v1/analyze", json={"plugin": "image_info", "image": b64(_jpeg_with_exif())})
+    response = client.post(
+        "/v1/analyze", json={"plugin": "image_info", "image": b64(_jpeg_with_exif())}
+    )
     assert response.status_code == 200, response.text
     result = response.json()["result"]
     assert result["format"] == "JPEG"
@@ -74,8 +80,12 @@ def test_analyze_sniffs_the_mime_type_and_reads_exif(client: TestClient) -> None
         ("", "image/png", "non-empty"),
     ],
 )
-def test_bad_images_are_validation_errors(client: TestClient, image: str, mime: str, fragment: str) -> None:
-    response = client.post("/v1/analyze", json={"plugin": "image_info", "image": image, "mime_type": mime})
+def test_bad_images_are_validation_errors(
+    client: TestClient, image: str, mime: str, fragment: str
+) -> None:
+    response = client.post(
+        "/v1/analyze", json={"plugin": "image_info", "image": image, "mime_type": mime}
+    )
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert (error["type"], error["details"]["code"]) == ("ValidationError", "invalid_input")
@@ -92,7 +102,9 @@ def test_decompression_bomb_is_refused(make_client: Any) -> None:
         buf = io.BytesIO()
         big.save(buf, "PNG")
         assert len(buf.getvalue()) < 10_000
-        response = client.post("/v1/analyze", json={"plugin": "image_info", "image": b64(buf.getvalue())})
+        response = client.post(
+            "/v1/analyze", json={"plugin": "image_info", "image": b64(buf.getvalue())}
+        )
     finally:
         del os.environ["VISOR_MAX_IMAGE_PIXELS"]
     assert response.status_code == 400
@@ -107,7 +119,9 @@ def test_run_by_path_with_json_and_multipart(client: TestClient) -> None:
 
     files = {"file": ("red.png", png_bytes((9, 7)), "image/png")}
     response = client.post(
-        "/v1/plugins/image_info/tools/describe/run", files=files, data={"args": '{"dominant_colors": 2}'}
+        "/v1/plugins/image_info/tools/describe/run",
+        files=files,
+        data={"args": '{"dominant_colors": 2}'},
     )
     assert response.status_code == 200, response.text
     assert (response.json()["result"]["width"], response.json()["result"]["height"]) == (9, 7)
@@ -117,7 +131,9 @@ def test_run_by_path_with_json_and_multipart(client: TestClient) -> None:
     response = client.post("/v1/plugins/image_info/tools/describe/run", files=files)
     assert response.json()["result"]["format"] == "JPEG"
 
-    response = client.post("/v1/plugins/image_info/tools/describe/run", files={"other": ("a", b"x")})
+    response = client.post(
+        "/v1/plugins/image_info/tools/describe/run", files={"other": ("a", b"x")}
+    )
     assert response.status_code == 400
     response = client.post(
         "/v1/plugins/image_info/tools/describe/run",
@@ -154,7 +170,10 @@ def test_manifest_and_health(client: TestClient) -> None:
     assert health["name"] == "image_info"
     assert health["uptime_seconds"] >= 0
     assert client.get("/v1/plugins/nope").status_code == 404
-    assert client.get("/v1/plugins/nope/health").json()["error"]["details"]["code"] == "plugin_not_found"
+    assert (
+        client.get("/v1/plugins/nope/health").json()["error"]["details"]["code"]
+        == "plugin_not_found"
+    )
 
 
 def test_reload_rediscovers(client: TestClient) -> None:
@@ -163,7 +182,10 @@ def test_reload_rediscovers(client: TestClient) -> None:
     assert response.status_code == 200
     plugins = {p["name"]: p for p in response.json()["plugins"]}
     assert plugins["echo"]["success_count"] == 0  # fresh records
-    assert client.post("/v1/analyze", json={"plugin": "echo", "args": {"text": "again"}}).status_code == 200
+    assert (
+        client.post("/v1/analyze", json={"plugin": "echo", "args": {"text": "again"}}).status_code
+        == 200
+    )
 
 
 def test_liveness_and_readiness(client: TestClient) -> None:
@@ -180,7 +202,10 @@ def test_prometheus_metrics(client: TestClient) -> None:
     client.post("/v1/analyze", json={"plugin": "no-such-plugin-" + "x" * 50})
     text = client.get("/metrics").text
     assert 'visor_tool_calls_total{code="",outcome="SUCCESS",plugin="echo",tool="echo"} 1.0' in text
-    assert 'visor_tool_calls_total{code="tool_error",outcome="ERROR",plugin="raises",tool="boom"} 1.0' in text
+    assert (
+        'visor_tool_calls_total{code="tool_error",outcome="ERROR",plugin="raises",tool="boom"} 1.0'
+        in text
+    )
     assert 'plugin="_unknown"' in text and "no-such-plugin" not in text
     assert 'visor_tool_duration_seconds_count{plugin="echo",tool="echo"} 1.0' in text
     assert 'visor_plugins{state="UNAVAILABLE"} 1.0' in text
@@ -196,7 +221,13 @@ def test_openapi_documents_real_models(client: TestClient) -> None:
         ref = analyze["responses"][status]["content"]["application/json"]["schema"]["$ref"]
         assert ref.endswith("ErrorResponse")
     schemas = spec["components"]["schemas"]
-    assert set(schemas["ErrorInfo"]["properties"]) == {"type", "message", "details", "plugin", "timestamp"}
+    assert set(schemas["ErrorInfo"]["properties"]) == {
+        "type",
+        "message",
+        "details",
+        "plugin",
+        "timestamp",
+    }
     run = spec["paths"]["/v1/plugins/{plugin}/tools/{tool}/run"]["post"]
     assert set(run["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert "PluginHealth" in schemas

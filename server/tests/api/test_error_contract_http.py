@@ -32,7 +32,9 @@ class _Slow(Plugin):
 @pytest.fixture
 def client(make_client: Any) -> TestClient:
     sources = [
-        *plugin_sources("echo", "raises", "returns_none", "bad_output", "startup_fails", "import_fails"),
+        *plugin_sources(
+            "echo", "raises", "returns_none", "bad_output", "startup_fails", "import_fails"
+        ),
         source_for_class(_Slow),
     ]
     client: TestClient = make_client(sources)
@@ -71,10 +73,30 @@ def test_error_rows_through_analyze(
 
 
 def test_error_rows_through_run_by_path(client: TestClient) -> None:
-    _assert_error(client.post("/v1/plugins/raises/tools/boom/run", json={}), 500, "ExecutionError", "tool_error")
-    _assert_error(client.post("/v1/plugins/echo/tools/nope/run", json={}), 404, "PluginError", "tool_not_found")
-    _assert_error(client.post("/v1/plugins/echo/tools/echo/run", content=b"{not json"), 400, "ValidationError", "invalid_input")
-    _assert_error(client.post("/v1/plugins/echo/tools/echo/run", json=[1]), 400, "ValidationError", "invalid_input")
+    _assert_error(
+        client.post("/v1/plugins/raises/tools/boom/run", json={}),
+        500,
+        "ExecutionError",
+        "tool_error",
+    )
+    _assert_error(
+        client.post("/v1/plugins/echo/tools/nope/run", json={}),
+        404,
+        "PluginError",
+        "tool_not_found",
+    )
+    _assert_error(
+        client.post("/v1/plugins/echo/tools/echo/run", content=b"{not json"),
+        400,
+        "ValidationError",
+        "invalid_input",
+    )
+    _assert_error(
+        client.post("/v1/plugins/echo/tools/echo/run", json=[1]),
+        400,
+        "ValidationError",
+        "invalid_input",
+    )
 
 
 def test_startup_failure_is_reported_and_calls_fail_cleanly(client: TestClient) -> None:
@@ -112,7 +134,9 @@ def test_executor_rows_map_to_their_status(
     assert error["plugin"] == "echo"
 
 
-def test_monkeypatched_runner_reaches_the_api(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_monkeypatched_runner_reaches_the_api(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[tuple[str, dict, str | None]] = []
 
     def fake(self: ToolRunner, plugin_name: str, payload: dict, tool: str | None = None) -> Any:
@@ -120,7 +144,9 @@ def test_monkeypatched_runner_reaches_the_api(client: TestClient, monkeypatch: p
         return {"faked": True}, {}
 
     monkeypatch.setattr(ToolRunner, "run", fake)
-    response = client.post("/v1/analyze", json={"plugin": "anything", "tool": "t", "args": {"k": 1}})
+    response = client.post(
+        "/v1/analyze", json={"plugin": "anything", "tool": "t", "args": {"k": 1}}
+    )
     assert response.status_code == 200
     assert response.json()["result"] == {"faked": True}
     response = client.post("/v1/plugins/x/tools/y/run", json={"a": 2})
@@ -145,9 +171,18 @@ def test_a_bug_in_an_endpoint_is_an_internal_error_without_details(
 
 def test_framework_errors_use_the_envelope(client: TestClient) -> None:
     _assert_error(client.get("/v1/no-such-route"), 404, "ValidationError", "not_found")
-    _assert_error(client.post("/v1/analyze", json={"tool": "x"}), 400, "ValidationError", "invalid_input")
-    _assert_error(client.post("/v1/analyze", content=b"nope"), 400, "ValidationError", "invalid_input")
-    _assert_error(client.post("/v1/analyze", json={"plugin": "echo", "bogus": 1}), 400, "ValidationError", "invalid_input")
+    _assert_error(
+        client.post("/v1/analyze", json={"tool": "x"}), 400, "ValidationError", "invalid_input"
+    )
+    _assert_error(
+        client.post("/v1/analyze", content=b"nope"), 400, "ValidationError", "invalid_input"
+    )
+    _assert_error(
+        client.post("/v1/analyze", json={"plugin": "echo", "bogus": 1}),
+        400,
+        "ValidationError",
+        "invalid_input",
+    )
     response = client.delete("/v1/analyze")
     assert response.status_code == 405
     assert set(response.json()) == {"error"}
@@ -158,4 +193,7 @@ def test_request_size_limit(make_client: Any) -> None:
     big = b64(png_bytes((400, 400))) + "A" * 20_000
     response = client.post("/v1/analyze", json={"plugin": "echo", "image": big})
     _assert_error(response, 413, "ValidationError", "payload_too_large")
-    assert client.post("/v1/analyze", json={"plugin": "echo", "args": {"text": "ok"}}).status_code == 200
+    assert (
+        client.post("/v1/analyze", json={"plugin": "echo", "args": {"text": "ok"}}).status_code
+        == 200
+    )

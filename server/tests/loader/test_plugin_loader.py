@@ -6,6 +6,7 @@ import time
 
 from helpers import plugin_sources
 
+from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import (
     ENTRY_POINT_GROUP,
     discover,
@@ -13,7 +14,6 @@ from app.plugins.loader.plugin_loader import (
     source_for_class,
 )
 from app.plugins.loader.plugin_registry import PluginState
-from app.plugins.base import Plugin, tool
 
 
 def _by_name(records):  # type: ignore[no-untyped-def]

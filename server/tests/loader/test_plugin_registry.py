@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_registry import (
     ALLOWED_TRANSITIONS,
     ExecutionOutcome,
@@ -16,7 +17,6 @@ from app.plugins.loader.plugin_registry import (
     PluginState,
     get_registry,
 )
-from app.plugins.base import Plugin, tool
 
 
 class _Two(Plugin):
@@ -34,9 +34,7 @@ class _Two(Plugin):
 
 def _registry(state: PluginState = PluginState.INITIALIZED) -> PluginRegistry:
     registry = PluginRegistry()
-    registry.add(
-        PluginRecord(name="two", state=state, plugin_cls=_Two, tools=_Two.tool_specs())
-    )
+    registry.add(PluginRecord(name="two", state=state, plugin_cls=_Two, tools=_Two.tool_specs()))
     return registry
 
 
@@ -120,8 +118,17 @@ def test_health_has_the_spec_fields() -> None:
     assert health is not None
     data = health.model_dump()
     for key in (
-        "name", "state", "description", "version", "reason", "uptime_seconds", "last_used",
-        "success_count", "error_count", "last_execution_time_ms", "avg_execution_time_ms",
+        "name",
+        "state",
+        "description",
+        "version",
+        "reason",
+        "uptime_seconds",
+        "last_used",
+        "success_count",
+        "error_count",
+        "last_execution_time_ms",
+        "avg_execution_time_ms",
     ):
         assert key in data
 
@@ -152,7 +159,11 @@ def test_concurrent_updates_and_reads_are_exact() -> None:
         for i in range(per_thread):
             ok = (i + index) % 3 != 0
             registry.update_execution_metrics(
-                "two", "SUCCESS" if ok else "ERROR", float(i % 10), not ok, tool="a" if i % 2 else "b"
+                "two",
+                "SUCCESS" if ok else "ERROR",
+                float(i % 10),
+                not ok,
+                tool="a" if i % 2 else "b",
             )
 
     def reader() -> None:

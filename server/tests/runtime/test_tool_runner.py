@@ -99,7 +99,12 @@ def test_success_returns_result_and_empty_error(runner: ToolRunner) -> None:
     ],
 )
 def test_every_failure_is_an_envelope(
-    runner: ToolRunner, plugin: str, payload: dict[str, Any], tool: str | None, code: str, etype: str
+    runner: ToolRunner,
+    plugin: str,
+    payload: dict[str, Any],
+    tool: str | None,
+    code: str,
+    etype: str,
 ) -> None:
     result, error = runner.run(plugin, payload, tool)
     _assert_exclusive(result, error)
@@ -119,7 +124,14 @@ def test_tool_error_keeps_the_traceback_internal(runner: ToolRunner) -> None:
 
 @pytest.mark.parametrize(
     ("plugin", "payload"),
-    [(None, {}), (42, {}), ("echo", None), ("echo", []), ("echo", "text"), ("echo", {"text": object()})],
+    [
+        (None, {}),
+        (42, {}),
+        ("echo", None),
+        ("echo", []),
+        ("echo", "text"),
+        ("echo", {"text": object()}),
+    ],
 )
 def test_never_raises_on_garbage(runner: ToolRunner, plugin: Any, payload: Any) -> None:
     result, error = runner.run(plugin, payload)
@@ -217,7 +229,9 @@ def test_huge_results_are_refused() -> None:
     assert error["error"]["details"]["limit_bytes"] == 100
 
 
-def test_a_bug_in_visor_is_an_internal_error(runner: ToolRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bug_in_visor_is_an_internal_error(
+    runner: ToolRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*_: Any, **__: Any) -> Any:
         raise KeyError("registry bug")
 

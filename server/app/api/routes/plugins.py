@@ -138,10 +138,16 @@ async def _read_multipart(request: Request) -> dict[str, Any]:
         try:
             parsed = orjson.loads(args_text)
         except orjson.JSONDecodeError as exc:
-            raise VisorError(f"'args' is not valid JSON: {exc}", code=ErrorCode.INVALID_INPUT) from exc
+            raise VisorError(
+                f"'args' is not valid JSON: {exc}", code=ErrorCode.INVALID_INPUT
+            ) from exc
         if not isinstance(parsed, dict):
             raise VisorError("'args' must be a JSON object", code=ErrorCode.INVALID_INPUT)
         payload.update(parsed)
-    declared = upload.content_type if upload.content_type not in (None, "", "application/octet-stream") else None
+    declared = (
+        upload.content_type
+        if upload.content_type not in (None, "", "application/octet-stream")
+        else None
+    )
     payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))
     return payload

@@ -106,7 +106,7 @@ def _build_with_deadline(
             source.origin,
             f"loading took longer than {timeout_s:g}s (import or constructor hangs)",
         )
-    except BaseException as exc:  # noqa: BLE001 - isolate anything a plugin can throw
+    except BaseException as exc:
         return unavailable_record(source.key, source.origin, f"{type(exc).__name__}: {exc}")
 
 

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -242,7 +241,9 @@ class PluginRegistry:
         self, record: PluginRecord, target: PluginState, reason: str | None
     ) -> None:
         if target == record.state:
-            record.reason = reason if target in (PluginState.FAILED, PluginState.UNAVAILABLE) else None
+            record.reason = (
+                reason if target in (PluginState.FAILED, PluginState.UNAVAILABLE) else None
+            )
             return
         if target not in ALLOWED_TRANSITIONS[record.state]:
             raise IllegalTransition(record.name, record.state, target)

@@ -20,7 +20,7 @@ def call_with_deadline(fn: Callable[[], T], timeout_s: float, *, name: str = "vi
     def target() -> None:
         try:
             box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target, name=name, daemon=True)

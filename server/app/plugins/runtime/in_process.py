@@ -11,6 +11,7 @@ returns. Use process isolation (the default) for tools you do not trust.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import concurrent.futures
 import threading
 import time
@@ -85,10 +86,8 @@ class InProcessExecutor:
 
     def shutdown(self, timeout_s: float = 10.0) -> None:
         for name in list(self._instances):
-            try:
+            with contextlib.suppress(Exception):  # a plugin's shutdown hook must not stop ours
                 self.stop_plugin(name)
-            except Exception:  # a plugin's shutdown hook must not stop ours
-                pass
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._loop_thread is not None:

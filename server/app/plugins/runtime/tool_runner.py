@@ -162,8 +162,7 @@ class ToolRunner:
             name = record.default_tool
             if name is None:
                 raise VisorError(
-                    f"plugin {plugin_name!r} has several tools and none is the default; "
-                    "name one",
+                    f"plugin {plugin_name!r} has several tools and none is the default; name one",
                     code=ErrorCode.TOOL_NOT_FOUND,
                     details={"available": sorted(record.tools)},
                     plugin=plugin_name,
@@ -193,9 +192,7 @@ class ToolRunner:
             record.name, PluginState.INITIALIZED, only_from={PluginState.LOADED}
         )
 
-    def _validated_input(
-        self, plugin_name: str, spec: ToolSpec, payload: Any
-    ) -> dict[str, Any]:
+    def _validated_input(self, plugin_name: str, spec: ToolSpec, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):
             raise VisorError(
                 f"payload must be a JSON object, not {type(payload).__name__}",

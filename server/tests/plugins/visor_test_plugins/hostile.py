@@ -59,8 +59,13 @@ class BadOutputPlugin(Plugin):
     version = "1.0.0"
     isolation = "in_process"
 
-    @tool(output_schema={"type": "object", "properties": {"count": {"type": "integer"}},
-                         "required": ["count"]})
+    @tool(
+        output_schema={
+            "type": "object",
+            "properties": {"count": {"type": "integer"}},
+            "required": ["count"],
+        }
+    )
     def count(self) -> dict:
         return {"count": "not a number"}
 

@@ -95,9 +95,7 @@ def _dominant_colors(rgb: Image.Image, k: int) -> list[Color]:
 def _laplacian_variance(gray: np.ndarray) -> float:
     if gray.shape[0] < 3 or gray.shape[1] < 3:
         return 0.0
-    lap = (
-        gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:] - 4 * gray[1:-1, 1:-1]
-    )
+    lap = gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:] - 4 * gray[1:-1, 1:-1]
     return float(lap.var())
 
 
@@ -122,7 +120,7 @@ class ImageInfoPlugin(Plugin):
         sample = oriented.convert("RGB")
         sample.thumbnail((_ANALYSIS_EDGE, _ANALYSIS_EDGE))
         pixels = np.asarray(sample, dtype=np.float32)
-        mean = tuple(int(round(v)) for v in pixels.reshape(-1, 3).mean(axis=0))
+        mean = tuple(round(float(v)) for v in pixels.reshape(-1, 3).mean(axis=0))
         gray = pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         ctx.progress(0.7, "statistics")
 
