@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import analyze, health, metrics, plugins
+from app.api.routes import analyze, health, jobs, metrics, plugins
 from app.mcp.http import McpEndpoint, transport_security
 from app.mcp.server import build_mcp_server
 from app.observability.logging import configure_logging
@@ -27,6 +27,7 @@ from app.plugins.loader.plugin_registry import PluginRegistry, get_registry
 from app.plugins.runtime.executor import Executor
 from app.plugins.runtime.factory import build_executor
 from app.services.analysis_service import AnalysisService
+from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
 from app.settings import Settings
 
@@ -58,6 +59,7 @@ def create_app(
         force_in_process=settings.force_in_process,
         sources=plugin_sources,
     )
+    job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
     mcp = McpEndpoint(
         build_mcp_server(plugin_service, version=VERSION),
@@ -71,6 +73,7 @@ def create_app(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         prometheus.attach()
         await run_in_threadpool(plugin_service.load)
+        await run_in_threadpool(job_service.start)
         app.state.ready = True
         log.info("visor ready: %d plugins", len(registry))
         try:
@@ -78,6 +81,7 @@ def create_app(
                 yield
         finally:
             app.state.ready = False
+            await run_in_threadpool(job_service.stop)
             await run_in_threadpool(plugin_service.shutdown, 10.0)
             prometheus.detach()
 
@@ -91,13 +95,14 @@ def create_app(
     app.state.registry = registry
     app.state.plugin_service = plugin_service
     app.state.analysis_service = AnalysisService(plugin_service)
+    app.state.job_service = job_service
     app.state.metrics = prometheus
     app.state.mcp = mcp
     app.state.ready = False
 
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
-    for router in (analyze.router, plugins.router, health.router, metrics.router):
+    for router in (analyze.router, plugins.router, jobs.router, health.router, metrics.router):
         app.include_router(router)
     for path in ("/mcp", "/mcp/"):  # a plain route: no slash redirect, app middleware applies
         app.router.routes.append(Route(path, mcp, include_in_schema=False))

@@ -29,16 +29,16 @@ class Settings(BaseSettings):
     # -- storage ----------------------------------------------------------------------------
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL; default is SQLite (WAL) under data_dir."
+        default=None, description="SQLAlchemy URL; default is SQLite (WAL) under data_dir."
     )
 
     # -- plugins ----------------------------------------------------------------------------
     plugins_allowlist: Annotated[list[str] | None, NoDecode] = Field(
-        None, description="Entry-point names allowed to load; unset means all installed."
+        default=None, description="Entry-point names allowed to load; unset means all installed."
     )
     plugin_load_timeout_s: float = 30.0
     force_in_process: bool = Field(
-        False, description="Run every plugin in the server process (debugging only)."
+        default=False, description="Run every plugin in the server process (debugging only)."
     )
 
     # -- execution --------------------------------------------------------------------------
@@ -48,6 +48,28 @@ class Settings(BaseSettings):
         description='Per plugin or tool time limits, e.g. {"ocr": 30, "ocr.read_text": 10}.',
     )
     max_result_bytes: int = 32 * 1024 * 1024
+
+    # -- jobs -------------------------------------------------------------------------------
+    job_concurrency: int = Field(default=4, ge=1, description="Jobs this server runs at once.")
+    job_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="Default starts allowed if the server dies mid-run."
+    )
+    job_retention_s: float = Field(
+        default=7 * 24 * 3600.0, description="Finished jobs and their inputs are purged after this."
+    )
+    job_progress_interval_s: float = Field(
+        default=0.25, description="At most one progress update per job is stored per interval."
+    )
+    job_poll_s: float = Field(
+        default=1.0, description="Idle check for jobs other servers accepted."
+    )
+    job_heartbeat_s: float = 5.0
+    job_lease_s: float = Field(
+        default=30.0, description="A server silent for this long loses its RUNNING jobs to others."
+    )
+    job_shutdown_grace_s: float = Field(
+        default=5.0, description="On shutdown, running jobs get this long before being requeued."
+    )
 
     # -- requests ---------------------------------------------------------------------------
     max_request_bytes: int = 40 * 1024 * 1024

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.dependencies import PluginServiceDep
@@ -21,10 +22,14 @@ async def health() -> Liveness:
     "/ready",
     response_model=Readiness,
     responses={503: {"model": Readiness}},
-    summary="Readiness: plugins are loaded and the server accepts work",
+    summary="Readiness: plugins are loaded, the job store answers, the server accepts work",
 )
 async def ready(request: Request, plugins: PluginServiceDep) -> Response:
     counts = {state.value: n for state, n in plugins.registry.counts_by_state().items() if n}
     is_ready = bool(getattr(request.app.state, "ready", False))
-    body = Readiness(status="ready" if is_ready else "starting", plugins=counts)
+    status = "ready" if is_ready else "starting"
+    job_service = getattr(request.app.state, "job_service", None)
+    if is_ready and job_service is not None and not await run_in_threadpool(job_service.ping):
+        is_ready, status = False, "job store unreachable"
+    body = Readiness(status=status, plugins=counts)
     return FastJSONResponse(body.model_dump(), status_code=200 if is_ready else 503)

@@ -1,0 +1,228 @@
+"""Jobs: submit (JSON or multipart), get, result, list, cancel, and a live event stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from app.api.errors import EnvelopeError
+from app.api.responses import FastJSONResponse
+from app.api.schemas import error_responses
+from app.errors import ErrorCode, VisorError
+from app.jobs.events import JobEventKind
+from app.jobs.models import Job, JobList, JobQuery, JobSubmission
+from app.jobs.store.repository import JobInput
+from app.services.analysis_service import AnalyzeResponse
+from app.services.job_management_service import JobManagementService
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+#: Seconds between ``ping`` comments on an idle event stream (keeps proxies from closing it).
+_SSE_PING_S = 15
+
+
+async def get_job_service(request: Request) -> JobManagementService:
+    service: JobManagementService = request.app.state.job_service
+    return service
+
+
+JobServiceDep = Annotated[JobManagementService, Depends(get_job_service)]
+
+_SUBMIT_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": JobSubmission.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "plugin": {"type": "string"},
+                        "tool": {"type": "string"},
+                        "file": {"type": "string", "format": "binary"},
+                        "args": {"type": "string", "description": "Tool arguments, JSON."},
+                        "max_attempts": {"type": "integer"},
+                    },
+                    "required": ["plugin", "file"],
+                }
+            },
+        },
+    }
+}
+
+
+def _job_response(
+    job: Job, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return FastJSONResponse(job.model_dump(mode="json"), status_code=status_code, headers=headers)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=Job,
+    responses=error_responses(400, 404, 413),
+    openapi_extra=_SUBMIT_BODY_DOC,
+    summary="Submit a job (JSON with a base64 image, or a multipart upload)",
+)
+async def submit_job(request: Request, jobs: JobServiceDep) -> Response:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        plugin, tool, job_input, max_attempts = await _read_multipart(request)
+        job = await run_in_threadpool(
+            jobs.submit_input, plugin, tool, job_input, max_attempts=max_attempts
+        )
+    else:
+        submission = _parse_submission(await request.body())
+        job = await run_in_threadpool(jobs.submit, submission)
+    return _job_response(job, 202, {"Location": f"/v1/jobs/{job.id}"})
+
+
+@router.get("", response_model=JobList, responses=error_responses(400), summary="List jobs")
+async def list_jobs(query: Annotated[JobQuery, Query()], jobs: JobServiceDep) -> Response:
+    page = await run_in_threadpool(jobs.list_jobs, query)
+    return FastJSONResponse(page.model_dump(mode="json"))
+
+
+@router.get("/{job_id}", response_model=Job, responses=error_responses(404), summary="A job")
+async def get_job(job_id: str, jobs: JobServiceDep) -> Response:
+    return _job_response(await run_in_threadpool(jobs.get, job_id))
+
+
+@router.get(
+    "/{job_id}/result",
+    response_model=AnalyzeResponse,
+    responses=error_responses(400, 404, 409, 500, 503, 504),
+    summary="A finished job's result, or its error with the error table's HTTP status",
+)
+async def get_job_result(job_id: str, jobs: JobServiceDep) -> Response:
+    response, error = await run_in_threadpool(jobs.result, job_id)
+    if error:
+        raise EnvelopeError(error)
+    assert response is not None
+    return FastJSONResponse(response.model_dump())
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=Job,
+    responses=error_responses(404, 409),
+    summary="Cancel a PENDING or RUNNING job (a running tool is stopped)",
+)
+async def cancel_job(job_id: str, jobs: JobServiceDep) -> Response:
+    return _job_response(await run_in_threadpool(jobs.cancel, job_id))
+
+
+@router.get(
+    "/{job_id}/events",
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "status/progress events"},
+        **error_responses(404),
+    },
+    summary="Server-Sent Events: 'status' and 'progress' (Job JSON), until the job ends",
+)
+async def job_events(job_id: str, jobs: JobServiceDep) -> EventSourceResponse:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[JobEventKind, Job]] = asyncio.Queue()
+
+    def listener(kind: JobEventKind, job: Job) -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, job))
+
+    unsubscribe = jobs.events.subscribe(listener, job_id)  # before the read: miss nothing
+    try:
+        job = await run_in_threadpool(jobs.get, job_id)
+    except BaseException:
+        unsubscribe()
+        raise
+    return EventSourceResponse(
+        _event_stream(job, queue, unsubscribe, jobs, jobs.dispatcher.poll_s), ping=_SSE_PING_S
+    )
+
+
+async def _event_stream(
+    job: Job,
+    queue: asyncio.Queue[tuple[JobEventKind, Job]],
+    unsubscribe: Callable[[], None],
+    jobs: JobManagementService,
+    poll_s: float,
+) -> AsyncIterator[dict[str, str]]:
+    """The job now, then every change, until a final status. Events come from this
+    server's dispatcher; a periodic re-read covers jobs another server runs."""
+    try:
+        last = job
+        yield {"event": JobEventKind.STATUS.value, "data": last.model_dump_json()}
+        while not last.status.is_terminal:
+            try:
+                kind, current = await asyncio.wait_for(queue.get(), timeout=poll_s)
+            except TimeoutError:
+                fresh = await run_in_threadpool(jobs.store.get, last.id)
+                if fresh is None:
+                    return
+                kind = JobEventKind.STATUS if fresh.status != last.status else JobEventKind.PROGRESS
+                current = fresh
+            if (current.updated_at or "", current.status) <= (last.updated_at or "", last.status):
+                continue  # older than (or the same as) what the client already has
+            last = current
+            yield {"event": kind.value, "data": current.model_dump_json()}
+    finally:
+        unsubscribe()
+
+
+def _parse_submission(body: bytes) -> JobSubmission:
+    try:
+        return JobSubmission.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
+async def _read_multipart(request: Request) -> tuple[str, str | None, JobInput, int | None]:
+    form = await request.form()
+    plugin = form.get("plugin")
+    if not isinstance(plugin, str) or not plugin:
+        raise VisorError("multipart submit needs a 'plugin' part", code=ErrorCode.INVALID_INPUT)
+    tool = form.get("tool")
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise VisorError("multipart submit needs a 'file' part", code=ErrorCode.INVALID_INPUT)
+    data = await upload.read()
+    args: dict[str, Any] = {}
+    args_text = form.get("args")
+    if isinstance(args_text, str) and args_text.strip():
+        try:
+            parsed = orjson.loads(args_text)
+        except orjson.JSONDecodeError as exc:
+            raise VisorError(
+                f"'args' is not valid JSON: {exc}", code=ErrorCode.INVALID_INPUT
+            ) from exc
+        if not isinstance(parsed, dict):
+            raise VisorError("'args' must be a JSON object", code=ErrorCode.INVALID_INPUT)
+        args = parsed
+    max_attempts = _optional_int(form.get("max_attempts"))
+    declared = upload.content_type
+    mime = declared if declared not in (None, "", "application/octet-stream") else None
+    return (
+        plugin,
+        tool if isinstance(tool, str) and tool else None,
+        JobInput(args, data, mime),
+        max_attempts,
+    )
+
+
+def _optional_int(value: Any) -> int | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise VisorError("'max_attempts' must be an integer", code=ErrorCode.INVALID_INPUT) from exc
+    return number

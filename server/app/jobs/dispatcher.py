@@ -1,0 +1,278 @@
+"""The dispatcher: runs PENDING jobs through PluginManagementService with bounded slots.
+
+One thread claims jobs (woken by every submit and every finished job, so the happy path
+never waits for a poll) and hands each to a slot of a fixed-size pool. A slot calls
+``plugins.run`` inside a :class:`CallContext` whose progress sink writes throttled updates
+to the store and whose cancel event stops the tool when the job is cancelled.
+
+Every ``heartbeat_s`` the same thread does housekeeping: refreshes this worker's
+heartbeat, takes back RUNNING jobs whose worker died (retry or FAILED/interrupted), stops
+tools whose job was cancelled through another server, and purges expired jobs. An idle
+claim every ``poll_s`` picks up jobs other servers accepted.
+
+The two thread entry points (:meth:`_loop` and :meth:`_run`) are the boundary where
+unexpected exceptions are caught and logged: a store outage must not kill the dispatcher.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import ErrorCode, build_envelope, public_error
+from app.jobs.events import JobEventKind, JobEvents
+from app.jobs.models import Job
+from app.jobs.progress import ProgressThrottle
+from app.jobs.status import JobStatus
+from app.jobs.store.repository import JobInput, JobStore, now_us
+from app.jobs.workers import split_alive, this_worker
+from app.plugins.runtime.executor import CallContext, call_context
+from app.services.analysis_service import image_payload
+from app.services.plugin_management_service import PluginManagementService
+
+log = logging.getLogger("visor.jobs")
+
+_ERROR_BACKOFF_S = 1.0
+
+
+@dataclass(frozen=True)
+class DispatcherOptions:
+    slots: int = 4
+    progress_interval_s: float = 0.25
+    poll_s: float = 1.0
+    heartbeat_s: float = 5.0
+    lease_s: float = 30.0
+    retention_s: float = 7 * 24 * 3600.0
+    purge_interval_s: float = 60.0
+    shutdown_grace_s: float = 5.0
+
+
+def interrupted_error(plugin: str | None = None) -> dict[str, Any]:
+    """The error section of a job whose every attempt was cut short by a server stop."""
+    return public_error(
+        build_envelope(
+            ErrorCode.INTERRUPTED,
+            "the server running this job stopped before it finished, on every attempt",
+            plugin=plugin,
+        )
+    )["error"]
+
+
+def build_payload(job_input: JobInput) -> dict[str, Any]:
+    """The tool payload a stored input stands for (as ``/v1/analyze`` would build it)."""
+    payload = dict(job_input.args)
+    if job_input.image is not None:
+        import base64
+
+        payload.update(
+            image_payload(base64.b64encode(job_input.image).decode("ascii"), job_input.mime_type)
+        )
+    return payload
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: JobStore,
+        plugins: PluginManagementService,
+        events: JobEvents,
+        options: DispatcherOptions | None = None,
+    ) -> None:
+        self._store = store
+        self._plugins = plugins
+        self._events = events
+        self._options = options or DispatcherOptions()
+        self._worker = this_worker()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._running: dict[str, CallContext] = {}
+        self._idle = threading.Condition(self._lock)
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self._options.slots, thread_name_prefix="visor-job"
+        )
+        self._thread: threading.Thread | None = None
+        self._last_purge = 0.0
+
+    @property
+    def worker_id(self) -> str:
+        return self._worker.id
+
+    @property
+    def poll_s(self) -> float:
+        return self._options.poll_s
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return list(self._running)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Register, recover what dead workers left RUNNING, purge, then start claiming."""
+        self._store.register_worker(self._worker)
+        self.recover()
+        self.purge()
+        self._thread = threading.Thread(target=self._loop, name="visor-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop claiming; let running jobs finish within the grace period, then interrupt
+        them (they go back to PENDING while attempts remain, for the next server start)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+        deadline = time.monotonic() + self._options.shutdown_grace_s
+        with self._lock:
+            while self._running and time.monotonic() < deadline:
+                self._idle.wait(timeout=max(0.0, deadline - time.monotonic()))
+            for ctx in self._running.values():
+                ctx.cancel()
+            while self._running and time.monotonic() < deadline + 1.0:
+                self._idle.wait(timeout=0.1)
+        for job in self._store.release(owner=self._worker.id, error=interrupted_error()):
+            self._events.publish(JobEventKind.STATUS, job)
+        self._store.remove_workers([self._worker.id])
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def cancel_running(self, job_id: str) -> bool:
+        """Stop the tool of a job this dispatcher runs; False if it runs elsewhere."""
+        with self._lock:
+            ctx = self._running.get(job_id)
+        if ctx is None:
+            return False
+        ctx.cancel()
+        return True
+
+    # -- housekeeping -----------------------------------------------------------------------
+
+    def recover(self) -> list[Job]:
+        """Take back RUNNING jobs whose worker is gone: retry, or FAILED/interrupted."""
+        alive, dead = split_alive(self._store.workers(), lease_s=self._options.lease_s)
+        alive_ids = {*alive, self._worker.id}
+        released = self._store.release(where_owner_not_in=alive_ids, error=interrupted_error())
+        self._store.remove_workers([d for d in dead if d != self._worker.id])
+        for job in released:
+            log.warning(
+                "job %s was interrupted on attempt %d/%d: %s",
+                job.id,
+                job.attempts,
+                job.max_attempts,
+                "retrying" if job.status is JobStatus.PENDING else "failed",
+            )
+            self._events.publish(JobEventKind.STATUS, job)
+        if any(j.status is JobStatus.PENDING for j in released):
+            self.wake()
+        return released
+
+    def purge(self) -> int:
+        cutoff = now_us() - int(self._options.retention_s * 1_000_000)
+        purged = self._store.purge_finished(cutoff)
+        self._last_purge = time.monotonic()
+        if purged:
+            log.info("purged %d finished jobs older than the retention period", purged)
+        return purged
+
+    def _housekeeping(self) -> None:
+        self._store.heartbeat(self._worker.id)
+        self.recover()
+        for job_id in self._store.not_running(self.running()):
+            self.cancel_running(job_id)  # cancelled (or recovered) through another server
+        if time.monotonic() - self._last_purge >= self._options.purge_interval_s:
+            self.purge()
+
+    # -- the claim loop ---------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        opts = self._options
+        next_housekeeping = time.monotonic() + opts.heartbeat_s
+        while not self._stopping.is_set():
+            wait_s = min(opts.poll_s, max(0.0, next_housekeeping - time.monotonic()))
+            self._wake.wait(wait_s)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._fill()
+                if time.monotonic() >= next_housekeeping:
+                    next_housekeeping = time.monotonic() + opts.heartbeat_s
+                    self._housekeeping()
+            except Exception:
+                log.exception("job dispatcher: store operation failed; retrying")
+                self._stopping.wait(_ERROR_BACKOFF_S)
+
+    def _fill(self) -> None:
+        while not self._stopping.is_set():
+            with self._lock:
+                free = self._options.slots - len(self._running)
+            if free <= 0:
+                return
+            claimed = self._store.claim(self._worker.id, free)
+            for job in claimed:
+                ctx = CallContext(call_id=job.id, progress=self._progress_sink(job.id))
+                with self._lock:
+                    self._running[job.id] = ctx
+                self._events.publish(JobEventKind.STATUS, job)
+                self._pool.submit(self._run, job, ctx)
+            if len(claimed) < free:
+                return
+
+    # -- one job ----------------------------------------------------------------------------
+
+    def _run(self, job: Job, ctx: CallContext) -> None:
+        try:
+            final = self._execute(job, ctx)
+            if final is not None:
+                self._events.publish(JobEventKind.STATUS, final)
+        except Exception as exc:
+            log.exception("job %s: dispatcher failed", job.id)
+            envelope = build_envelope(ErrorCode.INTERNAL, "internal error", exc=exc)
+            final = self._store.finish(
+                job.id, self._worker.id, JobStatus.FAILED, error=public_error(envelope)["error"]
+            )
+            if final is not None:
+                self._events.publish(JobEventKind.STATUS, final)
+        finally:
+            with self._lock:
+                self._running.pop(job.id, None)
+                self._idle.notify_all()
+            self._wake.set()
+
+    def _execute(self, job: Job, ctx: CallContext) -> Job | None:
+        job_input = self._store.get_input(job.id)
+        if job_input is None:
+            raise LookupError(f"input of job {job.id} is missing")
+        with call_context(ctx):
+            result, error = self._plugins.run(job.plugin, build_payload(job_input), job.tool)
+        if error:
+            code = error["error"]["details"].get("code")
+            if code == ErrorCode.CANCELLED.value and self._stopping.is_set():
+                return None  # interrupted by shutdown: stop() puts it back in the queue
+            return self._store.finish(
+                job.id, self._worker.id, JobStatus.FAILED, error=public_error(error)["error"]
+            )
+        return self._store.finish(job.id, self._worker.id, JobStatus.SUCCESS, result=result)
+
+    def _progress_sink(self, job_id: str) -> Any:
+        throttle = ProgressThrottle(self._options.progress_interval_s)
+
+        def sink(fraction: float, message: str | None) -> None:
+            if not throttle.admit():
+                return
+            try:  # called from tool code: a store hiccup must not fail the tool
+                job = self._store.report_progress(job_id, self._worker.id, fraction, message)
+            except Exception:
+                log.warning("job %s: recording progress failed", job_id, exc_info=True)
+                return
+            if job is not None:
+                self._events.publish(JobEventKind.PROGRESS, job)
+
+        return sink

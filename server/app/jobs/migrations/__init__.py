@@ -1,0 +1,1 @@
+"""Alembic environment and versions for the job store (applied at server startup)."""

@@ -1,0 +1,52 @@
+"""Alembic environment for the job store.
+
+At startup :func:`app.jobs.store.migrate.upgrade` hands us an open connection in
+``config.attributes["connection"]``. Run by hand (``alembic -c
+server/app/jobs/migrations/alembic.ini upgrade head``) it connects to the URL the server
+would use.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from app.jobs.store.engine import build_engine
+from app.jobs.store.tables import metadata
+
+VERSION_TABLE = "visor_alembic_version"
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=metadata,
+        version_table=VERSION_TABLE,
+        render_as_batch=True,  # SQLite can only ALTER through table copies
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _url() -> str:
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    from app.settings import Settings
+
+    return Settings().resolved_database_url()
+
+
+if context.is_offline_mode():
+    context.configure(url=_url(), target_metadata=metadata, version_table=VERSION_TABLE)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    given = context.config.attributes.get("connection")
+    if given is not None:
+        _run(given)
+    else:
+        engine = build_engine(_url())
+        with engine.begin() as conn:
+            _run(conn)
+        engine.dispose()

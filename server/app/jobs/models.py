@@ -1,0 +1,76 @@
+"""The job shapes clients see: one model per shape, shared by REST, the CLI and events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.errors import ErrorInfo
+from app.jobs.status import JobStatus
+from app.services.analysis_service import AnalyzeRequest
+
+MAX_ATTEMPTS_LIMIT = 20
+
+
+class Job(BaseModel):
+    """A job as clients see it. The input (image, args) is never part of it."""
+
+    id: str
+    plugin: str
+    tool: str | None
+    status: JobStatus
+    attempts: int = Field(description="Times the job was started (claimed by a dispatcher).")
+    max_attempts: int = Field(description="Starts allowed before an interrupted job fails.")
+    progress: float | None = Field(None, ge=0.0, le=1.0)
+    progress_message: str | None = None
+    created_at: str | None = Field(None, description="ISO-8601 UTC.")
+    started_at: str | None = Field(None, description="ISO-8601 UTC, of the latest attempt.")
+    finished_at: str | None = Field(None, description="ISO-8601 UTC.")
+    updated_at: str | None = Field(None, description="ISO-8601 UTC.")
+    result: dict[str, Any] | None = None
+    error: ErrorInfo | None = Field(None, description="The error envelope's error section.")
+
+
+class JobSubmission(AnalyzeRequest):
+    """``POST /v1/jobs``: what ``/v1/analyze`` takes, plus the attempt limit."""
+
+    max_attempts: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ATTEMPTS_LIMIT,
+        description="Starts allowed if the server dies mid-run; default from settings.",
+    )
+
+
+class JobList(BaseModel):
+    jobs: list[Job]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page.")
+
+
+class JobQuery(BaseModel):
+    """Filters and paging for ``GET /v1/jobs`` (newest first)."""
+
+    status: JobStatus | None = None
+    plugin: str | None = None
+    tool: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = None
+
+
+def to_micros(moment: datetime) -> int:
+    """Epoch microseconds; naive datetimes are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def iso_from_micros(micros: int | None) -> str | None:
+    if micros is None:
+        return None
+    moment = datetime.fromtimestamp(micros / 1_000_000, UTC)
+    # Fixed width (always microseconds), so the strings also sort in time order.
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""The durable job store: SQLAlchemy Core tables, engine setup, migrations, repository."""

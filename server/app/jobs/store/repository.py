@@ -1,0 +1,435 @@
+"""JobStore: every read and write of job records, as short transactions on one engine.
+
+Status changes are compare-and-set updates (``WHERE status = <expected>``) checked against
+:mod:`app.jobs.status` first, so the database holds the state machine even when several
+threads or servers race: a claim, a cancel and a finishing tool each either win or see
+``None``. Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the single
+``UPDATE … RETURNING`` runs under the database write lock. Either way no job is handed to
+two dispatchers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+
+from app.errors import ErrorCode, VisorError
+from app.jobs.models import Job, JobList, JobQuery, iso_from_micros, to_micros
+from app.jobs.status import TERMINAL_STATUSES, JobStatus
+from app.jobs.store.engine import WRITE
+from app.jobs.store.tables import job_inputs, jobs, workers
+
+_PURGE_CHUNK = 500
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """What a job runs on: the tool arguments and, optionally, one image (raw bytes)."""
+
+    args: dict[str, Any]
+    image: bytes | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    id: str
+    hostname: str
+    pid: int
+    process_started: float
+    started_us: int
+    heartbeat_us: int
+
+
+def job_from_row(row: RowMapping | Mapping[str, Any]) -> Job:
+    result = row["result"]
+    error = row["error"]
+    return Job.model_validate(
+        {
+            "id": row["id"],
+            "plugin": row["plugin"],
+            "tool": row["tool"],
+            "status": row["status"],
+            "attempts": row["attempts"],
+            "max_attempts": row["max_attempts"],
+            "progress": row["progress"],
+            "progress_message": row["progress_message"],
+            "created_at": iso_from_micros(row["created_us"]),
+            "started_at": iso_from_micros(row["started_us"]),
+            "finished_at": iso_from_micros(row["finished_us"]),
+            "updated_at": iso_from_micros(row["updated_us"]),
+            "result": orjson.loads(result) if result is not None else None,
+            "error": orjson.loads(error) if error is not None else None,
+        }
+    )
+
+
+def encode_cursor(created_us: int, job_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_us}:{job_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split(":", 1)
+        return int(created), job_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise VisorError("invalid cursor", code=ErrorCode.INVALID_INPUT) from exc
+
+
+class JobStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def _write(self) -> Any:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        return self._engine.connect().execution_options(**WRITE)
+
+    def ping(self) -> None:
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- submit and read --------------------------------------------------------------------
+
+    def insert(
+        self, job_id: str, plugin: str, tool: str | None, max_attempts: int, job_input: JobInput
+    ) -> Job:
+        stamp = now_us()
+        row = {
+            "id": job_id,
+            "plugin": plugin,
+            "tool": tool,
+            "status": JobStatus.PENDING.value,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "progress": None,
+            "progress_message": None,
+            "result": None,
+            "error": None,
+            "owner": None,
+            "created_us": stamp,
+            "started_us": None,
+            "finished_us": None,
+            "updated_us": stamp,
+        }
+        with self._write() as conn, conn.begin():
+            conn.execute(insert(jobs), row)
+            conn.execute(
+                insert(job_inputs),
+                {
+                    "job_id": job_id,
+                    "args": orjson.dumps(job_input.args).decode(),
+                    "image": job_input.image,
+                    "mime_type": job_input.mime_type,
+                },
+            )
+        return job_from_row(row)
+
+    def get(self, job_id: str) -> Job | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        return job_from_row(row) if row is not None else None
+
+    def get_input(self, job_id: str) -> JobInput | None:
+        with self._engine.connect() as conn:
+            row = (
+                conn.execute(select(job_inputs).where(job_inputs.c.job_id == job_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return JobInput(orjson.loads(row["args"]), row["image"], row["mime_type"])
+
+    def list_jobs(self, query: JobQuery) -> JobList:
+        stmt = select(jobs)
+        if query.status is not None:
+            stmt = stmt.where(jobs.c.status == query.status.value)
+        if query.plugin is not None:
+            stmt = stmt.where(jobs.c.plugin == query.plugin)
+        if query.tool is not None:
+            stmt = stmt.where(jobs.c.tool == query.tool)
+        if query.created_after is not None:
+            stmt = stmt.where(jobs.c.created_us > to_micros(query.created_after))
+        if query.created_before is not None:
+            stmt = stmt.where(jobs.c.created_us < to_micros(query.created_before))
+        if query.cursor:
+            created, last_id = decode_cursor(query.cursor)
+            stmt = stmt.where(
+                or_(
+                    jobs.c.created_us < created,
+                    and_(jobs.c.created_us == created, jobs.c.id < last_id),
+                )
+            )
+        stmt = stmt.order_by(jobs.c.created_us.desc(), jobs.c.id.desc()).limit(query.limit + 1)
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        page = rows[: query.limit]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = page[-1]
+            next_cursor = encode_cursor(last["created_us"], last["id"])
+        return JobList(jobs=[job_from_row(r) for r in page], next_cursor=next_cursor)
+
+    # -- the state machine ------------------------------------------------------------------
+
+    def claim(self, owner: str, limit: int) -> list[Job]:
+        """Move up to ``limit`` of the oldest PENDING jobs to RUNNING for ``owner``."""
+        JobStatus.PENDING.check_transition(JobStatus.RUNNING)
+        stamp = now_us()
+        oldest = (
+            select(jobs.c.id)
+            .where(jobs.c.status == JobStatus.PENDING.value)
+            .order_by(jobs.c.created_us, jobs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = (
+            update(jobs)
+            .where(jobs.c.id.in_(oldest), jobs.c.status == JobStatus.PENDING.value)
+            .values(
+                status=JobStatus.RUNNING.value,
+                attempts=jobs.c.attempts + 1,
+                owner=owner,
+                started_us=stamp,
+                updated_us=stamp,
+                progress=None,
+                progress_message=None,
+            )
+            .returning(*jobs.c)
+        )
+        with self._write() as conn, conn.begin():
+            rows = conn.execute(stmt).mappings().all()
+        claimed = [job_from_row(r) for r in rows]
+        claimed.sort(key=lambda j: (j.created_at or "", j.id))
+        return claimed
+
+    def finish(
+        self,
+        job_id: str,
+        owner: str,
+        status: JobStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> Job | None:
+        """RUNNING → SUCCESS/FAILED for the owner's attempt; ``None`` if it lost a race."""
+        JobStatus.RUNNING.check_transition(status)
+        stamp = now_us()
+        values: dict[str, Any] = {
+            "status": status.value,
+            "finished_us": stamp,
+            "updated_us": stamp,
+            "result": orjson.dumps(result).decode() if result is not None else None,
+            "error": orjson.dumps(error).decode() if error is not None else None,
+        }
+        if status is JobStatus.SUCCESS:
+            values["progress"] = 1.0
+        stmt = (
+            update(jobs)
+            .where(
+                jobs.c.id == job_id,
+                jobs.c.status == JobStatus.RUNNING.value,
+                jobs.c.owner == owner,
+            )
+            .values(**values)
+            .returning(*jobs.c)
+        )
+        with self._write() as conn, conn.begin():
+            row = conn.execute(stmt).mappings().first()
+        return job_from_row(row) if row is not None else None
+
+    def report_progress(
+        self, job_id: str, owner: str, fraction: float, message: str | None
+    ) -> Job | None:
+        stmt = (
+            update(jobs)
+            .where(
+                jobs.c.id == job_id,
+                jobs.c.status == JobStatus.RUNNING.value,
+                jobs.c.owner == owner,
+            )
+            .values(progress=fraction, progress_message=message, updated_us=now_us())
+            .returning(*jobs.c)
+        )
+        with self._write() as conn, conn.begin():
+            row = conn.execute(stmt).mappings().first()
+        return job_from_row(row) if row is not None else None
+
+    def cancel(self, job_id: str, error: Mapping[str, Any]) -> tuple[Job | None, str | None]:
+        """PENDING/RUNNING → CANCELLED, recording ``error`` (the ``cancelled`` section).
+
+        Returns the job (``None`` if it was not cancellable) and, for a job that was
+        running, the owner whose tool must be stopped."""
+        sources = JobStatus.CANCELLED.sources()
+        stamp = now_us()
+        stmt = (
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in sources]))
+            .values(
+                status=JobStatus.CANCELLED.value,
+                error=orjson.dumps(dict(error)).decode(),
+                finished_us=stamp,
+                updated_us=stamp,
+            )
+            .returning(*jobs.c)
+        )
+        with self._write() as conn, conn.begin():
+            row = conn.execute(stmt).mappings().first()
+        if row is None:
+            return None, None
+        return job_from_row(row), row["owner"]
+
+    def release(
+        self,
+        where_owner_not_in: Collection[str] | None = None,
+        *,
+        owner: str | None = None,
+        error: Mapping[str, Any] | None = None,
+    ) -> list[Job]:
+        """Interrupted RUNNING jobs go back to PENDING, or FAILED once out of attempts.
+
+        Selects the jobs of one ``owner`` (graceful shutdown) or of every owner not in
+        ``where_owner_not_in`` (crash recovery: owners that are no longer alive). ``error``
+        is the envelope section recorded on jobs that fail, with ``attempts`` filled in.
+        """
+        JobStatus.RUNNING.check_transition(JobStatus.PENDING)
+        JobStatus.RUNNING.check_transition(JobStatus.FAILED)
+        cond = [jobs.c.status == JobStatus.RUNNING.value]
+        if owner is not None:
+            cond.append(jobs.c.owner == owner)
+        else:
+            alive = list(where_owner_not_in or ())
+            cond.append(or_(jobs.c.owner.is_(None), jobs.c.owner.not_in(alive)))
+        released: list[Job] = []
+        with self._write() as conn, conn.begin():
+            candidates = conn.execute(
+                select(jobs.c.id, jobs.c.owner, jobs.c.attempts, jobs.c.max_attempts).where(*cond)
+            ).all()
+            for job_id, job_owner, attempts, max_attempts in candidates:
+                released.append(
+                    self._release_one(conn, job_id, job_owner, attempts, max_attempts, error)
+                )
+        return released
+
+    @staticmethod
+    def _release_one(
+        conn: Connection,
+        job_id: str,
+        owner: str | None,
+        attempts: int,
+        max_attempts: int,
+        error: Mapping[str, Any] | None,
+    ) -> Job:
+        stamp = now_us()
+        guard = and_(
+            jobs.c.id == job_id,
+            jobs.c.status == JobStatus.RUNNING.value,
+            jobs.c.owner.is_(None) if owner is None else jobs.c.owner == owner,
+        )
+        if attempts < max_attempts:
+            values: dict[str, Any] = {
+                "status": JobStatus.PENDING.value,
+                "owner": None,
+                "progress": None,
+                "progress_message": None,
+                "updated_us": stamp,
+            }
+        else:
+            section = dict(error or {})
+            section["details"] = {
+                **dict(section.get("details") or {}),
+                "attempts": attempts,
+                "max_attempts": max_attempts,
+            }
+            values = {
+                "status": JobStatus.FAILED.value,
+                "error": orjson.dumps(section).decode(),
+                "finished_us": stamp,
+                "updated_us": stamp,
+            }
+        row = conn.execute(update(jobs).where(guard).values(**values).returning(*jobs.c))
+        return job_from_row(row.mappings().one())
+
+    def not_running(self, job_ids: Iterable[str]) -> list[str]:
+        """Of these jobs, those no longer RUNNING (e.g. cancelled through another server)."""
+        ids = list(job_ids)
+        if not ids:
+            return []
+        stmt = select(jobs.c.id).where(jobs.c.id.in_(ids), jobs.c.status != JobStatus.RUNNING.value)
+        with self._engine.connect() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    # -- retention --------------------------------------------------------------------------
+
+    def purge_finished(self, before_us: int) -> int:
+        """Delete finished jobs (and their inputs) that finished before ``before_us``."""
+        terminal = [s.value for s in TERMINAL_STATUSES]
+        total = 0
+        while True:
+            with self._write() as conn, conn.begin():
+                ids = list(
+                    conn.execute(
+                        select(jobs.c.id)
+                        .where(jobs.c.status.in_(terminal), jobs.c.finished_us < before_us)
+                        .limit(_PURGE_CHUNK)
+                    ).scalars()
+                )
+                if ids:
+                    conn.execute(delete(job_inputs).where(job_inputs.c.job_id.in_(ids)))
+                    conn.execute(delete(jobs).where(jobs.c.id.in_(ids)))
+            total += len(ids)
+            if len(ids) < _PURGE_CHUNK:
+                return total
+
+    # -- dispatchers ------------------------------------------------------------------------
+
+    def register_worker(self, worker: WorkerRow) -> None:
+        with self._write() as conn, conn.begin():
+            conn.execute(insert(workers), worker.__dict__)
+
+    def heartbeat(self, worker_id: str) -> None:
+        with self._write() as conn, conn.begin():
+            conn.execute(
+                update(workers).where(workers.c.id == worker_id).values(heartbeat_us=now_us())
+            )
+
+    def remove_workers(self, worker_ids: Collection[str]) -> None:
+        if not worker_ids:
+            return
+        with self._write() as conn, conn.begin():
+            conn.execute(delete(workers).where(workers.c.id.in_(list(worker_ids))))
+
+    def workers(self) -> list[WorkerRow]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(workers)).mappings().all()
+        return [WorkerRow(**dict(r)) for r in rows]

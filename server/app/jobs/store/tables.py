@@ -1,0 +1,73 @@
+"""Table definitions (SQLAlchemy Core). Alembic migrations create them; this is the model.
+
+Times are epoch microseconds (``*_us``, BIGINT): exact, portable between SQLite and
+PostgreSQL, and totally ordered for cursor paging. Inputs live in their own table so list
+and claim scans never drag image bytes through the page cache; they are deleted with
+their job.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+jobs = Table(
+    "visor_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("plugin", String(200), nullable=False),
+    Column("tool", String(200), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("progress", Float, nullable=True),
+    Column("progress_message", Text, nullable=True),
+    Column("result", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("owner", String(32), nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("started_us", BigInteger, nullable=True),
+    Column("finished_us", BigInteger, nullable=True),
+    Column("updated_us", BigInteger, nullable=False),
+    Index("ix_visor_jobs_status_created", "status", "created_us"),
+    Index("ix_visor_jobs_created", "created_us"),
+    Index("ix_visor_jobs_finished", "finished_us"),
+)
+
+job_inputs = Table(
+    "visor_job_inputs",
+    metadata,
+    Column(
+        "job_id",
+        String(32),
+        ForeignKey("visor_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("args", Text, nullable=False),
+    Column("image", LargeBinary, nullable=True),
+    Column("mime_type", String(200), nullable=True),
+)
+
+workers = Table(
+    "visor_job_workers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("process_started", Float, nullable=False),
+    Column("started_us", BigInteger, nullable=False),
+    Column("heartbeat_us", BigInteger, nullable=False),
+)
