@@ -87,7 +87,8 @@ def _dominant_colors(rgb: Image.Image, k: int) -> list[Color]:
     total = sum(c for c, _ in counts) or 1
     colors = []
     for count, index in counts[:k]:
-        r, g, b = palette[index * 3 : index * 3 + 3]
+        base = int(index) * 3  # type: ignore[call-overload]  # P-mode colours are indices
+        r, g, b = palette[base : base + 3]
         colors.append(Color(hex=_hex((r, g, b)), rgb=(r, g, b), fraction=round(count / total, 4)))
     return colors
 
