@@ -1,0 +1,56 @@
+"""Reading codes with zxing-cpp and turning its results into plain models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import zxingcpp
+
+from app.plugins.builtin.barcode.formats import format_name
+from app.plugins.builtin.barcode.models import Barcode, Corners
+from app.plugins.builtin.geometry import Box, Point
+
+
+def decode(
+    gray: np.ndarray,
+    *,
+    formats: Any,
+    try_rotate: bool,
+    try_invert: bool,
+    try_downscale: bool,
+) -> list[Barcode]:
+    options: dict[str, Any] = {
+        "try_rotate": try_rotate,
+        "try_invert": try_invert,
+        "try_downscale": try_downscale,
+    }
+    if formats is not None:
+        options["formats"] = formats
+    return [_convert(found) for found in zxingcpp.read_barcodes(gray, **options)]
+
+
+def _point(p: Any) -> Point:
+    return Point(x=int(p.x), y=int(p.y))
+
+
+def _convert(found: Any) -> Barcode:
+    pos = found.position
+    corners = Corners(
+        top_left=_point(pos.top_left),
+        top_right=_point(pos.top_right),
+        bottom_right=_point(pos.bottom_right),
+        bottom_left=_point(pos.bottom_left),
+    )
+    content_type = getattr(found.content_type, "name", None) or str(found.content_type)
+    return Barcode(
+        format=format_name(found.format),
+        text=found.text,
+        content_type=content_type.rsplit(".", 1)[-1],
+        symbology_identifier=str(found.symbology_identifier),
+        orientation=int(found.orientation),
+        position=corners,
+        box=Box.around(
+            [corners.top_left, corners.top_right, corners.bottom_right, corners.bottom_left]
+        ),
+    )
