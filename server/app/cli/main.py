@@ -1,37 +1,84 @@
-"""The ``visor`` command line."""
+"""The ``visor`` command line: the root app, ``serve``, and the command groups.
+
+Each command lives in its own module (plugins, run, jobs, doctor); this module only wires
+them up. Failures print one line from the error envelope and exit non-zero; ``--debug``
+shows the traceback instead.
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-cli = typer.Typer(help="Visor: run vision plugin tools.", no_args_is_help=True)
+from app.cli.doctor import doctor
+from app.cli.jobs import jobs
+from app.cli.plugins import plugins
+from app.cli.run import run
+
+cli = typer.Typer(
+    help="Visor: run vision plugin tools.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # tracebacks only with --debug, and then plain ones
+    rich_markup_mode="rich",
+)
+
+
+@dataclass
+class CliOptions:
+    debug: bool = False
+
+
+@cli.callback()
+def root(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="VISOR_DEBUG", help="Show tracebacks on errors.")
+    ] = False,
+) -> None:
+    """Visor: run vision plugin tools from the shell, or serve them."""
+    ctx.obj = CliOptions(debug=debug)
 
 
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (each loads its own plugins).")
+    ] = 1,
     data_dir: Annotated[Path | None, typer.Option(help="Where jobs and files live.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING, ...")] = None,
 ) -> None:
     """Start the server on its embedded defaults (SQLite, built-in plugins, 127.0.0.1)."""
-    import os
-
     import uvicorn
 
     from app.settings import Settings
 
-    if data_dir is not None:
-        os.environ["VISOR_DATA_DIR"] = str(data_dir)
+    # Settings are read from the environment by every worker process, so the options go
+    # there first (the MCP endpoint, for one, decides its host checks from the host).
+    overrides = {"VISOR_HOST": host, "VISOR_PORT": port, "VISOR_DATA_DIR": data_dir}
+    overrides["VISOR_LOG_LEVEL"] = log_level.upper() if log_level else None
+    for key, value in overrides.items():
+        if value is not None:
+            os.environ[key] = str(value)
     settings = Settings()
     uvicorn.run(
-        "app.main:app",
-        host=host or settings.host,
-        port=port or settings.port,
+        "app.main:app",  # an import string: required for workers > 1
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
         log_level=settings.log_level.lower(),
     )
+
+
+cli.command()(plugins)
+cli.command()(run)
+cli.command()(doctor)
+cli.add_typer(jobs, name="jobs")
 
 
 def main() -> None:

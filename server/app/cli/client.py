@@ -1,0 +1,103 @@
+"""The CLI's HTTP client for a running Visor server (``--server URL``).
+
+Every non-2xx answer becomes a :class:`CliFailure` carrying the server's own error
+envelope, so the CLI prints exactly what the API said; transport problems become an
+``UNREACHABLE`` failure with one line naming the server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from app.cli.errors import CliFailure, ExitCode
+from app.errors import ErrorCode
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+
+class VisorClient:
+    def __init__(self, base_url: str, *, timeout_s: float = 300.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+
+    def __enter__(self) -> VisorClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plugins and tools ------------------------------------------------------------------
+
+    def plugins(self) -> list[dict[str, Any]]:
+        plugins: list[dict[str, Any]] = self._json("GET", "/v1/plugins")["plugins"]
+        return plugins
+
+    def analyze(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/analyze``: the plugin's default tool (or ``body["tool"]``)."""
+        return self._json("POST", "/v1/analyze", json=body)
+
+    def run_tool(
+        self, plugin: str, tool: str, args: dict[str, Any], file: Path | None = None
+    ) -> dict[str, Any]:
+        """``POST /v1/plugins/{plugin}/tools/{tool}/run``: multipart with a file, else JSON."""
+        path = f"/v1/plugins/{plugin}/tools/{tool}/run"
+        if file is None:
+            return self._json("POST", path, json=args)
+        with file.open("rb") as handle:
+            return self._json(
+                "POST",
+                path,
+                files={"file": (file.name, handle)},
+                data={"args": orjson.dumps(args).decode("utf-8")},
+            )
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def submit_job(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", "/v1/jobs", json=body)
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/v1/jobs/{job_id}")
+
+    def job_result(self, job_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/v1/jobs/{job_id}/result")
+
+    def jobs(self, **filters: Any) -> dict[str, Any]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._json("GET", "/v1/jobs", params=params)
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return self._json("DELETE", f"/v1/jobs/{job_id}")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise CliFailure.of(
+                ErrorCode.INTERNAL,
+                f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}",
+                ExitCode.UNREACHABLE,
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.is_success and isinstance(body, dict):
+            return body
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            raise CliFailure(body["error"])
+        raise CliFailure.of(
+            ErrorCode.INTERNAL,
+            f"{method} {path} answered HTTP {response.status_code} without an error envelope",
+            ExitCode.UNREACHABLE,
+            status=response.status_code,
+        )

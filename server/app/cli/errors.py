@@ -1,0 +1,88 @@
+"""How the CLI fails: one line from the error envelope and a meaningful exit code.
+
+Commands raise :class:`CliFailure`; :func:`guarded` turns it (and anything unexpected) into
+a one-line message on stderr and an exit code. Tracebacks appear only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any, ParamSpec, TypeVar
+
+import click
+import typer
+
+from app.errors import ErrorCode, build_envelope
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # a call, job or check failed (the envelope says why)
+    USAGE = 2  # bad arguments (also what Typer itself uses)
+    UNREACHABLE = 3  # the server could not be reached or answered nonsense
+
+
+class CliFailure(Exception):
+    """An expected failure, described by the envelope's public ``error`` section."""
+
+    def __init__(self, error: dict[str, Any], exit_code: ExitCode = ExitCode.FAILED) -> None:
+        super().__init__(error.get("message", "failed"))
+        self.error = error
+        self.exit_code = exit_code
+
+    @classmethod
+    def of(
+        cls,
+        code: ErrorCode,
+        message: str,
+        exit_code: ExitCode = ExitCode.FAILED,
+        **details: Any,
+    ) -> CliFailure:
+        return cls(build_envelope(code, message, details=details)["error"], exit_code)
+
+
+def one_line(error: dict[str, Any]) -> str:
+    """``ExecutionError/tool_error: message`` — the shape every failure is printed in."""
+    code = (error.get("details") or {}).get("code", "error")
+    return f"{error.get('type', 'Error')}/{code}: {error.get('message', '')}"
+
+
+def debug_enabled() -> bool:
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return bool(getattr(obj, "debug", False))
+
+
+def guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """Run a command so failures end in one line on stderr and a non-zero exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from app.cli.output import print_failure
+
+        try:
+            return command(*args, **kwargs)
+        except CliFailure as exc:
+            if debug_enabled():
+                raise
+            print_failure(exc.error)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:
+            if debug_enabled():
+                raise
+            print_failure(
+                build_envelope(
+                    ErrorCode.INTERNAL,
+                    f"{type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                )["error"]
+            )
+            raise typer.Exit(int(ExitCode.FAILED)) from None
+
+    return wrapper

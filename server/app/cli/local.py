@@ -1,0 +1,39 @@
+"""In-process Visor for the CLI: the same services the server builds, without HTTP.
+
+``visor run`` and ``visor plugins`` use this by default, so a tool run from the shell goes
+through the same PluginRegistry, executor and ToolRunner as a server call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from app.plugins.loader.plugin_loader import PluginSource
+from app.plugins.loader.plugin_registry import PluginRegistry
+from app.plugins.runtime.factory import build_executor
+from app.services.plugin_management_service import PluginManagementService
+from app.settings import Settings
+
+
+@contextmanager
+def local_services(
+    settings: Settings, sources: Sequence[PluginSource] | None = None
+) -> Iterator[PluginManagementService]:
+    """Load and start the plugins; stop them (and their workers) on exit."""
+    service = PluginManagementService(
+        PluginRegistry(),
+        build_executor(settings),
+        default_timeout_s=settings.default_timeout_s,
+        timeout_overrides=settings.tool_timeouts,
+        max_result_bytes=settings.max_result_bytes,
+        allowlist=settings.plugins_allowlist,
+        load_timeout_s=settings.plugin_load_timeout_s,
+        force_in_process=settings.force_in_process,
+        sources=sources,
+    )
+    try:
+        service.load()
+        yield service
+    finally:
+        service.shutdown(10.0)

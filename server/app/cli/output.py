@@ -1,0 +1,127 @@
+"""Rendering for the CLI: Rich tables for people, JSON lines for machines.
+
+Results go to stdout and everything else (errors, progress bars) to stderr, so
+``visor run ... --json | jq`` always sees clean JSON.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from app.cli.errors import one_line
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_STATE_STYLE = {
+    "RUNNING": "green",
+    "INITIALIZED": "green",
+    "LOADED": "cyan",
+    "FAILED": "red",
+    "UNAVAILABLE": "yellow",
+    "SUCCESS": "green",
+    "PENDING": "cyan",
+    "CANCELLED": "yellow",
+}
+
+
+def print_failure(error: Mapping[str, Any]) -> None:
+    err.print(f"[red]error:[/] {escape(one_line(dict(error)))}")
+
+
+def print_json_line(value: Any) -> None:
+    """One compact JSON document per line on stdout (never wrapped, never styled)."""
+    sys.stdout.write(orjson.dumps(value).decode("utf-8") + "\n")
+    sys.stdout.flush()
+
+
+def print_result(title: str, result: Mapping[str, Any], elapsed_ms: float | None = None) -> None:
+    timing = f" [dim]({elapsed_ms:.1f} ms)[/]" if elapsed_ms is not None else ""
+    out.print(f"[green]✓[/] [bold]{escape(title)}[/]{timing}")
+    out.print_json(data=dict(result))
+
+
+def print_file_failure(title: str, error: Mapping[str, Any]) -> None:
+    err.print(f"[red]✗[/] [bold]{escape(title)}[/]: {escape(one_line(dict(error)))}")
+
+
+def state(value: str | None) -> str:
+    if not value:
+        return ""
+    return f"[{_STATE_STYLE.get(value, 'white')}]{escape(value)}[/]"
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def plugins_table(plugins: Iterable[Mapping[str, Any]]) -> Table:
+    """Plugins with state, tools and metrics (the shape of ``GET /v1/plugins``)."""
+    table = Table(title="Plugins", title_justify="left")
+    for column in ("plugin", "state", "version", "tools", "ok", "errors", "avg ms", "p95 ms"):
+        numeric = column in ("ok", "errors", "avg ms", "p95 ms")
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    table.add_column("reason", overflow="fold")
+    for plugin in plugins:
+        table.add_row(
+            escape(plugin["name"]),
+            state(plugin.get("state")),
+            escape(plugin.get("version") or ""),
+            escape(", ".join(plugin.get("tools") or {})),
+            str(plugin.get("success_count", 0)),
+            str(plugin.get("error_count", 0)),
+            _ms(plugin.get("avg_execution_time_ms")),
+            _ms(plugin.get("p95_ms")),
+            escape(plugin.get("reason") or ""),
+        )
+    return table
+
+
+def jobs_table(jobs: Iterable[Mapping[str, Any]]) -> Table:
+    table = Table(title="Jobs", title_justify="left")
+    for column in ("id", "tool", "status", "progress", "attempts", "created", "finished"):
+        table.add_column(column, overflow="fold")
+    for job in jobs:
+        progress = job.get("progress")
+        table.add_row(
+            escape(str(job["id"])),
+            escape(f"{job.get('plugin')}.{job.get('tool') or ''}"),
+            state(job.get("status")),
+            "" if progress is None else f"{float(progress) * 100:.0f}%",
+            f"{job.get('attempts', 0)}/{job.get('max_attempts', '?')}",
+            escape(str(job.get("created_at") or "")),
+            escape(str(job.get("finished_at") or "")),
+        )
+    return table
+
+
+def job_detail(job: Mapping[str, Any]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for key in (
+        "id",
+        "plugin",
+        "tool",
+        "status",
+        "progress",
+        "progress_message",
+        "attempts",
+        "max_attempts",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ):
+        value = job.get(key)
+        shown = state(value) if key == "status" else escape("" if value is None else str(value))
+        table.add_row(key, shown)
+    if job.get("error"):
+        table.add_row("error", escape(one_line(job["error"])))
+    return table
