@@ -16,6 +16,7 @@ unexpected exceptions are caught and logged: a store outage must not kill the di
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import logging
 import threading
@@ -28,7 +29,7 @@ from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import Job
 from app.jobs.progress import ProgressThrottle
 from app.jobs.status import JobStatus
-from app.jobs.store.repository import JobInput, JobStore, now_us
+from app.jobs.store.repository import ClaimedJob, JobStore, now_us
 from app.jobs.workers import split_alive, this_worker
 from app.plugins.runtime.executor import CallContext, call_context
 from app.services.analysis_service import image_payload
@@ -62,15 +63,13 @@ def interrupted_error(plugin: str | None = None) -> dict[str, Any]:
     )["error"]
 
 
-def build_payload(job_input: JobInput) -> dict[str, Any]:
+def build_payload(
+    args: dict[str, Any], image: bytes | None, mime_type: str | None
+) -> dict[str, Any]:
     """The tool payload a stored input stands for (as ``/v1/analyze`` would build it)."""
-    payload = dict(job_input.args)
-    if job_input.image is not None:
-        import base64
-
-        payload.update(
-            image_payload(base64.b64encode(job_input.image).decode("ascii"), job_input.mime_type)
-        )
+    payload = dict(args)
+    if image is not None:
+        payload.update(image_payload(base64.b64encode(image).decode("ascii"), mime_type))
     return payload
 
 
@@ -216,20 +215,22 @@ class Dispatcher:
             if free <= 0:
                 return
             claimed = self._store.claim(self._worker.id, free)
-            for job in claimed:
-                ctx = CallContext(call_id=job.id, progress=self._progress_sink(job.id))
+            for item in claimed:
+                job_id = item.job.id
+                ctx = CallContext(call_id=job_id, progress=self._progress_sink(job_id))
                 with self._lock:
-                    self._running[job.id] = ctx
-                self._events.publish(JobEventKind.STATUS, job)
-                self._pool.submit(self._run, job, ctx)
+                    self._running[job_id] = ctx
+                self._events.publish(JobEventKind.STATUS, item.job)
+                self._pool.submit(self._run, item, ctx)
             if len(claimed) < free:
                 return
 
     # -- one job ----------------------------------------------------------------------------
 
-    def _run(self, job: Job, ctx: CallContext) -> None:
+    def _run(self, item: ClaimedJob, ctx: CallContext) -> None:
+        job = item.job
         try:
-            final = self._execute(job, ctx)
+            final = self._execute(item, ctx)
             if final is not None:
                 self._events.publish(JobEventKind.STATUS, final)
         except Exception as exc:
@@ -246,12 +247,16 @@ class Dispatcher:
                 self._idle.notify_all()
             self._wake.set()
 
-    def _execute(self, job: Job, ctx: CallContext) -> Job | None:
-        job_input = self._store.get_input(job.id)
-        if job_input is None:
-            raise LookupError(f"input of job {job.id} is missing")
+    def _execute(self, item: ClaimedJob, ctx: CallContext) -> Job | None:
+        job = item.job
+        image = None
+        if item.has_image:
+            image = self._store.get_image(job.id)
+            if image is None:
+                raise LookupError(f"the image of job {job.id} is missing")
+        payload = build_payload(item.args, image, item.mime_type)
         with call_context(ctx):
-            result, error = self._plugins.run(job.plugin, build_payload(job_input), job.tool)
+            result, error = self._plugins.run(job.plugin, payload, job.tool)
         if error:
             code = error["error"]["details"].get("code")
             if code == ErrorCode.CANCELLED.value and self._stopping.is_set():

@@ -6,6 +6,9 @@ threads or servers race: a claim, a cancel and a finishing tool each either win 
 ``None``. Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the single
 ``UPDATE … RETURNING`` runs under the database write lock. Either way no job is handed to
 two dispatchers.
+
+The hot-path statements (insert, get, claim, finish, progress) are built once with bound
+parameters: the job queue's throughput is mostly SQLAlchemy's per-statement overhead.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from sqlalchemy import (
     Engine,
     RowMapping,
     and_,
+    bindparam,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -35,9 +40,71 @@ from app.errors import ErrorCode, VisorError
 from app.jobs.models import Job, JobList, JobQuery, iso_from_micros, to_micros
 from app.jobs.status import TERMINAL_STATUSES, JobStatus
 from app.jobs.store.engine import WRITE
-from app.jobs.store.tables import job_inputs, jobs, workers
+from app.jobs.store.tables import job_images, jobs, workers
 
 _PURGE_CHUNK = 500
+
+_PENDING = JobStatus.PENDING.value
+_RUNNING = JobStatus.RUNNING.value
+
+_INSERT_JOB = insert(jobs)
+_INSERT_IMAGE = insert(job_images)
+_GET = select(jobs).where(jobs.c.id == bindparam("b_id"))
+_GET_IMAGE = select(job_images.c.image).where(job_images.c.job_id == bindparam("b_id"))
+_CLAIM = (
+    update(jobs)
+    .where(
+        jobs.c.id.in_(
+            select(jobs.c.id)
+            .where(jobs.c.status == _PENDING)
+            .order_by(jobs.c.created_us)
+            .limit(bindparam("b_limit"))
+            .with_for_update(skip_locked=True)
+        ),
+        jobs.c.status == _PENDING,
+    )
+    .values(
+        status=_RUNNING,
+        attempts=jobs.c.attempts + 1,
+        owner=bindparam("b_owner"),
+        started_us=bindparam("b_stamp"),
+        updated_us=bindparam("b_stamp"),
+        progress=None,
+        progress_message=None,
+    )
+    .returning(*jobs.c)
+)
+_FINISH = (
+    update(jobs)
+    .where(
+        jobs.c.id == bindparam("b_id"),
+        jobs.c.status == _RUNNING,
+        jobs.c.owner == bindparam("b_owner"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        result=bindparam("b_result"),
+        error=bindparam("b_error"),
+        progress=func.coalesce(bindparam("b_progress"), jobs.c.progress),
+        finished_us=bindparam("b_stamp"),
+        updated_us=bindparam("b_stamp"),
+    )
+    .returning(*jobs.c)
+)
+_PROGRESS = (
+    update(jobs)
+    .where(
+        jobs.c.id == bindparam("b_id"),
+        jobs.c.status == _RUNNING,
+        jobs.c.owner == bindparam("b_owner"),
+    )
+    .values(
+        progress=bindparam("b_progress"),
+        progress_message=bindparam("b_message"),
+        updated_us=bindparam("b_stamp"),
+    )
+    .returning(*jobs.c)
+)
 
 
 def now_us() -> int:
@@ -51,6 +118,16 @@ class JobInput:
     args: dict[str, Any]
     image: bytes | None = None
     mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job a dispatcher just claimed, with what it needs to build the payload."""
+
+    job: Job
+    args: dict[str, Any]
+    has_image: bool
+    mime_type: str | None
 
 
 @dataclass(frozen=True)
@@ -86,6 +163,10 @@ def job_from_row(row: RowMapping | Mapping[str, Any]) -> Job:
     )
 
 
+def _json(value: Any) -> str | None:
+    return orjson.dumps(value).decode() if value is not None else None
+
+
 def encode_cursor(created_us: int, job_id: str) -> str:
     return base64.urlsafe_b64encode(f"{created_us}:{job_id}".encode()).decode().rstrip("=")
 
@@ -107,8 +188,8 @@ class JobStore:
     def engine(self) -> Engine:
         return self._engine
 
-    def _write(self) -> Any:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+    def _write(self) -> Connection:
+        """A connection for one write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
         return self._engine.connect().execution_options(**WRITE)
 
     def ping(self) -> None:
@@ -128,7 +209,9 @@ class JobStore:
             "id": job_id,
             "plugin": plugin,
             "tool": tool,
-            "status": JobStatus.PENDING.value,
+            "status": _PENDING,
+            "args": orjson.dumps(job_input.args).decode(),
+            "mime_type": job_input.mime_type if job_input.image is not None else None,
             "attempts": 0,
             "max_attempts": max_attempts,
             "progress": None,
@@ -142,33 +225,20 @@ class JobStore:
             "updated_us": stamp,
         }
         with self._write() as conn, conn.begin():
-            conn.execute(insert(jobs), row)
-            conn.execute(
-                insert(job_inputs),
-                {
-                    "job_id": job_id,
-                    "args": orjson.dumps(job_input.args).decode(),
-                    "image": job_input.image,
-                    "mime_type": job_input.mime_type,
-                },
-            )
+            conn.execute(_INSERT_JOB, row)
+            if job_input.image is not None:
+                conn.execute(_INSERT_IMAGE, {"job_id": job_id, "image": job_input.image})
         return job_from_row(row)
 
     def get(self, job_id: str) -> Job | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+            row = conn.execute(_GET, {"b_id": job_id}).mappings().first()
         return job_from_row(row) if row is not None else None
 
-    def get_input(self, job_id: str) -> JobInput | None:
+    def get_image(self, job_id: str) -> bytes | None:
         with self._engine.connect() as conn:
-            row = (
-                conn.execute(select(job_inputs).where(job_inputs.c.job_id == job_id))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return None
-        return JobInput(orjson.loads(row["args"]), row["image"], row["mime_type"])
+            image = conn.execute(_GET_IMAGE, {"b_id": job_id}).scalar()
+        return bytes(image) if image is not None else None
 
     def list_jobs(self, query: JobQuery) -> JobList:
         stmt = select(jobs)
@@ -202,35 +272,21 @@ class JobStore:
 
     # -- the state machine ------------------------------------------------------------------
 
-    def claim(self, owner: str, limit: int) -> list[Job]:
+    def claim(self, owner: str, limit: int) -> list[ClaimedJob]:
         """Move up to ``limit`` of the oldest PENDING jobs to RUNNING for ``owner``."""
         JobStatus.PENDING.check_transition(JobStatus.RUNNING)
-        stamp = now_us()
-        oldest = (
-            select(jobs.c.id)
-            .where(jobs.c.status == JobStatus.PENDING.value)
-            .order_by(jobs.c.created_us, jobs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            update(jobs)
-            .where(jobs.c.id.in_(oldest), jobs.c.status == JobStatus.PENDING.value)
-            .values(
-                status=JobStatus.RUNNING.value,
-                attempts=jobs.c.attempts + 1,
-                owner=owner,
-                started_us=stamp,
-                updated_us=stamp,
-                progress=None,
-                progress_message=None,
-            )
-            .returning(*jobs.c)
-        )
+        params = {"b_limit": limit, "b_owner": owner, "b_stamp": now_us()}
         with self._write() as conn, conn.begin():
-            rows = conn.execute(stmt).mappings().all()
-        claimed = [job_from_row(r) for r in rows]
-        claimed.sort(key=lambda j: (j.created_at or "", j.id))
+            rows = conn.execute(_CLAIM, params).mappings().all()
+        claimed = [
+            ClaimedJob(
+                job_from_row(r),
+                orjson.loads(r["args"]),
+                r["mime_type"] is not None,
+                r["mime_type"],
+            )
+            for r in sorted(rows, key=lambda r: (r["created_us"], r["id"]))
+        ]
         return claimed
 
     def finish(
@@ -240,49 +296,35 @@ class JobStore:
         status: JobStatus,
         *,
         result: dict[str, Any] | None = None,
-        error: dict[str, Any] | None = None,
+        error: Mapping[str, Any] | None = None,
     ) -> Job | None:
         """RUNNING → SUCCESS/FAILED for the owner's attempt; ``None`` if it lost a race."""
         JobStatus.RUNNING.check_transition(status)
-        stamp = now_us()
-        values: dict[str, Any] = {
-            "status": status.value,
-            "finished_us": stamp,
-            "updated_us": stamp,
-            "result": orjson.dumps(result).decode() if result is not None else None,
-            "error": orjson.dumps(error).decode() if error is not None else None,
+        params = {
+            "b_id": job_id,
+            "b_owner": owner,
+            "b_status": status.value,
+            "b_result": _json(result),
+            "b_error": _json(error),
+            "b_progress": 1.0 if status is JobStatus.SUCCESS else None,
+            "b_stamp": now_us(),
         }
-        if status is JobStatus.SUCCESS:
-            values["progress"] = 1.0
-        stmt = (
-            update(jobs)
-            .where(
-                jobs.c.id == job_id,
-                jobs.c.status == JobStatus.RUNNING.value,
-                jobs.c.owner == owner,
-            )
-            .values(**values)
-            .returning(*jobs.c)
-        )
         with self._write() as conn, conn.begin():
-            row = conn.execute(stmt).mappings().first()
+            row = conn.execute(_FINISH, params).mappings().first()
         return job_from_row(row) if row is not None else None
 
     def report_progress(
         self, job_id: str, owner: str, fraction: float, message: str | None
     ) -> Job | None:
-        stmt = (
-            update(jobs)
-            .where(
-                jobs.c.id == job_id,
-                jobs.c.status == JobStatus.RUNNING.value,
-                jobs.c.owner == owner,
-            )
-            .values(progress=fraction, progress_message=message, updated_us=now_us())
-            .returning(*jobs.c)
-        )
+        params = {
+            "b_id": job_id,
+            "b_owner": owner,
+            "b_progress": fraction,
+            "b_message": message,
+            "b_stamp": now_us(),
+        }
         with self._write() as conn, conn.begin():
-            row = conn.execute(stmt).mappings().first()
+            row = conn.execute(_PROGRESS, params).mappings().first()
         return job_from_row(row) if row is not None else None
 
     def cancel(self, job_id: str, error: Mapping[str, Any]) -> tuple[Job | None, str | None]:
@@ -297,7 +339,7 @@ class JobStore:
             .where(jobs.c.id == job_id, jobs.c.status.in_([s.value for s in sources]))
             .values(
                 status=JobStatus.CANCELLED.value,
-                error=orjson.dumps(dict(error)).decode(),
+                error=_json(dict(error)),
                 finished_us=stamp,
                 updated_us=stamp,
             )
@@ -324,7 +366,7 @@ class JobStore:
         """
         JobStatus.RUNNING.check_transition(JobStatus.PENDING)
         JobStatus.RUNNING.check_transition(JobStatus.FAILED)
-        cond = [jobs.c.status == JobStatus.RUNNING.value]
+        cond = [jobs.c.status == _RUNNING]
         if owner is not None:
             cond.append(jobs.c.owner == owner)
         else:
@@ -333,66 +375,54 @@ class JobStore:
         released: list[Job] = []
         with self._write() as conn, conn.begin():
             candidates = conn.execute(
-                select(jobs.c.id, jobs.c.owner, jobs.c.attempts, jobs.c.max_attempts).where(*cond)
+                select(
+                    jobs.c.id, jobs.c.plugin, jobs.c.owner, jobs.c.attempts, jobs.c.max_attempts
+                ).where(*cond)
             ).all()
-            for job_id, job_owner, attempts, max_attempts in candidates:
-                released.append(
-                    self._release_one(conn, job_id, job_owner, attempts, max_attempts, error)
+            for job_id, plugin, job_owner, attempts, max_attempts in candidates:
+                if attempts < max_attempts:
+                    values: dict[str, Any] = {
+                        "status": _PENDING,
+                        "owner": None,
+                        "progress": None,
+                        "progress_message": None,
+                    }
+                else:
+                    section = dict(error or {})
+                    section["plugin"] = plugin
+                    section["details"] = {
+                        **dict(section.get("details") or {}),
+                        "attempts": attempts,
+                        "max_attempts": max_attempts,
+                    }
+                    values = {
+                        "status": JobStatus.FAILED.value,
+                        "error": _json(section),
+                        "finished_us": now_us(),
+                    }
+                values["updated_us"] = now_us()
+                guard = and_(
+                    jobs.c.id == job_id,
+                    jobs.c.status == _RUNNING,
+                    jobs.c.owner.is_(None) if job_owner is None else jobs.c.owner == job_owner,
                 )
+                row = conn.execute(update(jobs).where(guard).values(**values).returning(*jobs.c))
+                released.append(job_from_row(row.mappings().one()))
         return released
-
-    @staticmethod
-    def _release_one(
-        conn: Connection,
-        job_id: str,
-        owner: str | None,
-        attempts: int,
-        max_attempts: int,
-        error: Mapping[str, Any] | None,
-    ) -> Job:
-        stamp = now_us()
-        guard = and_(
-            jobs.c.id == job_id,
-            jobs.c.status == JobStatus.RUNNING.value,
-            jobs.c.owner.is_(None) if owner is None else jobs.c.owner == owner,
-        )
-        if attempts < max_attempts:
-            values: dict[str, Any] = {
-                "status": JobStatus.PENDING.value,
-                "owner": None,
-                "progress": None,
-                "progress_message": None,
-                "updated_us": stamp,
-            }
-        else:
-            section = dict(error or {})
-            section["details"] = {
-                **dict(section.get("details") or {}),
-                "attempts": attempts,
-                "max_attempts": max_attempts,
-            }
-            values = {
-                "status": JobStatus.FAILED.value,
-                "error": orjson.dumps(section).decode(),
-                "finished_us": stamp,
-                "updated_us": stamp,
-            }
-        row = conn.execute(update(jobs).where(guard).values(**values).returning(*jobs.c))
-        return job_from_row(row.mappings().one())
 
     def not_running(self, job_ids: Iterable[str]) -> list[str]:
         """Of these jobs, those no longer RUNNING (e.g. cancelled through another server)."""
         ids = list(job_ids)
         if not ids:
             return []
-        stmt = select(jobs.c.id).where(jobs.c.id.in_(ids), jobs.c.status != JobStatus.RUNNING.value)
+        stmt = select(jobs.c.id).where(jobs.c.id.in_(ids), jobs.c.status != _RUNNING)
         with self._engine.connect() as conn:
             return list(conn.execute(stmt).scalars())
 
     # -- retention --------------------------------------------------------------------------
 
     def purge_finished(self, before_us: int) -> int:
-        """Delete finished jobs (and their inputs) that finished before ``before_us``."""
+        """Delete finished jobs (and their images) that finished before ``before_us``."""
         terminal = [s.value for s in TERMINAL_STATUSES]
         total = 0
         while True:
@@ -405,7 +435,7 @@ class JobStore:
                     ).scalars()
                 )
                 if ids:
-                    conn.execute(delete(job_inputs).where(job_inputs.c.job_id.in_(ids)))
+                    conn.execute(delete(job_images).where(job_images.c.job_id.in_(ids)))
                     conn.execute(delete(jobs).where(jobs.c.id.in_(ids)))
             total += len(ids)
             if len(ids) < _PURGE_CHUNK:

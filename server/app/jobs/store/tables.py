@@ -1,9 +1,10 @@
 """Table definitions (SQLAlchemy Core). Alembic migrations create them; this is the model.
 
 Times are epoch microseconds (``*_us``, BIGINT): exact, portable between SQLite and
-PostgreSQL, and totally ordered for cursor paging. Inputs live in their own table so list
-and claim scans never drag image bytes through the page cache; they are deleted with
-their job.
+PostgreSQL, and totally ordered for cursor paging. A job's input is its ``args`` (JSON) and
+``mime_type`` on the row plus, when there is one, the image bytes in ``visor_job_images``:
+list and claim scans never drag image bytes through the page cache, and a job without an
+image costs one row. Images are deleted with their job.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ jobs = Table(
     Column("plugin", String(200), nullable=False),
     Column("tool", String(200), nullable=True),
     Column("status", String(16), nullable=False),
+    Column("args", Text, nullable=False),
+    Column("mime_type", String(200), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("max_attempts", Integer, nullable=False),
     Column("progress", Float, nullable=True),
@@ -43,12 +46,12 @@ jobs = Table(
     Column("finished_us", BigInteger, nullable=True),
     Column("updated_us", BigInteger, nullable=False),
     Index("ix_visor_jobs_status_created", "status", "created_us"),
-    Index("ix_visor_jobs_created", "created_us"),
+    Index("ix_visor_jobs_created", "created_us", "id"),
     Index("ix_visor_jobs_finished", "finished_us"),
 )
 
-job_inputs = Table(
-    "visor_job_inputs",
+job_images = Table(
+    "visor_job_images",
     metadata,
     Column(
         "job_id",
@@ -56,9 +59,7 @@ job_inputs = Table(
         ForeignKey("visor_jobs.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("args", Text, nullable=False),
-    Column("image", LargeBinary, nullable=True),
-    Column("mime_type", String(200), nullable=True),
+    Column("image", LargeBinary, nullable=False),
 )
 
 workers = Table(

@@ -1,4 +1,4 @@
-"""The job store: jobs, their inputs, and the dispatchers (workers) that run them.
+"""The job store: jobs, their images, and the dispatchers (workers) that run them.
 
 Revision ID: 0001
 Revises:
@@ -23,6 +23,8 @@ def upgrade() -> None:
         sa.Column("plugin", sa.String(200), nullable=False),
         sa.Column("tool", sa.String(200), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("args", sa.Text, nullable=False),
+        sa.Column("mime_type", sa.String(200), nullable=True),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("max_attempts", sa.Integer, nullable=False),
         sa.Column("progress", sa.Float, nullable=True),
@@ -36,19 +38,17 @@ def upgrade() -> None:
         sa.Column("updated_us", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_visor_jobs_status_created", "visor_jobs", ["status", "created_us"])
-    op.create_index("ix_visor_jobs_created", "visor_jobs", ["created_us"])
+    op.create_index("ix_visor_jobs_created", "visor_jobs", ["created_us", "id"])
     op.create_index("ix_visor_jobs_finished", "visor_jobs", ["finished_us"])
     op.create_table(
-        "visor_job_inputs",
+        "visor_job_images",
         sa.Column(
             "job_id",
             sa.String(32),
             sa.ForeignKey("visor_jobs.id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column("args", sa.Text, nullable=False),
-        sa.Column("image", sa.LargeBinary, nullable=True),
-        sa.Column("mime_type", sa.String(200), nullable=True),
+        sa.Column("image", sa.LargeBinary, nullable=False),
     )
     op.create_table(
         "visor_job_workers",
@@ -63,7 +63,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("visor_job_workers")
-    op.drop_table("visor_job_inputs")
+    op.drop_table("visor_job_images")
     op.drop_index("ix_visor_jobs_finished", "visor_jobs")
     op.drop_index("ix_visor_jobs_created", "visor_jobs")
     op.drop_index("ix_visor_jobs_status_created", "visor_jobs")
