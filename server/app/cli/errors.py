@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 from enum import IntEnum
 from typing import Any, ParamSpec, TypeVar
 
-import click
 import typer
 
 from app.errors import ErrorCode, build_envelope
@@ -52,10 +52,8 @@ def one_line(error: dict[str, Any]) -> str:
     return f"{error.get('type', 'Error')}/{code}: {error.get('message', '')}"
 
 
-def debug_enabled() -> bool:
-    ctx = click.get_current_context(silent=True)
-    obj = ctx.find_root().obj if ctx is not None else None
-    return bool(getattr(obj, "debug", False))
+#: Set by the root ``--debug`` option for the command being run.
+debug_mode: ContextVar[bool] = ContextVar("visor_cli_debug", default=False)
 
 
 def guarded(command: Callable[P, R]) -> Callable[P, R]:
@@ -67,15 +65,13 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
 
         try:
             return command(*args, **kwargs)
-        except CliFailure as exc:
-            if debug_enabled():
-                raise
+        except CliFailure as exc:  # expected: the envelope says it all, even with --debug
             print_failure(exc.error)
             raise typer.Exit(int(exc.exit_code)) from None
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException):
+        except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
         except Exception as exc:
-            if debug_enabled():
+            if debug_mode.get():
                 raise
             print_failure(
                 build_envelope(

@@ -8,13 +8,13 @@ shows the traceback instead.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from app.cli.doctor import doctor
+from app.cli.errors import debug_mode
 from app.cli.jobs import jobs
 from app.cli.plugins import plugins
 from app.cli.run import run
@@ -27,20 +27,14 @@ cli = typer.Typer(
 )
 
 
-@dataclass
-class CliOptions:
-    debug: bool = False
-
-
 @cli.callback()
 def root(
-    ctx: typer.Context,
     debug: Annotated[
         bool, typer.Option("--debug", envvar="VISOR_DEBUG", help="Show tracebacks on errors.")
     ] = False,
 ) -> None:
     """Visor: run vision plugin tools from the shell, or serve them."""
-    ctx.obj = CliOptions(debug=debug)
+    debug_mode.set(debug)
 
 
 @cli.command()

@@ -67,7 +67,12 @@ def plugins_table(plugins: Iterable[Mapping[str, Any]]) -> Table:
     table = Table(title="Plugins", title_justify="left")
     for column in ("plugin", "state", "version", "tools", "ok", "errors", "avg ms", "p95 ms"):
         numeric = column in ("ok", "errors", "avg ms", "p95 ms")
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+        table.add_column(
+            column,
+            justify="right" if numeric else "left",
+            no_wrap=column != "tools",  # names stay whole; tools and reason fold
+            overflow="fold",
+        )
     table.add_column("reason", overflow="fold")
     for plugin in plugins:
         table.add_row(
