@@ -69,9 +69,7 @@ def test_doctor_fails_on_an_unwritable_data_dir(
     assert "data directory" in result.stdout and "fail" in result.stdout
 
 
-def test_doctor_fails_when_no_plugin_loads(
-    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_doctor_fails_when_no_plugin_loads(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VISOR_PLUGINS_ALLOWLIST", "no_such_plugin")
     result = invoke("doctor", "--json")
     assert result.exit_code == 1
@@ -119,9 +117,7 @@ def test_jobs_submit_with_a_file_then_get_list_and_wait(
     shown = invoke("jobs", "get", job_id, "--server", jobs_server.url)
     assert job_id in shown.stdout and "SUCCESS" in shown.stdout
 
-    listed = invoke(
-        "jobs", "list", "--plugin", "image_info", "--server", jobs_server.url, "--json"
-    )
+    listed = invoke("jobs", "list", "--plugin", "image_info", "--server", jobs_server.url, "--json")
     assert job_id in {job["id"] for job in only_json(listed)["jobs"]}
     table = invoke("jobs", "list", "--status", "SUCCESS", "--server", jobs_server.url)
     assert table.exit_code == 0 and "Jobs" in table.stdout

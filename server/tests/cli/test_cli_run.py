@@ -14,7 +14,6 @@ from typer.testing import Result
 from app.plugins.runtime.tool_runner import ToolRunner
 from app.services.plugin_management_service import PluginManagementService
 
-
 Invoke = Callable[..., Result]
 
 
@@ -174,5 +173,7 @@ def test_server_mode_prints_the_servers_envelope(invoke: Invoke, live: LiveServe
 def test_unreachable_server_exits_3(invoke: Invoke) -> None:
     result = invoke("run", "echo.echo", "--server", "http://127.0.0.1:9")
     assert result.exit_code == 3
-    assert result.stderr.startswith("error: InternalError/internal: cannot reach http://127.0.0.1:9")
+    assert result.stderr.startswith(
+        "error: InternalError/internal: cannot reach http://127.0.0.1:9"
+    )
     assert len(result.stderr.strip().splitlines()) == 1
