@@ -62,13 +62,16 @@ class ToolCallFailed(AssertionError):
 
 
 def image_payload(
-    image: Image.Image | bytes, *, format: str = "PNG", **args: Any
+    image: Image.Image | bytes, *, image_format: str = "PNG", **args: Any
 ) -> dict[str, Any]:
-    """A tool payload carrying ``image`` (encoded as ``format`` unless given as bytes)."""
+    """A tool payload: ``image`` (a Pillow image is encoded as ``image_format``) + ``args``.
+
+    Bytes are sent as they are, with ``mime_type`` from ``args`` (default image/png).
+    """
     if isinstance(image, Image.Image):
         buffer = io.BytesIO()
-        image.save(buffer, format=format)
-        data, mime = buffer.getvalue(), Image.MIME.get(format.upper(), "image/png")
+        image.save(buffer, format=image_format)
+        data, mime = buffer.getvalue(), Image.MIME.get(image_format.upper(), "image/png")
     else:
         data, mime = image, args.pop("mime_type", "image/png")
     return {"image": base64.b64encode(data).decode("ascii"), "mime_type": mime, **args}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,14 @@ def decode(
     }
     if formats is not None:
         options["formats"] = formats
-    return [_convert(found) for found in zxingcpp.read_barcodes(gray, **options)]
+    try:
+        results = zxingcpp.read_barcodes(gray, **options)
+    except TypeError:
+        if not isinstance(formats, tuple):
+            raise
+        options["formats"] = functools.reduce(operator.or_, formats)  # zxing-cpp 2.x
+        results = zxingcpp.read_barcodes(gray, **options)
+    return [_convert(found) for found in results]
 
 
 def _point(p: Any) -> Point:

@@ -40,7 +40,11 @@ SUPPORTED_FORMATS: tuple[str, ...] = tuple(
 
 
 def format_filter(names: list[str] | None) -> Any:
-    """zxing-cpp's ``formats`` argument for ``names``; None means every readable format."""
+    """zxing-cpp's ``formats`` argument for ``names``; None means every readable format.
+
+    Several formats are passed as a tuple (zxing-cpp 3 deprecates ``|``); see
+    :func:`~app.plugins.builtin.barcode.decoder.decode` for the 2.x fallback.
+    """
     if not names:
         return None
     unknown = [n for n in names if n not in SUPPORTED_FORMATS]
@@ -49,7 +53,8 @@ def format_filter(names: list[str] | None) -> Any:
             f"unknown barcode format(s) {unknown}",
             details={"field": "formats", "supported": list(SUPPORTED_FORMATS)},
         )
-    return zxingcpp.barcode_formats_from_str(",".join(names))
+    members = [getattr(zxingcpp.BarcodeFormat, name) for name in dict.fromkeys(names)]
+    return members[0] if len(members) == 1 else tuple(members)
 
 
 def format_name(value: Any) -> str:

@@ -155,7 +155,10 @@ class TesseractEngine:
 
 
 def _element(item: Any, level: Any) -> tuple[str, float, Box] | None:
-    text = (item.GetUTF8Text(level) or "").strip()
+    try:
+        text = (item.GetUTF8Text(level) or "").strip()
+    except RuntimeError:  # tesserocr's "No text returned" for an empty element
+        return None
     corners = item.BoundingBox(level)
     if not text or corners is None:
         return None

@@ -13,7 +13,9 @@ class RapidInput(ImageInput):
         0.5, ge=0.0, le=1.0, description="Drop lines recognised with a lower confidence."
     )
     use_cls: bool = Field(
-        True, description="Classify each line's orientation to read upside-down text."
+        False,
+        description="Classify each line's orientation to read upside-down text. Off by "
+        "default: the bundled classifier sometimes flips upright English lines.",
     )
     words: bool = Field(False, description="Also return a box per word.")
 

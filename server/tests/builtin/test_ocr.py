@@ -1,0 +1,106 @@
+"""ocr: word recall on rendered sentences, boxes on the rendered words, options, errors."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from builtin_samples import (
+    SENTENCES,
+    box_tuple,
+    iou,
+    normalise_words,
+    render_lines,
+    word_recall,
+)
+from PIL import Image
+
+from app.plugins.testing import PluginHarness, image_payload
+
+ORDINARY_SIZES = (16, 20, 24, 32, 48)
+
+
+@pytest.mark.parametrize("size", ORDINARY_SIZES)
+def test_word_recall_at_ordinary_sizes(builtins: PluginHarness, size: int) -> None:
+    image, _ = render_lines(list(SENTENCES), size)
+    result = builtins.call("ocr.read_text", image_payload(image))
+    expected = normalise_words(" ".join(SENTENCES))
+    recall = word_recall(expected, normalise_words(result["text"]))
+    assert recall >= 0.95, f"size {size}px: recall {recall:.2%}: {result['text']!r}"
+    assert result["confidence"] > 70
+    assert (result["width"], result["height"]) == image.size
+
+
+def test_word_boxes_overlap_the_rendered_words(builtins: PluginHarness) -> None:
+    image, rendered = render_lines(list(SENTENCES[:2]), 28)
+    result = builtins.call("ocr.read_words", image_payload(image))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for word in result["words"]:
+        found.setdefault(
+            normalise_words(word["text"])[0] if normalise_words(word["text"]) else "", []
+        ).append(word)
+    matched = 0
+    for word in rendered:
+        key = normalise_words(word.text)[0]
+        candidates = found.get(key, [])
+        best = max((iou(word.box, box_tuple(c["box"])) for c in candidates), default=0.0)
+        if best >= 0.5:
+            matched += 1
+    assert matched >= 0.95 * len(rendered), f"{matched}/{len(rendered)} boxes match"
+    for word in result["words"]:
+        assert 0 <= word["confidence"] <= 100
+        assert 0 <= word["line"] < len(result["lines"])
+    assert [line["text"] for line in result["lines"]] == list(SENTENCES[:2])
+    assert result["text"] == "\n".join(SENTENCES[:2])
+
+
+def test_min_confidence_filters_words(builtins: PluginHarness) -> None:
+    image, _ = render_lines([SENTENCES[0]], 24)
+    everything = builtins.call("ocr.read_words", image_payload(image))
+    nothing = builtins.call("ocr.read_words", image_payload(image, min_confidence=100))
+    assert len(everything["words"]) == 9
+    assert len(nothing["words"]) <= 1  # only a word Tesseract is exactly 100% sure of
+
+
+def test_single_line_mode_and_transparent_background(builtins: PluginHarness) -> None:
+    image, _ = render_lines([SENTENCES[1]], 24, mode="RGBA")
+    result = builtins.call("ocr.read_text", image_payload(image, psm=7))
+    assert normalise_words(result["text"]) == normalise_words(SENTENCES[1])
+
+
+def test_blank_image_has_no_text(builtins: PluginHarness) -> None:
+    blank = Image.new("RGB", (300, 100), "white")
+    assert builtins.call("ocr.read_text", image_payload(blank))["text"] == ""
+    words = builtins.call("ocr.read_words", image_payload(blank))
+    assert words["words"] == [] and words["lines"] == []
+
+
+def test_languages_lists_what_is_installed(builtins: PluginHarness) -> None:
+    result = builtins.call("ocr.languages")
+    assert "eng" in result["languages"]
+    assert "osd" not in result["languages"]
+    assert result["tesseract_version"].startswith("tesseract 5")
+    assert os.path.isdir(result["tessdata_dir"])
+
+
+def test_unknown_language_and_bad_psm_are_validation_errors(builtins: PluginHarness) -> None:
+    image, _ = render_lines(["abc"], 20)
+    error = builtins.error("ocr.read_text", image_payload(image, lang="klingon"))
+    assert error["type"] == "ValidationError"
+    assert error["details"]["code"] == "invalid_input"
+    assert "eng" in error["details"]["installed"]
+    error = builtins.error("ocr.read_text", image_payload(image, psm=2))
+    assert error["details"]["code"] == "invalid_input"
+
+
+def test_progress_is_reported(builtins: PluginHarness) -> None:
+    image, _ = render_lines(["progress"], 20)
+    builtins.call("ocr.read_text", image_payload(image))
+    fractions = [fraction for fraction, _ in builtins.progress]
+    assert fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_tesseract_runs_one_thread_per_worker(builtins: PluginHarness) -> None:
+    # startup sets the OpenMP limit before tesserocr is imported (see ocr.engine).
+    assert os.environ["OMP_THREAD_LIMIT"] == os.environ.get("VISOR_OCR_THREADS", "1")
