@@ -46,7 +46,7 @@ def create_app(
     """Build a Visor app. Tests pass their own registry and plugin sources."""
     settings = settings or Settings()
     registry = registry if registry is not None else get_registry()
-    executor = executor if executor is not None else build_executor(settings)
+    executor = executor if executor is not None else build_executor(settings, registry)
 
     plugin_service = PluginManagementService(
         registry,
@@ -82,7 +82,7 @@ def create_app(
         finally:
             app.state.ready = False
             await run_in_threadpool(job_service.stop)
-            await run_in_threadpool(plugin_service.shutdown, 10.0)
+            await run_in_threadpool(plugin_service.shutdown, settings.shutdown_timeout_s)
             prometheus.detach()
 
     app = FastAPI(

@@ -7,7 +7,7 @@ listening on 127.0.0.1 only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +48,34 @@ class Settings(BaseSettings):
         description='Per plugin or tool time limits, e.g. {"ocr": 30, "ocr.read_text": 10}.',
     )
     max_result_bytes: int = 32 * 1024 * 1024
+
+    # -- isolation (docs/isolation.md) ------------------------------------------------------
+    plugin_isolation: dict[str, Literal["process", "in_process"]] = Field(
+        default_factory=dict,
+        description='Per-plugin mode overriding the plugin\'s own, e.g. {"ocr": "process"}.',
+    )
+    plugin_workers: dict[str, int] = Field(
+        default_factory=dict, description='Worker processes per plugin, e.g. {"ocr": 2}.'
+    )
+    worker_queue_size: int = Field(
+        default=16, ge=0, description="Calls that may wait for a busy plugin's workers."
+    )
+    plugin_queue_sizes: dict[str, int] = Field(default_factory=dict)
+    worker_memory_limit_mb: int = Field(
+        default=2048, ge=0, description="Heap limit per worker process; 0 means unlimited."
+    )
+    plugin_memory_limits_mb: dict[str, int] = Field(default_factory=dict)
+    worker_startup_timeout_s: float = 60.0
+    circuit_failures: int = Field(
+        default=3, ge=1, description="Worker crashes or timeouts that open a plugin's circuit."
+    )
+    circuit_window_s: float = 60.0
+    circuit_cooldown_s: float = Field(
+        default=5.0, description="Seconds an open circuit waits before probing the plugin."
+    )
+    shutdown_timeout_s: float = Field(
+        default=10.0, description="On shutdown, in-flight calls get this long to finish."
+    )
 
     # -- jobs -------------------------------------------------------------------------------
     job_concurrency: int = Field(default=4, ge=1, description="Jobs this server runs at once.")

@@ -1,11 +1,39 @@
-"""Builds the executor the app runs tools on, from settings."""
+"""Builds the executor the app runs tools on, from settings.
+
+Every plugin goes through a :class:`RoutingExecutor`: supervised worker processes by
+default (SPEC §4), in-process for plugins that opt in or when settings force it.
+"""
 
 from __future__ import annotations
 
+from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.executor import Executor
 from app.plugins.runtime.in_process import InProcessExecutor
+from app.plugins.runtime.process import ProcessExecutor, ProcessOptions
+from app.plugins.runtime.routing import RoutingExecutor
 from app.settings import Settings
 
 
-def build_executor(settings: Settings) -> Executor:
-    return InProcessExecutor()
+def process_options(settings: Settings) -> ProcessOptions:
+    return ProcessOptions(
+        workers=dict(settings.plugin_workers),
+        queue_size=settings.worker_queue_size,
+        queue_sizes=dict(settings.plugin_queue_sizes),
+        memory_limit_mb=settings.worker_memory_limit_mb or None,
+        memory_limits_mb=dict(settings.plugin_memory_limits_mb),
+        startup_timeout_s=settings.worker_startup_timeout_s,
+        max_result_bytes=settings.max_result_bytes,
+        circuit_failures=settings.circuit_failures,
+        circuit_window_s=settings.circuit_window_s,
+        circuit_cooldown_s=settings.circuit_cooldown_s,
+    )
+
+
+def build_executor(settings: Settings, registry: PluginRegistry | None = None) -> Executor:
+    """The app's executor; ``registry`` receives circuit-breaker state changes."""
+    return RoutingExecutor(
+        ProcessExecutor(process_options(settings), registry=registry),
+        InProcessExecutor(),
+        force_in_process=settings.force_in_process,
+        overrides=settings.plugin_isolation,
+    )

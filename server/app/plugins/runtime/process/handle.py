@@ -1,0 +1,341 @@
+"""The server's side of one worker process: spawn, wait ready, call, kill.
+
+A call is answered on the caller's own thread: it writes one frame and waits on the
+worker's pipe, so a fast tool costs two pipe hops and no thread hand-off. While waiting it
+watches, in short slices, for the deadline, the caller's cancel flag and the worker's
+resident memory; any of them kills the process (SIGKILL works on a tool stuck in C code or
+``time.sleep``). A worker that dies on its own shows up as end-of-file on the pipe.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext
+from typing import Any
+
+import psutil
+
+from app.errors import ErrorCode
+from app.plugins.runtime.process import worker
+from app.plugins.runtime.process.config import WorkerSpec
+from app.plugins.runtime.process.ipc import protocol
+from app.plugins.runtime.process.ipc.protocol import Failure
+from app.plugins.runtime.process.output import OutputPump
+
+_SLICE_S = 0.05  # how often a waiting call looks at its deadline, cancel flag and memory
+_REAP_S = 2.0
+
+ProgressCallback = Callable[[float, str | None], None]
+
+_SPAWN: SpawnContext = multiprocessing.get_context("spawn")
+
+
+class WorkerLost(Exception):
+    """The worker had to go (or went) during a call; ``code`` says how the call ends."""
+
+    def __init__(self, code: ErrorCode, message: str, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = dict(details or {})
+
+
+class StartupFailed(Exception):
+    """A worker could not be made ready (import, constructor or startup hook failed)."""
+
+    def __init__(self, message: str, *, unavailable: bool = False, traceback: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.unavailable = unavailable
+        self.traceback = traceback
+
+
+class WorkerFailure(Exception):
+    """The worker answered the call with a :class:`Failure` (the tool raised, …)."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+class WorkerHandle:
+    def __init__(self, spec: WorkerSpec, pump: OutputPump) -> None:
+        self.spec = spec
+        self._pump = pump
+        self._conn: Connection | None = None
+        self._process: Any = None  # multiprocessing.context.SpawnProcess
+        self._ps: psutil.Process | None = None
+        self.calls = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def is_alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def start(self) -> None:
+        parent_conn, child_conn = _SPAWN.Pipe(duplex=True)
+        out_r, out_w = os.pipe()
+        writer = Connection(out_w, readable=False)
+        process = _SPAWN.Process(
+            target=worker.main,
+            args=(self.spec, child_conn, writer),
+            name=f"visor-worker-{self.spec.plugin}",
+            daemon=False,  # daemonic processes may not start children; plugins might
+        )
+        try:
+            process.start()
+        finally:
+            child_conn.close()
+            writer.close()
+        self._conn, self._process = parent_conn, process
+        _live.add(self)
+        self._pump.add(out_r, self.spec.plugin, process.pid or 0)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Block until the startup hook finished; raise :class:`StartupFailed` otherwise."""
+        conn = self._require_conn()
+        try:
+            if not conn.poll(timeout_s):
+                self.kill()
+                raise StartupFailed(f"startup took longer than {timeout_s:g}s")
+            tag, body = protocol.split(conn.recv_bytes())
+        except (EOFError, OSError):
+            raise StartupFailed(f"worker exited during startup ({self._exit_text()})") from None
+        if tag == protocol.READY:
+            return
+        failure = Failure.from_json(body) if tag == protocol.ERROR else None
+        self.kill()
+        if failure is None:
+            raise StartupFailed(f"unexpected frame {tag!r} during startup")
+        raise StartupFailed(
+            failure.message,
+            unavailable=failure.code == ErrorCode.PLUGIN_UNAVAILABLE.value,
+            traceback=failure.traceback,
+        )
+
+    def request_stop(self) -> None:
+        """Ask the worker to run its shutdown hook and exit (returns at once)."""
+        conn = self._conn
+        if conn is not None and self.is_alive():
+            with contextlib.suppress(OSError, ValueError):
+                conn.send_bytes(protocol.encode_command(protocol.STOP))
+
+    def stop(self, grace_s: float = 2.0) -> None:
+        """Stop gracefully within ``grace_s`` (after :meth:`request_stop`), else kill."""
+        self.request_stop()
+        if self._process is not None:
+            self._process.join(max(0.0, grace_s))
+        self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the process, reap it and close our pipe end (idempotent)."""
+        process = self._process
+        if process is not None:
+            if process.exitcode is None:
+                with contextlib.suppress(OSError, ValueError):
+                    process.kill()
+            process.join(_REAP_S)
+        self.close_pipe()
+        _live.discard(self)
+
+    def signal_kill(self) -> None:
+        """SIGKILL only: safe from any thread, even while another one waits on the pipe."""
+        process = self._process
+        if process is not None and process.exitcode is None:
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+
+    def close_pipe(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def call(
+        self,
+        request: bytes,
+        *,
+        where: str,
+        timeout_s: float | None,
+        cancel: threading.Event,
+        progress: ProgressCallback | None,
+        memory_limit_mb: int | None,
+        stopping: threading.Event,
+    ) -> Any:
+        """Send one call and wait for its result (decoded JSON).
+
+        Raises :class:`WorkerFailure` when the worker reported a failure and
+        :class:`WorkerLost` when the process died or had to be killed.
+        """
+        conn = self._require_conn()
+        self.calls += 1
+        started = time.monotonic()
+        deadline = None if timeout_s is None else started + timeout_s
+        try:
+            conn.send_bytes(request)
+        except OSError:
+            raise self._lost() from None
+        while True:
+            wait = _SLICE_S
+            if deadline is not None:
+                wait = max(0.0, min(wait, deadline - time.monotonic()))
+            if conn.poll(wait):
+                try:
+                    tag, body = protocol.split(conn.recv_bytes())
+                except (EOFError, OSError):
+                    raise self._lost(stopping) from None
+                if tag == protocol.PROGRESS:
+                    _report(progress, body)
+                    continue
+                if tag == protocol.RESULT:
+                    return _load_result(where, body)
+                if tag == protocol.ERROR:
+                    raise WorkerFailure(Failure.from_json(body))
+                continue  # a stray frame (e.g. late progress from a tool's thread)
+            self._check(where, deadline, timeout_s, cancel, memory_limit_mb, stopping)
+
+    def health(self, timeout_s: float) -> bool:
+        conn = self._require_conn()
+        try:
+            conn.send_bytes(protocol.encode_command(protocol.HEALTH))
+            deadline = time.monotonic() + timeout_s
+            while conn.poll(max(0.0, deadline - time.monotonic())):
+                tag, body = protocol.split(conn.recv_bytes())
+                if tag == protocol.HEALTHY:
+                    return bool(body.get("ok"))
+        except (EOFError, OSError):
+            pass
+        return False
+
+    def _check(
+        self,
+        where: str,
+        deadline: float | None,
+        timeout_s: float | None,
+        cancel: threading.Event,
+        memory_limit_mb: int | None,
+        stopping: threading.Event,
+    ) -> None:
+        if deadline is not None and time.monotonic() >= deadline:
+            self.signal_kill()
+            raise WorkerLost(
+                ErrorCode.TIMEOUT,
+                f"tool {where} exceeded its {timeout_s:g}s time limit; the worker was stopped",
+                {"timeout_s": timeout_s},
+            )
+        if cancel.is_set() or stopping.is_set():
+            self.signal_kill()
+            why = "the server is shutting down" if stopping.is_set() else "the caller cancelled"
+            raise WorkerLost(ErrorCode.CANCELLED, f"call cancelled: {why}")
+        if memory_limit_mb and self._rss_mb() > memory_limit_mb:
+            self.signal_kill()
+            raise _memory_lost(self.spec.plugin, memory_limit_mb)
+
+    def _rss_mb(self) -> float:
+        try:
+            if self._ps is None:
+                self._ps = psutil.Process(self.pid)
+            return float(self._ps.memory_info().rss) / (1024 * 1024)
+        except (psutil.Error, ValueError):
+            return 0.0
+
+    def _lost(self, stopping: threading.Event | None = None) -> WorkerLost:
+        """The pipe broke: the process died. Say how, from its exit status."""
+        process = self._process
+        if process is not None:
+            process.join(_REAP_S)
+        if stopping is not None and stopping.is_set():
+            return WorkerLost(ErrorCode.CANCELLED, "call cancelled: the server is shutting down")
+        code = process.exitcode if process is not None else None
+        return WorkerLost(
+            ErrorCode.WORKER_CRASHED,
+            f"the worker running plugin {self.spec.plugin!r} died ({self._exit_text()})",
+            {"exitcode": code, "signal": _signal_name(code)},
+        )
+
+    def _exit_text(self) -> str:
+        process = self._process
+        if process is None:
+            return "never started"
+        process.join(_REAP_S)
+        code = process.exitcode
+        if code is None:
+            return "still running"
+        name = _signal_name(code)
+        return f"killed by {name}" if name else f"exit code {code}"
+
+    def _require_conn(self) -> Connection:
+        if self._conn is None:
+            raise WorkerLost(ErrorCode.WORKER_CRASHED, "the worker is no longer available")
+        return self._conn
+
+
+def _load_result(where: str, body: Any) -> Any:
+    try:
+        return protocol.load_result(body)
+    except protocol.ForbiddenObject as exc:
+        failure = Failure(
+            ErrorCode.INVALID_OUTPUT.value,
+            f"tool {where} returned a result that is not JSON-serialisable: "
+            f"it holds a value that is not plain data (needs {exc})",
+        )
+    except Exception as exc:
+        failure = Failure(
+            ErrorCode.INVALID_OUTPUT.value,
+            f"the result of tool {where} could not be decoded: {type(exc).__name__}",
+        )
+    raise WorkerFailure(failure)
+
+
+def _memory_lost(plugin: str, limit_mb: int) -> WorkerLost:
+    return WorkerLost(
+        ErrorCode.MEMORY_LIMIT,
+        f"the worker running plugin {plugin!r} exceeded its memory limit of {limit_mb} MB",
+        {"memory_limit_mb": limit_mb},
+    )
+
+
+def _signal_name(exitcode: int | None) -> str | None:
+    if exitcode is None or exitcode >= 0:
+        return None
+    try:
+        return signal.Signals(-exitcode).name
+    except ValueError:
+        return f"signal {-exitcode}"
+
+
+def _report(progress: ProgressCallback | None, body: Any) -> None:
+    if progress is None:
+        return
+    try:
+        fraction, message = body
+        progress(float(fraction), message)
+    except Exception:  # a caller's progress sink must not fail the call
+        import logging
+
+        logging.getLogger("visor.runtime").warning("progress callback failed", exc_info=True)
+
+
+# -- no orphans: whatever is still running when the interpreter exits is killed -----------
+
+_live: weakref.WeakSet[WorkerHandle] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for handle in list(_live):
+        handle.signal_kill()

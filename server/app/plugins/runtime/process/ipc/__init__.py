@@ -1,0 +1,1 @@
+"""The wire between the server and its worker processes (see :mod:`.protocol`)."""

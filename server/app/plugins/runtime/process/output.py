@@ -1,0 +1,163 @@
+"""Forwards what worker processes print to the server log, tagged with the plugin.
+
+A worker's fd 1 and 2 point at a pipe whose read end lives here, so whatever a plugin (or
+a C library under it) writes — text, binary garbage, a faulthandler traceback — becomes
+log lines under ``visor.plugin.<name>`` and can never corrupt the IPC pipe. One thread
+serves every worker through a selector, so the thread count does not grow with plugins.
+The thread, selector and wake-up pipe exist only once a worker does: an app that is built
+but never started holds no file descriptors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import threading
+from dataclasses import dataclass, field
+
+_READ_BYTES = 64 * 1024
+_MAX_LINE_CHARS = 4000
+_MAX_PENDING_BYTES = 64 * 1024  # a line longer than this is logged in pieces
+
+
+@dataclass
+class _Source:
+    plugin: str
+    pid: int
+    logger: logging.Logger
+    pending: bytearray = field(default_factory=bytearray)
+
+
+@dataclass
+class _Loop:
+    selector: selectors.BaseSelector
+    wake_r: int
+    wake_w: int
+    thread: threading.Thread | None = None
+
+
+class OutputPump:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: _Loop | None = None
+        self._closing = False
+
+    def add(self, fd: int, plugin: str, pid: int) -> None:
+        """Start forwarding ``fd`` (the pump owns and eventually closes it)."""
+        source = _Source(plugin, pid, logging.getLogger(f"visor.plugin.{plugin}"))
+        with self._lock:
+            if self._closing:
+                os.close(fd)
+                return
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = self._open()
+            loop.selector.register(fd, selectors.EVENT_READ, source)
+        os.write(loop.wake_w, b"x")
+
+    def _open(self) -> _Loop:
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        loop = _Loop(selectors.DefaultSelector(), wake_r, wake_w)
+        loop.selector.register(wake_r, selectors.EVENT_READ, None)
+        loop.thread = threading.Thread(
+            target=self._run, args=(loop,), name="visor-worker-output", daemon=True
+        )
+        loop.thread.start()
+        return loop
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop after draining what the (already stopped) workers wrote."""
+        with self._lock:
+            self._closing = True
+            loop = self._loop
+        if loop is None or loop.thread is None:
+            return
+        os.write(loop.wake_w, b"x")
+        loop.thread.join(timeout_s)
+        if loop.thread.is_alive():
+            return  # leave the fds to the thread rather than close them under it
+        with self._lock:
+            for key in list(loop.selector.get_map().values()):
+                if key.data is not None:
+                    self._finish(loop, key.fd, key.data)
+            loop.selector.close()
+            os.close(loop.wake_r)
+            os.close(loop.wake_w)
+            self._loop = None
+
+    def _run(self, loop: _Loop) -> None:
+        while True:
+            for key, _ in loop.selector.select(timeout=0.5):
+                if key.data is None:
+                    _drain(key.fd)
+                else:
+                    self._read(loop, key.fd, key.data)
+            with self._lock:
+                if self._closing:
+                    self._drain_all_locked(loop)
+                    return
+
+    def _drain_all_locked(self, loop: _Loop) -> None:
+        """On close: read what is left without blocking, then let close() tidy up."""
+        for key in list(loop.selector.get_map().values()):
+            if key.data is None:
+                continue
+            os.set_blocking(key.fd, False)
+            for _ in range(64):  # bounded: a live worker could write forever
+                if not self._read(loop, key.fd, key.data):
+                    break
+
+    def _read(self, loop: _Loop, fd: int, source: _Source) -> bool:
+        try:
+            chunk = os.read(fd, _READ_BYTES)
+        except BlockingIOError:
+            return False
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._finish(loop, fd, source)
+            return False
+        source.pending += chunk
+        *lines, rest = source.pending.split(b"\n")
+        for line in lines:
+            _emit(source, bytes(line))
+        if len(rest) > _MAX_PENDING_BYTES:
+            _emit(source, bytes(rest))
+            rest = bytearray()
+        source.pending = bytearray(rest)
+        return True
+
+    def _finish(self, loop: _Loop, fd: int, source: _Source) -> None:
+        if source.pending:
+            _emit(source, bytes(source.pending))
+            source.pending = bytearray()
+        with contextlib.suppress(KeyError, ValueError):
+            loop.selector.unregister(fd)
+        os.close(fd)
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _emit(source: _Source, raw: bytes) -> None:
+    text = raw.decode("utf-8", errors="replace").rstrip("\r")
+    if not text.strip():
+        return
+    if len(text) > _MAX_LINE_CHARS:
+        text = text[:_MAX_LINE_CHARS] + f"… [{len(text) - _MAX_LINE_CHARS} more chars]"
+    source.logger.info("[worker %d] %s", source.pid, _printable(text))
+
+
+def _printable(text: str) -> str:
+    """Escape control characters so binary garbage cannot drive the operator's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in text)

@@ -1,0 +1,410 @@
+"""One plugin's warm worker processes, its bounded queue and its circuit breaker.
+
+Concurrency equals the number of workers: a call takes an idle worker or waits for one.
+At most ``workers + queue_size`` calls are admitted at a time; the next one is refused at
+once with ``ExecutionError/overloaded`` (503 + Retry-After) instead of piling up threads.
+A worker that dies, times out, is cancelled or exceeds its memory limit costs only the call
+it was running: it is reaped and a replacement boots in the background while queued calls
+wait for it. Worker losses feed the circuit breaker; while it is open, calls fail fast
+with ``plugin_unavailable`` until a probe finds the plugin healthy again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from app.errors import ErrorCode, VisorError
+from app.plugins.base import InvalidInput, PluginUnavailable
+from app.plugins.runtime.executor import ToolCall, ToolFailed
+from app.plugins.runtime.process.circuit import CircuitBreaker
+from app.plugins.runtime.process.config import PoolConfig, WorkerSpec
+from app.plugins.runtime.process.handle import (
+    StartupFailed,
+    WorkerFailure,
+    WorkerHandle,
+    WorkerLost,
+)
+from app.plugins.runtime.process.ipc import protocol
+from app.plugins.runtime.process.ipc.protocol import Failure
+from app.plugins.runtime.process.output import OutputPump
+
+log = logging.getLogger("visor.runtime.process")
+
+_QUEUE_POLL_S = 0.05
+_KILL_GRACE_S = 2.0
+#: Losses that say something about the plugin's health (a cancellation does not).
+_COUNTED = frozenset({ErrorCode.TIMEOUT, ErrorCode.WORKER_CRASHED, ErrorCode.MEMORY_LIMIT})
+
+CircuitListener = Callable[[str, str], None]
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        config: PoolConfig,
+        spec: WorkerSpec,
+        pump: OutputPump,
+        circuit: CircuitBreaker,
+        *,
+        on_circuit_open: CircuitListener | None = None,
+        health_timeout_s: float = 10.0,
+    ) -> None:
+        self.name = spec.plugin
+        self.config = config
+        self.circuit = circuit
+        self._spec = spec
+        self._pump = pump
+        self._on_circuit_open = on_circuit_open
+        self._health_timeout_s = health_timeout_s
+        self._cond = threading.Condition()
+        self._idle: list[WorkerHandle] = []
+        self._busy: set[WorkerHandle] = set()
+        self._booting: set[WorkerHandle] = set()
+        self._starting = 0  # replacements being booted in the background
+        self._admitted = 0
+        self._closing = False
+        self._stopping = threading.Event()  # in-flight calls are being cancelled
+        self._respawners: list[threading.Thread] = []
+        self._probe_lock = threading.Lock()
+        self._avg_call_s = 0.0
+        self.replaced = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return self.config.workers + self.config.queue_size
+
+    def pids(self) -> list[int]:
+        with self._cond:
+            handles = [*self._idle, *self._busy, *self._booting]
+        return [h.pid for h in handles if h.pid is not None]
+
+    def stats(self) -> dict[str, Any]:
+        """A snapshot for operators and tests: sizes, admissions, replacements, circuit."""
+        with self._cond:
+            return {
+                "workers": self.config.workers,
+                "idle": len(self._idle),
+                "busy": len(self._busy),
+                "starting": self._starting,
+                "admitted": self._admitted,
+                "queue_size": self.config.queue_size,
+                "replaced": self.replaced,
+                "circuit_open": self.circuit.is_open,
+            }
+
+    def start(self) -> None:
+        """Boot every worker (startup hooks run in parallel); raise if any fails."""
+        handles = self._boot(self.config.workers)
+        with self._cond:
+            self._idle.extend(handles)
+            self._cond.notify_all()
+
+    def _boot(self, count: int) -> list[WorkerHandle]:
+        handles = [WorkerHandle(self._spec, self._pump) for _ in range(count)]
+        with self._cond:
+            self._booting.update(handles)
+        try:
+            for handle in handles:
+                handle.start()
+            deadline = time.monotonic() + self.config.startup_timeout_s
+            for handle in handles:
+                handle.wait_ready(max(0.1, deadline - time.monotonic()))
+        except BaseException as exc:
+            for handle in handles:
+                handle.kill()
+            if isinstance(exc, StartupFailed):
+                raise
+            raise StartupFailed(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            with self._cond:
+                self._booting.difference_update(handles)
+        if self._stopping.is_set():  # closed while we booted
+            for handle in handles:
+                handle.kill()
+            raise StartupFailed("the plugin is stopping")
+        return handles
+
+    def close(self, timeout_s: float) -> None:
+        """Refuse new calls, let running ones finish within ``timeout_s``, then stop all."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            while self._busy and time.monotonic() < deadline:
+                self._cond.wait(min(_QUEUE_POLL_S, max(0.0, deadline - time.monotonic())))
+        self._stopping.set()  # whatever still runs is cancelled: its worker is killed
+        with self._cond:
+            booting = list(self._booting)
+        for handle in booting:
+            handle.signal_kill()
+        with self._cond:
+            kill_deadline = time.monotonic() + _KILL_GRACE_S
+            while self._busy and time.monotonic() < kill_deadline:
+                self._cond.wait(_QUEUE_POLL_S)
+            idle, self._idle = self._idle, []
+            leftovers = list(self._busy)
+        for handle in idle:
+            handle.request_stop()
+        grace = max(0.2, deadline - time.monotonic())
+        for handle in idle:
+            handle.stop(grace)
+        for handle in leftovers:  # a caller thread that never came back: reap for it
+            handle.signal_kill()
+        for thread in list(self._respawners):
+            thread.join(_KILL_GRACE_S)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def execute(self, call: ToolCall) -> Any:
+        try:
+            request = protocol.encode_call(call.tool.name, call.payload, call.timeout_s)
+        except Exception as exc:
+            raise VisorError(
+                f"the payload cannot be sent to a worker process: {exc}",
+                code=ErrorCode.INVALID_INPUT,
+                plugin=self.name,
+            ) from exc
+        self._admit()
+        try:
+            worker = self._acquire(call.context.cancel_event)
+            started = time.monotonic()
+            try:
+                result = worker.call(
+                    request,
+                    where=f"{self.name}.{call.tool.name}",
+                    timeout_s=call.timeout_s,
+                    cancel=call.context.cancel_event,
+                    progress=call.context.progress,
+                    memory_limit_mb=self.config.memory_limit_mb,
+                    stopping=self._stopping,
+                )
+            except WorkerLost as lost:
+                opened = self._retire(worker, lost.message if lost.code in _COUNTED else None)
+                raise self._lost_error(lost, opened) from None
+            except WorkerFailure as failed:
+                failure = failed.failure
+                if failure.recycle:
+                    counted = failure.message if failure.code in _COUNTED else None
+                    self._retire(worker, counted)
+                else:
+                    self._release(worker, time.monotonic() - started)
+                raise _failure_error(failure, self.name) from None
+            except BaseException:
+                self._retire(worker, None)
+                raise
+            self._release(worker, time.monotonic() - started)
+            return result
+        finally:
+            with self._cond:
+                self._admitted -= 1
+
+    def _admit(self) -> None:
+        with self._cond:
+            self._refuse_if_unavailable()
+            if self._admitted >= self.capacity:
+                retry = self._retry_after_locked()
+                raise VisorError(
+                    f"plugin {self.name!r} is saturated ({self.config.workers} running, "
+                    f"{self.config.queue_size} queued); retry in {retry}s",
+                    code=ErrorCode.OVERLOADED,
+                    details={
+                        "retry_after_s": retry,
+                        "workers": self.config.workers,
+                        "queue_size": self.config.queue_size,
+                    },
+                    plugin=self.name,
+                )
+            self._admitted += 1
+
+    def _refuse_if_unavailable(self) -> None:
+        if self._closing:
+            raise VisorError(
+                f"plugin {self.name!r} is stopping",
+                code=ErrorCode.PLUGIN_UNAVAILABLE,
+                plugin=self.name,
+            )
+        if self.circuit.is_open:
+            raise VisorError(
+                f"plugin {self.name!r} is unavailable: {self.circuit.reason}",
+                code=ErrorCode.PLUGIN_UNAVAILABLE,
+                details={"retry_after_s": math.ceil(self.circuit.retry_after_s())},
+                plugin=self.name,
+            )
+
+    def _retry_after_locked(self) -> int:
+        waves = self._admitted / max(1, self.config.workers)
+        return max(1, min(60, math.ceil(self._avg_call_s * waves)))
+
+    def _acquire(self, cancel: threading.Event) -> WorkerHandle:
+        with self._cond:
+            while True:
+                self._refuse_if_unavailable()
+                if self._idle:
+                    worker = self._idle.pop()
+                    self._busy.add(worker)
+                    return worker
+                if cancel.is_set():
+                    raise VisorError(
+                        "call cancelled while queued", code=ErrorCode.CANCELLED, plugin=self.name
+                    )
+                self._replenish_locked()
+                self._cond.wait(_QUEUE_POLL_S)
+
+    def _release(self, worker: WorkerHandle, elapsed_s: float) -> None:
+        with self._cond:
+            self._busy.discard(worker)
+            self._avg_call_s += 0.2 * (elapsed_s - self._avg_call_s)
+            if not self._stopping.is_set():
+                self._idle.append(worker)
+                self._cond.notify()
+                return
+            self._cond.notify_all()
+        worker.stop(_KILL_GRACE_S)  # finished after close() gave up waiting: stop it here
+
+    def _retire(self, worker: WorkerHandle, failure: str | None) -> bool:
+        """Reap a worker that is gone; count ``failure`` against the circuit. True if it opened."""
+        worker.kill()
+        opened = failure is not None and self.circuit.record_failure(failure)
+        with self._cond:
+            self._busy.discard(worker)
+            self.replaced += 1
+            self._replenish_locked()
+            self._cond.notify_all()
+        if opened:
+            self._circuit_opened()
+        return opened
+
+    def _circuit_opened(self) -> None:
+        reason = self.circuit.reason or "circuit open"
+        log.warning("plugin %s: %s", self.name, reason)
+        with self._cond:
+            self._cond.notify_all()  # queued calls fail fast now
+        if self._on_circuit_open is not None:
+            self._on_circuit_open(self.name, reason)
+
+    def _lost_error(self, lost: WorkerLost, opened: bool) -> VisorError:
+        message = lost.message
+        if opened:
+            message += f"; {self.circuit.reason}"
+        return VisorError(message, code=lost.code, details=lost.details, plugin=self.name)
+
+    # -- replacement ------------------------------------------------------------------------
+
+    def _replenish_locked(self) -> None:
+        """Boot replacements in the background until the pool is back at strength."""
+        if self._closing or self.circuit.is_open:
+            return
+        present = len(self._idle) + len(self._busy) + self._starting
+        for _ in range(self.config.workers - present):
+            self._starting += 1
+            thread = threading.Thread(
+                target=self._respawn, name=f"visor-respawn-{self.name}", daemon=True
+            )
+            self._respawners = [t for t in self._respawners if t.is_alive()]
+            self._respawners.append(thread)
+            thread.start()
+
+    def _respawn(self) -> None:
+        backoff = 0.2
+        try:
+            while not self._stopping.is_set():
+                try:
+                    (handle,) = self._boot(1)
+                except StartupFailed as exc:
+                    if self._stopping.is_set():
+                        return
+                    log.warning("plugin %s: replacement worker failed: %s", self.name, exc)
+                    if self.circuit.record_failure(f"replacement worker failed: {exc}"):
+                        self._circuit_opened()
+                    if self.circuit.is_open:
+                        return
+                    self._stopping.wait(backoff)
+                    backoff = min(5.0, backoff * 2)
+                    continue
+                with self._cond:
+                    if not self._closing:
+                        self._idle.append(handle)
+                        self._cond.notify_all()
+                        return
+                handle.stop(_KILL_GRACE_S)
+                return
+        finally:
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify_all()
+
+    # -- circuit probe ----------------------------------------------------------------------
+
+    def probe(self) -> bool:
+        """Half-open probe: workers at strength and one passes the plugin's health check."""
+        if not self._probe_lock.acquire(blocking=False):
+            return False  # another probe is under way
+        try:
+            return self._probe_locked()
+        finally:
+            self._probe_lock.release()
+
+    def _probe_locked(self) -> bool:
+        was_open = self.circuit.is_open
+        with self._cond:
+            if self._closing:
+                return False
+            missing = self.config.workers - (len(self._idle) + len(self._busy) + self._starting)
+        if missing > 0:
+            try:
+                handles = self._boot(missing)
+            except StartupFailed as exc:
+                if was_open:
+                    self.circuit.reopen(exc.message)
+                return False
+            with self._cond:
+                self._idle.extend(handles)
+                self._cond.notify_all()
+        worker = self._take_idle(self._health_timeout_s)
+        if worker is None:
+            if was_open:
+                self.circuit.reopen("no worker became free for the health check")
+            return False
+        healthy = worker.health(self._health_timeout_s)
+        if healthy:
+            self._release(worker, self._avg_call_s)
+            self.circuit.close()
+            return True
+        self._retire(worker, None)
+        if was_open:
+            self.circuit.reopen("the plugin's health check failed")
+        return False
+
+    def _take_idle(self, timeout_s: float) -> WorkerHandle | None:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while not self._idle:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closing:
+                    return None
+                self._cond.wait(min(remaining, _QUEUE_POLL_S))
+            worker = self._idle.pop()
+            self._busy.add(worker)
+            return worker
+
+
+def _failure_error(failure: Failure, plugin: str) -> VisorError:
+    """The exception ToolRunner expects for what the worker reported."""
+    if failure.code == ErrorCode.TOOL_ERROR.value:
+        return ToolFailed(failure.message, remote_traceback=failure.traceback, plugin=plugin)
+    if failure.code == ErrorCode.INVALID_INPUT.value:
+        return InvalidInput(failure.message, details=failure.details, plugin=plugin)
+    if failure.code == ErrorCode.PLUGIN_UNAVAILABLE.value:
+        return PluginUnavailable(failure.message, details=failure.details, plugin=plugin)
+    try:
+        code = ErrorCode(failure.code)
+    except ValueError:
+        code = ErrorCode.INTERNAL
+    return VisorError(failure.message, code=code, details=failure.details, plugin=plugin)

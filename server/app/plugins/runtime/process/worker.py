@@ -1,0 +1,299 @@
+"""The worker process: builds one plugin, runs its startup hook once, then serves calls.
+
+Runs in a *spawned* interpreter (never forked, so a CUDA-using plugin starts clean). Before
+any plugin code is imported it points fd 1 and 2 at the server's log pipe (prints cannot
+reach the IPC pipe), applies the memory limit and starts a watchdog that exits if the server
+goes away. Then it answers one frame at a time on its private duplex pipe: a call, a health
+check or stop. The tool runs on the main thread; the server stops a runaway tool by
+killing this process, never by asking it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import importlib
+import inspect
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from app.errors import ErrorCode, VisorError
+from app.plugins.base import Plugin, ToolContext, ToolSpec, normalise_output
+from app.plugins.runtime.process.config import WorkerSpec
+from app.plugins.runtime.process.ipc import protocol
+from app.plugins.runtime.process.ipc.protocol import Failure
+
+_PARENT_POLL_S = 0.5
+_PROGRESS_INTERVAL_S = 0.02  # at most ~50 progress frames a second
+
+
+def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
+    """Entry point of a worker process (the ``target`` of its ``Process``)."""
+    _redirect_stdio(output)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    _watch_parent(os.getppid())
+    _limit_memory(spec.memory_limit_mb)
+    try:
+        plugin = build_plugin(spec)
+        plugin.startup()
+    except BaseException as exc:  # every startup failure is reported
+        conn.send_bytes(protocol.failure_frame(_startup_failure(exc)))
+        return
+    conn.send_bytes(protocol.frame(protocol.READY, {"pid": os.getpid()}))
+    _Server(plugin, conn, spec).serve()
+
+
+def _redirect_stdio(output: Connection) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    fd = output.fileno()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    output.close()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    # Fresh line-buffered streams on the new fds (the inherited ones may think they
+    # write to a seekable file, e.g. under pytest's capture).
+    sys.stdout = open(1, "w", buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
+    faulthandler.enable(file=sys.stderr)  # a segfault leaves a Python traceback in the log
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit when the server dies, even mid-tool (an orphan would hold models and CPU)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(_PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="visor-parent-watch", daemon=True).start()
+
+
+def _limit_memory(limit_mb: int | None) -> None:
+    """Cap the heap (RLIMIT_DATA): allocations past it raise MemoryError in the tool.
+
+    RLIMIT_DATA counts writable private memory (heap and anonymous mappings) but not the
+    address space that shared libraries or GPU runtimes merely reserve, so it tracks what a
+    tool really uses where RLIMIT_AS would break large virtual reservations.
+    """
+    if not limit_mb:
+        return
+    limit = int(limit_mb) * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+def build_plugin(spec: WorkerSpec) -> Plugin:
+    """Import the plugin the way the server's loader did: entry point first, class second."""
+    from app.plugins.loader.plugin_loader import resolve_plugin
+
+    errors: list[str] = []
+    for path in (spec.origin, spec.class_path):
+        if not path:
+            continue
+        try:
+            target = _import_path(path)
+        except Exception as exc:
+            errors.append(f"{path}: {type(exc).__name__}: {exc}")
+            continue
+        plugin_cls, instance = resolve_plugin(target)
+        if plugin_cls.name != spec.plugin:
+            errors.append(f"{path} provides plugin {plugin_cls.name!r}, not {spec.plugin!r}")
+            continue
+        return instance if instance is not None else plugin_cls()
+    raise ImportError("cannot import the plugin in a worker: " + "; ".join(errors or ["no path"]))
+
+
+def _import_path(path: str) -> Any:
+    module_name, _, attr = path.partition(":")
+    target: Any = importlib.import_module(module_name.strip())
+    for part in filter(None, attr.strip().split(".")):
+        target = getattr(target, part)
+    return target
+
+
+def _startup_failure(exc: BaseException) -> Failure:
+    unavailable = isinstance(exc, VisorError) and exc.code is ErrorCode.PLUGIN_UNAVAILABLE
+    return Failure(
+        code=ErrorCode.PLUGIN_UNAVAILABLE.value if unavailable else ErrorCode.WORKER_CRASHED.value,
+        message=str(exc) if unavailable else f"{type(exc).__name__}: {exc}",
+        exc_type=type(exc).__name__,
+        traceback="".join(traceback.format_exception(exc)),
+    )
+
+
+class _Server:
+    """The worker's request loop; one call at a time, on the main thread."""
+
+    def __init__(self, plugin: Plugin, conn: Connection, spec: WorkerSpec) -> None:
+        self._plugin = plugin
+        self._conn = conn
+        self._spec = spec
+        self._tools: dict[str, ToolSpec] = type(plugin).tool_specs()
+        self._send_lock = threading.Lock()  # tools may report progress from their threads
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def serve(self) -> None:
+        while True:
+            try:
+                command = protocol.decode_command(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                break  # the server closed the pipe: it is gone or done with us
+            kind = command[0]
+            if kind == protocol.CALL:
+                reply, recycle = self._call(command[1], command[2], command[3])
+                self._send(reply)
+                if recycle:
+                    break
+            elif kind == protocol.HEALTH:
+                self._send(self._health())
+            elif kind == protocol.STOP:
+                break
+        self._stop()
+
+    def _send(self, data: bytes) -> None:
+        with self._send_lock:
+            self._conn.send_bytes(data)
+
+    def _stop(self) -> None:
+        try:
+            self._plugin.shutdown()
+        except Exception:
+            traceback.print_exc()
+        self._conn.close()
+
+    # -- one call ---------------------------------------------------------------------------
+
+    def _call(
+        self, tool_name: str, payload: dict[str, Any], timeout_s: float | None
+    ) -> tuple[bytes, bool]:
+        """The reply frame for one call and whether this worker should retire after it."""
+        where = f"{self._spec.plugin}.{tool_name}"
+        spec = self._tools.get(tool_name)
+        if spec is None:
+            failure = Failure(ErrorCode.TOOL_NOT_FOUND.value, f"plugin has no tool {tool_name!r}")
+            return protocol.failure_frame(failure), False
+        try:
+            deadline = None if timeout_s is None else time.monotonic() + timeout_s
+            value = self._invoke(spec, tool_name, payload, deadline)
+            return self._encode(where, value), False
+        except MemoryError:
+            return protocol.failure_frame(_memory_failure(where, self._spec)), True
+        except VisorError as exc:
+            failure = Failure(
+                code=exc.code.value,
+                message=exc.message,
+                exc_type=type(exc).__name__,
+                traceback="".join(traceback.format_exception(exc)),
+                details=_json_safe(exc.details),
+            )
+            return protocol.failure_frame(failure), False
+        except BaseException as exc:  # the tool's own failure, any kind
+            failure = Failure(
+                code=ErrorCode.TOOL_ERROR.value,
+                message=f"tool {where} raised {type(exc).__name__}: {exc}",
+                exc_type=type(exc).__name__,
+                traceback="".join(traceback.format_exception(exc)),
+                recycle=not isinstance(exc, Exception),  # SystemExit and friends: start afresh
+            )
+            return protocol.failure_frame(failure), failure.recycle
+
+    def _invoke(
+        self, spec: ToolSpec, tool_name: str, payload: dict[str, Any], deadline: float | None
+    ) -> Any:
+        ctx = ToolContext(
+            plugin=self._spec.plugin,
+            tool=tool_name,
+            progress_sink=self._progress_sink(),
+            deadline=deadline,  # ctx.cancelled turns true at the limit, before the kill
+        )
+        value = spec.bind(self._plugin, payload, ctx)
+        if inspect.isawaitable(value):
+            value = self._event_loop().run_until_complete(value)
+        return normalise_output(value)
+
+    def _encode(self, where: str, value: Any) -> bytes:
+        if not isinstance(value, dict):
+            failure = Failure(
+                ErrorCode.INVALID_OUTPUT.value,
+                f"tool {where} returned {type(value).__name__}, expected an object",
+                details={"returned_type": type(value).__name__},
+            )
+            return protocol.failure_frame(failure)
+        try:
+            encoded = protocol.encode_result(value)
+        except MemoryError:
+            raise
+        except Exception as exc:  # unpicklable: a lock, a generator, a lambda …
+            failure = Failure(
+                ErrorCode.INVALID_OUTPUT.value,
+                f"tool {where} returned a result that is not JSON-serialisable: "
+                f"{type(exc).__name__}: {exc}",
+            )
+            return protocol.failure_frame(failure)
+        limit = self._spec.max_result_bytes
+        if len(encoded) > limit:
+            failure = Failure(
+                ErrorCode.INVALID_OUTPUT.value,
+                f"tool {where} returned about {len(encoded)} bytes; the limit is {limit}",
+                details={"limit_bytes": limit},
+            )
+            return protocol.failure_frame(failure)
+        return encoded
+
+    def _progress_sink(self) -> Any:
+        last = [0.0]
+
+        def sink(fraction: float, message: str | None) -> None:
+            now = time.monotonic()
+            if fraction < 1.0 and now - last[0] < _PROGRESS_INTERVAL_S:
+                return
+            last[0] = now
+            text = None if message is None else str(message)[:1000]
+            self._send(protocol.frame(protocol.PROGRESS, [fraction, text]))
+
+        return sink
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    def _health(self) -> bytes:
+        try:
+            ok = bool(self._plugin.health_check())
+            return protocol.frame(protocol.HEALTHY, {"ok": ok})
+        except Exception as exc:
+            return protocol.frame(protocol.HEALTHY, {"ok": False, "message": repr(exc)})
+
+
+def _memory_failure(where: str, spec: WorkerSpec) -> Failure:
+    return Failure(
+        ErrorCode.MEMORY_LIMIT.value,
+        f"tool {where} exceeded the worker memory limit of {spec.memory_limit_mb} MB",
+        exc_type="MemoryError",
+        details={"memory_limit_mb": spec.memory_limit_mb},
+        recycle=True,
+    )
+
+
+def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
+    import orjson
+
+    try:
+        return dict(orjson.loads(orjson.dumps(details, default=str)))
+    except Exception:
+        return {}
