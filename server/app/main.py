@@ -104,8 +104,8 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
     for router in (analyze.router, plugins.router, jobs.router, health.router, metrics.router):
         app.include_router(router)
-    for path in ("/mcp", "/mcp/"):  # a plain route: no slash redirect, app middleware applies
-        app.router.routes.append(Route(path, mcp, include_in_schema=False))
+    for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
+        app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))
     return app
 
 

@@ -20,7 +20,7 @@ from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api.responses import FastJSONResponse
 from app.errors import ErrorCode, build_envelope, public_error
@@ -40,7 +40,13 @@ def transport_security(host: str) -> TransportSecuritySettings | None:
 
 
 class McpEndpoint:
-    """ASGI app for ``/mcp``; serves only while :meth:`running` is active."""
+    """ASGI app for ``/mcp``; serves only while :meth:`running` is active.
+
+    A call that asked for progress (its body carries a ``progressToken``) is answered as an
+    SSE stream so notifications can precede the result; everything else gets a plain JSON
+    response, which skips the stream machinery (the transport lets the server choose per
+    request). Two SDK session managers, one per response style, share the one server.
+    """
 
     def __init__(
         self,
@@ -52,23 +58,30 @@ class McpEndpoint:
         self.server = server
         self._max_body_bytes = max_body_bytes
         self._security = security
-        self._manager: StreamableHTTPSessionManager | None = None
+        self._json: StreamableHTTPSessionManager | None = None
+        self._sse: StreamableHTTPSessionManager | None = None
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        manager = StreamableHTTPSessionManager(
+    def _manager(self, *, json_response: bool) -> StreamableHTTPSessionManager:
+        return StreamableHTTPSessionManager(
             app=self.server,
             stateless=True,
-            json_response=False,  # SSE responses, so progress can stream before the result
+            json_response=json_response,
             security_settings=self._security,
             max_request_body_size=self._max_body_bytes,
         )
-        async with manager.run():
-            self._manager = manager
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        json_manager, sse_manager = (
+            self._manager(json_response=True),
+            self._manager(json_response=False),
+        )
+        async with json_manager.run(), sse_manager.run():
+            self._json, self._sse = json_manager, sse_manager
             try:
                 yield
             finally:
-                self._manager = None
+                self._json = self._sse = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") == "GET":
@@ -76,10 +89,44 @@ class McpEndpoint:
             # would hold a connection forever. 405 is the spec's way to say so.
             await Response(status_code=405, headers={"Allow": "POST, DELETE"})(scope, receive, send)
             return
-        manager = self._manager
-        if manager is None:
+        json_manager, sse_manager = self._json, self._sse
+        if json_manager is None or sse_manager is None:
             envelope = build_envelope(ErrorCode.OVERLOADED, "the MCP endpoint is not running")
             response = FastJSONResponse(public_error(envelope), status_code=503)
             await response(scope, receive, send)
             return
-        await manager.handle_request(scope, receive, send)
+        if scope.get("method") != "POST":
+            await sse_manager.handle_request(scope, receive, send)
+            return
+        body, replay = await _buffered(receive)
+        manager = sse_manager if _PROGRESS_TOKEN in body else json_manager
+        await manager.handle_request(scope, replay, send)
+
+
+_PROGRESS_TOKEN = b'"progressToken"'
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole request body, and a ``receive`` that hands it out again.
+
+    Body size is already capped by the app's request middleware.
+    """
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # disconnect: let the transport see it
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
