@@ -21,9 +21,10 @@ def local_services(
     settings: Settings, sources: Sequence[PluginSource] | None = None
 ) -> Iterator[PluginManagementService]:
     """Load and start the plugins; stop them (and their workers) on exit."""
+    registry = PluginRegistry()
     service = PluginManagementService(
-        PluginRegistry(),
-        build_executor(settings),
+        registry,
+        build_executor(settings, registry),
         default_timeout_s=settings.default_timeout_s,
         timeout_overrides=settings.tool_timeouts,
         max_result_bytes=settings.max_result_bytes,
@@ -36,4 +37,4 @@ def local_services(
         service.load()
         yield service
     finally:
-        service.shutdown(10.0)
+        service.shutdown(settings.shutdown_timeout_s)
