@@ -177,6 +177,10 @@ class ProcessExecutor:
         if healthy:
             self._transition(pool.name, PluginState.INITIALIZED, None, {PluginState.FAILED})
             log.info("plugin %s: probe passed, circuit closed", pool.name)
+        elif pool.circuit.is_open:
+            reason = pool.circuit.reason or "probe failed"
+            self._transition(pool.name, PluginState.FAILED, reason, {PluginState.FAILED})
+            log.warning("plugin %s: %s", pool.name, reason)
         return healthy
 
     def _circuit_opened(self, name: str, reason: str) -> None:
