@@ -122,15 +122,19 @@ def build_service(path: Path, slots: int) -> JobManagementService:
     )
     plugins.load()
     store = JobStore(build_engine(f"sqlite:///{path}"))
-    service = JobManagementService(store, plugins, options=DispatcherOptions(slots=slots))
+    service = JobManagementService(
+        store, plugins, options=DispatcherOptions(slots=slots)
+    )
     service.start()
     return service
 
 
-def visor_throughput(service: JobManagementService, jobs: int, submitters: int) -> float:
+def visor_throughput(
+    service: JobManagementService, jobs: int, submitters: int
+) -> float:
     waiter = Waiter()
     unsubscribe = service.events.subscribe(waiter)
-    submission = JobSubmission(plugin="bench_noop", tool="noop")
+    submission = JobSubmission.model_validate({"plugin": "bench_noop", "tool": "noop"})
     per_thread = jobs // submitters
 
     def submit_many() -> None:
@@ -152,7 +156,7 @@ def visor_throughput(service: JobManagementService, jobs: int, submitters: int) 
 
 def visor_latency(service: JobManagementService, jobs: int) -> list[float]:
     """Submit one job at a time and wait for it: submit→done in ms."""
-    submission = JobSubmission(plugin="bench_noop", tool="noop")
+    submission = JobSubmission.model_validate({"plugin": "bench_noop", "tool": "noop"})
     waiter = Waiter()
     unsubscribe = service.events.subscribe(waiter)
     latencies = []
@@ -185,12 +189,18 @@ def main() -> None:
 
     median = statistics.median(latencies)
     p95 = statistics.quantiles(latencies, n=20)[-1]
-    print(f"raw SQLite insert+update (baseline): {base_rate:9.0f} rows/s, "
-          f"median {base_latency:6.3f} ms")
-    print(f"Visor jobs, submit→SUCCESS         : {rate:9.0f} jobs/s "
-          f"({opts.submitters} submitters, {opts.slots} slots)   target ≥ 500")
-    print(f"Visor median submit→done latency   : {median:9.3f} ms "
-          f"(p95 {p95:.3f} ms)   target ≤ 5 ms")
+    print(
+        f"raw SQLite insert+update (baseline): {base_rate:9.0f} rows/s, "
+        f"median {base_latency:6.3f} ms"
+    )
+    print(
+        f"Visor jobs, submit→SUCCESS         : {rate:9.0f} jobs/s "
+        f"({opts.submitters} submitters, {opts.slots} slots)   target ≥ 500"
+    )
+    print(
+        f"Visor median submit→done latency   : {median:9.3f} ms "
+        f"(p95 {p95:.3f} ms)   target ≤ 5 ms"
+    )
     print(f"ratio throughput Visor/baseline    : {rate / base_rate:9.3f}")
     print(f"ratio latency Visor/baseline       : {median / base_latency:9.1f}x")
 

@@ -23,21 +23,21 @@ class Job(BaseModel):
     status: JobStatus
     attempts: int = Field(description="Times the job was started (claimed by a dispatcher).")
     max_attempts: int = Field(description="Starts allowed before an interrupted job fails.")
-    progress: float | None = Field(None, ge=0.0, le=1.0)
+    progress: float | None = Field(default=None, ge=0.0, le=1.0)
     progress_message: str | None = None
-    created_at: str | None = Field(None, description="ISO-8601 UTC.")
-    started_at: str | None = Field(None, description="ISO-8601 UTC, of the latest attempt.")
-    finished_at: str | None = Field(None, description="ISO-8601 UTC.")
-    updated_at: str | None = Field(None, description="ISO-8601 UTC.")
+    created_at: str | None = Field(default=None, description="ISO-8601 UTC.")
+    started_at: str | None = Field(default=None, description="ISO-8601 UTC, of the latest attempt.")
+    finished_at: str | None = Field(default=None, description="ISO-8601 UTC.")
+    updated_at: str | None = Field(default=None, description="ISO-8601 UTC.")
     result: dict[str, Any] | None = None
-    error: ErrorInfo | None = Field(None, description="The error envelope's error section.")
+    error: ErrorInfo | None = Field(default=None, description="The error envelope's error section.")
 
 
 class JobSubmission(AnalyzeRequest):
     """``POST /v1/jobs``: what ``/v1/analyze`` takes, plus the attempt limit."""
 
     max_attempts: int | None = Field(
-        None,
+        default=None,
         ge=1,
         le=MAX_ATTEMPTS_LIMIT,
         description="Starts allowed if the server dies mid-run; default from settings.",
@@ -46,7 +46,7 @@ class JobSubmission(AnalyzeRequest):
 
 class JobList(BaseModel):
     jobs: list[Job]
-    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page.")
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page.")
 
 
 class JobQuery(BaseModel):
@@ -57,7 +57,7 @@ class JobQuery(BaseModel):
     tool: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
-    limit: int = Field(50, ge=1, le=500)
+    limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
 
 

@@ -170,8 +170,8 @@ async def _event_stream(
                     return
                 kind = JobEventKind.STATUS if fresh.status != last.status else JobEventKind.PROGRESS
                 current = fresh
-            if (current.updated_at or "", current.status) <= (last.updated_at or "", last.status):
-                continue  # older than (or the same as) what the client already has
+            if (current.updated_at or "") <= (last.updated_at or ""):
+                continue  # updated_at is a per-job version: this is not news
             last = current
             yield {"event": kind.value, "data": current.model_dump_json()}
     finally:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from alembic import context
 
 from app.jobs.store.engine import build_engine
+from app.jobs.store.migrate import VERSION_TABLE, include_name
 from app.jobs.store.tables import metadata
-
-VERSION_TABLE = "visor_alembic_version"
 
 
 def _run(connection: object) -> None:
@@ -23,6 +22,7 @@ def _run(connection: object) -> None:
         version_table=VERSION_TABLE,
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

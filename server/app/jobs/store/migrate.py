@@ -17,6 +17,12 @@ from app.jobs.store.engine import WRITE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _PG_LOCK_KEY = 0x7669736F72  # "visor"
+VERSION_TABLE = "visor_alembic_version"
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Autogenerate looks only at Visor's tables: the database may be shared."""
+    return type_ != "table" or (name or "").startswith("visor_")
 
 
 def alembic_config() -> Config:

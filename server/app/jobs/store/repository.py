@@ -27,6 +27,7 @@ from sqlalchemy import (
     RowMapping,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -38,7 +39,7 @@ from sqlalchemy import (
 
 from app.errors import ErrorCode, VisorError
 from app.jobs.models import Job, JobList, JobQuery, iso_from_micros, to_micros
-from app.jobs.status import TERMINAL_STATUSES, JobStatus
+from app.jobs.status import TERMINAL_STATUSES, IllegalJobTransition, JobStatus
 from app.jobs.store.engine import WRITE
 from app.jobs.store.tables import job_images, jobs, workers
 
@@ -47,28 +48,41 @@ _PURGE_CHUNK = 500
 _PENDING = JobStatus.PENDING.value
 _RUNNING = JobStatus.RUNNING.value
 
+
+def _touched(stamp: Any) -> Any:
+    """``updated_us`` for a change made at ``stamp``: strictly increasing per job.
+
+    Two writers take their timestamps before they queue for the row, so the later commit
+    can carry the earlier time; bumping past the stored value keeps ``updated_at`` a true
+    version (event streams order changes by it)."""
+    return case((jobs.c.updated_us >= stamp, jobs.c.updated_us + 1), else_=stamp)
+
+
 _INSERT_JOB = insert(jobs)
 _INSERT_IMAGE = insert(job_images)
 _GET = select(jobs).where(jobs.c.id == bindparam("b_id"))
 _GET_IMAGE = select(job_images.c.image).where(job_images.c.job_id == bindparam("b_id"))
+# The oldest PENDING ids, locked, as a materialised CTE: PostgreSQL must evaluate the
+# LIMIT … FOR UPDATE SKIP LOCKED exactly once (as a plain IN-subquery the planner may
+# rescan it and hand out more rows than asked for).
+_PICKED = (
+    select(jobs.c.id)
+    .where(jobs.c.status == _PENDING)
+    .order_by(jobs.c.created_us)
+    .limit(bindparam("b_limit"))
+    .with_for_update(skip_locked=True)
+    .cte("picked")
+    .prefix_with("MATERIALIZED", dialect="postgresql")
+)
 _CLAIM = (
     update(jobs)
-    .where(
-        jobs.c.id.in_(
-            select(jobs.c.id)
-            .where(jobs.c.status == _PENDING)
-            .order_by(jobs.c.created_us)
-            .limit(bindparam("b_limit"))
-            .with_for_update(skip_locked=True)
-        ),
-        jobs.c.status == _PENDING,
-    )
+    .where(jobs.c.id.in_(select(_PICKED.c.id)), jobs.c.status == _PENDING)
     .values(
         status=_RUNNING,
         attempts=jobs.c.attempts + 1,
         owner=bindparam("b_owner"),
         started_us=bindparam("b_stamp"),
-        updated_us=bindparam("b_stamp"),
+        updated_us=_touched(bindparam("b_stamp")),
         progress=None,
         progress_message=None,
     )
@@ -87,7 +101,7 @@ _FINISH = (
         error=bindparam("b_error"),
         progress=func.coalesce(bindparam("b_progress"), jobs.c.progress),
         finished_us=bindparam("b_stamp"),
-        updated_us=bindparam("b_stamp"),
+        updated_us=_touched(bindparam("b_stamp")),
     )
     .returning(*jobs.c)
 )
@@ -101,7 +115,7 @@ _PROGRESS = (
     .values(
         progress=bindparam("b_progress"),
         progress_message=bindparam("b_message"),
-        updated_us=bindparam("b_stamp"),
+        updated_us=_touched(bindparam("b_stamp")),
     )
     .returning(*jobs.c)
 )
@@ -299,6 +313,8 @@ class JobStore:
         error: Mapping[str, Any] | None = None,
     ) -> Job | None:
         """RUNNING → SUCCESS/FAILED for the owner's attempt; ``None`` if it lost a race."""
+        if status not in (JobStatus.SUCCESS, JobStatus.FAILED):
+            raise IllegalJobTransition(JobStatus.RUNNING, status)  # not a way to finish
         JobStatus.RUNNING.check_transition(status)
         params = {
             "b_id": job_id,
@@ -341,7 +357,7 @@ class JobStore:
                 status=JobStatus.CANCELLED.value,
                 error=_json(dict(error)),
                 finished_us=stamp,
-                updated_us=stamp,
+                updated_us=_touched(stamp),
             )
             .returning(*jobs.c)
         )
@@ -400,7 +416,7 @@ class JobStore:
                         "error": _json(section),
                         "finished_us": now_us(),
                     }
-                values["updated_us"] = now_us()
+                values["updated_us"] = _touched(now_us())
                 guard = and_(
                     jobs.c.id == job_id,
                     jobs.c.status == _RUNNING,

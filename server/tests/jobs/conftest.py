@@ -1,0 +1,82 @@
+"""Job test fixtures: the store on SQLite and on a throwaway PostgreSQL database.
+
+PostgreSQL tests create one database per session (``visor_test_<random>``) on
+127.0.0.1:5432 as user ``postgres`` (override with ``VISOR_TEST_POSTGRES``, a psycopg
+conninfo string) and drop it at the end; they are skipped, with the reason, when no
+server answers.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from helpers import plugin_sources
+from job_plugins import SOURCES
+
+_PG_CONNINFO = os.environ.get(
+    "VISOR_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install 'visor-server[postgres]')")
+    try:
+        admin = psycopg.connect(_PG_CONNINFO, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"no PostgreSQL reachable at {_PG_CONNINFO!r}: {exc}".strip())
+    name = f"visor_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    info = admin.info
+    try:
+        yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _clear_postgres(url: str) -> None:
+    """Each test starts on empty tables (the schema stays: migrations are idempotent)."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            tables = set(inspect(conn).get_table_names())
+            wanted = [
+                t for t in ("visor_job_images", "visor_jobs", "visor_job_workers") if t in tables
+            ]
+            if wanted:
+                conn.execute(text(f"TRUNCATE {', '.join(wanted)}"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """``None`` means the default: SQLite (WAL) under the test's data directory."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    _clear_postgres(url)
+    return url
+
+
+@pytest.fixture
+def job_client(make_client: Any, database_url: str | None) -> TestClient:
+    """A started app with the echo plugin and the job test plugins, on each backend."""
+    client: TestClient = make_client(
+        [*plugin_sources("echo"), *SOURCES],
+        database_url=database_url,
+        job_progress_interval_s=0.0,
+        job_shutdown_grace_s=0.5,
+    )
+    return client
