@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import b64, builtin_sources, png_bytes
+from helpers import b64, builtin_sources, plugin_sources, png_bytes
 from job_plugins import RUNS, expect
 from jobs_helpers import parse_sse, wait_for_status
 
@@ -135,7 +135,6 @@ def test_unknown_job_is_404_everywhere(job_client: TestClient) -> None:
 def test_result_is_409_until_finished_and_cancel_of_pending_and_running(
     make_client: Any, database_url: str | None
 ) -> None:
-    from helpers import plugin_sources
     from job_plugins import SOURCES
 
     client = make_client(
@@ -299,3 +298,35 @@ def test_openapi_documents_the_job_routes(job_client: TestClient) -> None:
         assert path in paths
     assert set(paths["/v1/jobs"]) == {"get", "post"}
     assert "delete" in paths["/v1/jobs/{job_id}"]
+
+
+def test_finished_jobs_are_purged_after_the_retention_period(
+    make_client: Any, database_url: str | None
+) -> None:
+    client = make_client(plugin_sources("echo"), database_url=database_url, job_retention_s=0)
+    done = _submit(client, plugin="echo", args={"text": "old"})
+    wait_for_status(client, done["id"], "SUCCESS")
+    service = client.app.state.job_service  # type: ignore[attr-defined]
+    assert service.purge_expired() == 1
+    _assert_error(client.get(f"/v1/jobs/{done['id']}"), 404, "not_found")
+    assert service.purge_expired() == 0
+
+
+def test_cancel_through_another_server_stops_the_tool(
+    make_client: Any, database_url: str | None
+) -> None:
+    """Two servers on one store: the one that did not claim the job cancels it; the owner
+    notices at its next heartbeat and stops the tool."""
+    from job_plugins import SOURCES
+
+    settings = {"database_url": database_url, "job_heartbeat_s": 0.05}
+    servers = [make_client(SOURCES, **settings) for _ in range(2)]
+    token = uuid.uuid4().hex
+    started, stopped = expect(token)
+    job = _submit(servers[0], plugin="jobtest", tool="spin", args={"token": token})
+    assert started.wait(10)
+    owner_is_first = job["id"] in servers[0].app.state.job_service.dispatcher.running()  # type: ignore[attr-defined]
+    other = servers[1] if owner_is_first else servers[0]
+    response = other.delete(f"/v1/jobs/{job['id']}")
+    assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
+    assert stopped.wait(10), "the owning server did not stop the tool"

@@ -1,0 +1,168 @@
+"""kill -9 a real server while jobs run; restart it on the same data directory.
+
+Every accepted job must end SUCCESS, or FAILED with ``interrupted`` once its attempts are
+used up — none lost, none started more often than ``max_attempts`` allows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from jobs_helpers import wait_until
+from live_server import free_port
+
+pytestmark = pytest.mark.slow
+
+_START_TIMEOUT_S = 60.0
+
+
+class ServerProcess:
+    """``python -m app serve`` in its own process, with the echo test plugin only."""
+
+    def __init__(self, data_dir: Path, log_path: Path) -> None:
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10.0)
+
+    def start(self) -> ServerProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VISOR_")}
+        env.update(
+            VISOR_PLUGINS_ALLOWLIST="visor_test_echo",
+            VISOR_JOB_CONCURRENCY="3",
+            VISOR_LOG_LEVEL="INFO",
+        )
+        cmd = [sys.executable, "-m", "app", "serve", "--port", str(self.port)]
+        cmd += ["--data-dir", str(self.data_dir)]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd, env=env, cwd=self.data_dir.parent, stdout=log, stderr=subprocess.STDOUT
+            )
+        wait_until(self._ready, f"server on port {self.port} to be ready", _START_TIMEOUT_S)
+        return self
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"server exited: {self.log_path.read_text()[-3000:]}")
+        try:
+            return self.http.get("/v1/ready").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.http.close()
+
+    # -- client calls -----------------------------------------------------------------------
+
+    def submit(self, tool: str, max_attempts: int, **args: Any) -> str:
+        body = {"plugin": "echo", "tool": tool, "args": args, "max_attempts": max_attempts}
+        response = self.http.post("/v1/jobs", json=body)
+        assert response.status_code == 202, response.text
+        job_id: str = response.json()["id"]
+        return job_id
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/v1/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()
+        return job
+
+    def all_jobs(self) -> dict[str, dict[str, Any]]:
+        page = self.http.get("/v1/jobs", params={"limit": 500}).json()
+        assert page["next_cursor"] is None
+        return {j["id"]: j for j in page["jobs"]}
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def test_no_job_is_lost_or_run_too_often_across_kill_9(
+    tmp_path: Path, servers: list[ServerProcess]
+) -> None:
+    data_dir = tmp_path / "data"
+    log = tmp_path / "server.log"
+
+    def boot() -> ServerProcess:
+        server = ServerProcess(data_dir, log).start()
+        servers.append(server)
+        return server
+
+    # -- run 1: three long jobs fill the three slots, the short ones queue behind them ----
+    first = boot()
+    once = first.submit("sleep", 1, seconds=60, steps=600)  # killed on its only attempt
+    twice = first.submit("sleep", 2, seconds=60, steps=600)  # killed on both attempts
+    retried = first.submit("sleep", 3, seconds=2, steps=20)  # killed once, then finishes
+    short = [first.submit("sleep", 3, seconds=0.02, steps=1) for _ in range(20)]
+    wait_until(
+        lambda: all(first.job(j)["status"] == "RUNNING" for j in (once, twice, retried)),
+        "the three long jobs to run",
+    )
+    assert {first.job(j)["status"] for j in short} == {"PENDING"}
+    first.kill9()
+
+    # -- run 2: recovery retries what has attempts left; more jobs arrive meanwhile ------
+    second = boot()
+    late = [second.submit("sleep", 3, seconds=0.02, steps=1) for _ in range(10)]
+    assert second.job(once)["status"] == "FAILED"  # recovered before the server was ready
+    wait_until(
+        lambda: (
+            all(second.job(j)["status"] == "SUCCESS" for j in [retried, *short, *late])
+            and second.job(twice)["status"] == "RUNNING"
+        ),
+        "the retried and short jobs to finish while the second attempt of 'twice' runs",
+    )
+    assert second.job(twice)["attempts"] == 2
+    second.kill9()
+
+    # -- run 3: 'twice' is out of attempts ------------------------------------------------
+    third = boot()
+    jobs = third.all_jobs()
+    accepted = {once, twice, retried, *short, *late}
+    assert set(jobs) == accepted, "a job accepted with 202 was lost"
+    assert all(j["status"] in ("SUCCESS", "FAILED") for j in jobs.values())
+    assert all(1 <= j["attempts"] <= j["max_attempts"] for j in jobs.values())
+
+    for job_id, attempts in ((once, 1), (twice, 2)):
+        job = jobs[job_id]
+        assert job["status"] == "FAILED" and job["attempts"] == attempts
+        assert job["error"]["type"] == "ExecutionError"
+        assert job["error"]["details"] == {
+            "code": "interrupted",
+            "attempts": attempts,
+            "max_attempts": attempts,
+        }
+        assert job["error"]["plugin"] == "echo"
+        result = third.http.get(f"/v1/jobs/{job_id}/result")
+        assert result.status_code == 500
+        assert result.json()["error"]["details"]["code"] == "interrupted"
+
+    assert jobs[retried]["status"] == "SUCCESS" and jobs[retried]["attempts"] == 2
+    assert jobs[retried]["result"] == {"slept": True}
+    assert all(jobs[j]["status"] == "SUCCESS" and jobs[j]["attempts"] == 1 for j in short + late)
