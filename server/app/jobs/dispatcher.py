@@ -29,7 +29,7 @@ from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import Job
 from app.jobs.progress import ProgressThrottle
 from app.jobs.status import JobStatus
-from app.jobs.store.repository import ClaimedJob, JobStore, now_us
+from app.jobs.store.repository import ClaimedJob, JobStore, WorkerRow, now_us
 from app.jobs.workers import split_alive, this_worker
 from app.plugins.runtime.executor import CallContext, call_context
 from app.services.analysis_service import image_payload
@@ -134,7 +134,7 @@ class Dispatcher:
                 ctx.cancel()
             while self._running and time.monotonic() < deadline + 1.0:
                 self._idle.wait(timeout=0.1)
-        for job in self._store.release(owner=self._worker.id, error=interrupted_error()):
+        for job in self._store.release(self._worker.id, interrupted_error()):
             self._events.publish(JobEventKind.STATUS, job)
         self._store.remove_workers([self._worker.id])
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -155,10 +155,7 @@ class Dispatcher:
 
     def recover(self) -> list[Job]:
         """Take back RUNNING jobs whose worker is gone: retry, or FAILED/interrupted."""
-        alive, dead = split_alive(self._store.workers(), lease_s=self._options.lease_s)
-        alive_ids = {*alive, self._worker.id}
-        released = self._store.release(where_owner_not_in=alive_ids, error=interrupted_error())
-        self._store.remove_workers([d for d in dead if d != self._worker.id])
+        released = self._store.release_orphans(self._judge, interrupted_error())
         for job in released:
             log.warning(
                 "job %s was interrupted on attempt %d/%d: %s",
@@ -172,6 +169,11 @@ class Dispatcher:
             self.wake()
         return released
 
+    def _judge(self, rows: list[WorkerRow]) -> set[str]:
+        """The live workers among ``rows``; this one is alive whatever its heartbeat says."""
+        alive, _ = split_alive(rows, lease_s=self._options.lease_s)
+        return {*alive, self._worker.id}
+
     def purge(self) -> int:
         cutoff = now_us() - int(self._options.retention_s * 1_000_000)
         purged = self._store.purge_finished(cutoff)
@@ -181,7 +183,7 @@ class Dispatcher:
         return purged
 
     def _housekeeping(self) -> None:
-        self._store.heartbeat(self._worker.id)
+        self._store.heartbeat(self._worker)
         self.recover()
         for job_id in self._store.not_running(self.running()):
             self.cancel_running(job_id)  # cancelled (or recovered) through another server

@@ -306,7 +306,7 @@ def test_finished_jobs_are_purged_after_the_retention_period(
     client = make_client(plugin_sources("echo"), database_url=database_url, job_retention_s=0)
     done = _submit(client, plugin="echo", args={"text": "old"})
     wait_for_status(client, done["id"], "SUCCESS")
-    service = client.app.state.job_service  # type: ignore[attr-defined]
+    service = client.app.state.job_service
     assert service.purge_expired() == 1
     _assert_error(client.get(f"/v1/jobs/{done['id']}"), 404, "not_found")
     assert service.purge_expired() == 0
@@ -325,7 +325,7 @@ def test_cancel_through_another_server_stops_the_tool(
     started, stopped = expect(token)
     job = _submit(servers[0], plugin="jobtest", tool="spin", args={"token": token})
     assert started.wait(10)
-    owner_is_first = job["id"] in servers[0].app.state.job_service.dispatcher.running()  # type: ignore[attr-defined]
+    owner_is_first = job["id"] in servers[0].app.state.job_service.dispatcher.running()
     other = servers[1] if owner_is_first else servers[0]
     response = other.delete(f"/v1/jobs/{job['id']}")
     assert response.status_code == 200 and response.json()["status"] == "CANCELLED"

@@ -134,9 +134,10 @@ def test_release_retries_or_fails_interrupted_jobs(store: JobStore) -> None:
     mine = _add(store)[0]
     store.claim("dead", 2)
     store.claim("alive", 1)
-    released = {
-        j.id: j for j in store.release(where_owner_not_in={"alive"}, error=interrupted_error())
-    }
+    for name in ("dead", "alive"):
+        store.register_worker(WorkerRow(name, "host", 1, 0.0, now_us(), now_us()))
+    released = {j.id: j for j in store.release_orphans(lambda rows: {"alive"}, interrupted_error())}
+    assert [w.id for w in store.workers()] == ["alive"]  # the dead one is unregistered
     assert set(released) == {retry, exhausted}
     assert released[retry].status is JobStatus.PENDING and released[retry].attempts == 1
     failed = released[exhausted]
@@ -163,7 +164,9 @@ def test_purge_removes_finished_jobs_with_their_images(store: JobStore) -> None:
 def test_workers_register_and_are_removed(store: JobStore) -> None:
     row = WorkerRow("w" * 32, "host", 1, 0.0, now_us(), now_us())
     store.register_worker(row)
-    store.heartbeat(row.id)
+    store.heartbeat(row)
+    store.remove_workers([row.id])
+    store.heartbeat(row)  # a worker judged dead by mistake registers again
     assert [w.id for w in store.workers()] == [row.id]
     store.remove_workers([row.id])
     assert store.workers() == []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ def _touched(stamp: Any) -> Any:
     return case((jobs.c.updated_us >= stamp, jobs.c.updated_us + 1), else_=stamp)
 
 
+_CANDIDATES = select(jobs.c.id, jobs.c.plugin, jobs.c.owner, jobs.c.attempts, jobs.c.max_attempts)
 _INSERT_JOB = insert(jobs)
 _INSERT_IMAGE = insert(job_images)
 _GET = select(jobs).where(jobs.c.id == bindparam("b_id"))
@@ -367,64 +368,75 @@ class JobStore:
             return None, None
         return job_from_row(row), row["owner"]
 
-    def release(
-        self,
-        where_owner_not_in: Collection[str] | None = None,
-        *,
-        owner: str | None = None,
-        error: Mapping[str, Any] | None = None,
-    ) -> list[Job]:
-        """Interrupted RUNNING jobs go back to PENDING, or FAILED once out of attempts.
-
-        Selects the jobs of one ``owner`` (graceful shutdown) or of every owner not in
-        ``where_owner_not_in`` (crash recovery: owners that are no longer alive). ``error``
-        is the envelope section recorded on jobs that fail, with ``attempts`` filled in.
-        """
-        JobStatus.RUNNING.check_transition(JobStatus.PENDING)
-        JobStatus.RUNNING.check_transition(JobStatus.FAILED)
-        cond = [jobs.c.status == _RUNNING]
-        if owner is not None:
-            cond.append(jobs.c.owner == owner)
-        else:
-            alive = list(where_owner_not_in or ())
-            cond.append(or_(jobs.c.owner.is_(None), jobs.c.owner.not_in(alive)))
-        released: list[Job] = []
+    def release(self, owner: str, error: Mapping[str, Any]) -> list[Job]:
+        """Graceful shutdown: the owner's RUNNING jobs go back to PENDING (or FAILED with
+        ``error`` once out of attempts)."""
         with self._write() as conn, conn.begin():
             candidates = conn.execute(
-                select(
-                    jobs.c.id, jobs.c.plugin, jobs.c.owner, jobs.c.attempts, jobs.c.max_attempts
-                ).where(*cond)
+                _CANDIDATES.where(jobs.c.status == _RUNNING, jobs.c.owner == owner)
             ).all()
-            for job_id, plugin, job_owner, attempts, max_attempts in candidates:
-                if attempts < max_attempts:
-                    values: dict[str, Any] = {
-                        "status": _PENDING,
-                        "owner": None,
-                        "progress": None,
-                        "progress_message": None,
-                    }
-                else:
-                    section = dict(error or {})
-                    section["plugin"] = plugin
-                    section["details"] = {
-                        **dict(section.get("details") or {}),
-                        "attempts": attempts,
-                        "max_attempts": max_attempts,
-                    }
-                    values = {
-                        "status": JobStatus.FAILED.value,
-                        "error": _json(section),
-                        "finished_us": now_us(),
-                    }
-                values["updated_us"] = _touched(now_us())
-                guard = and_(
-                    jobs.c.id == job_id,
-                    jobs.c.status == _RUNNING,
-                    jobs.c.owner.is_(None) if job_owner is None else jobs.c.owner == job_owner,
-                )
-                row = conn.execute(update(jobs).where(guard).values(**values).returning(*jobs.c))
-                released.append(job_from_row(row.mappings().one()))
-        return released
+            return [self._release_one(conn, c, error) for c in candidates]
+
+    def release_orphans(
+        self, judge: Callable[[list[WorkerRow]], Collection[str]], error: Mapping[str, Any]
+    ) -> list[Job]:
+        """Crash recovery: RUNNING jobs whose worker is gone are retried or FAILED.
+
+        ``judge`` names the live workers among the registered ones. The RUNNING jobs are
+        read (and locked) *before* the workers: a worker that claimed one of them had
+        registered before its claim, so it cannot be missing from the list and have its
+        job taken while it runs. Workers judged dead are unregistered in the same
+        transaction.
+        """
+        with self._write() as conn, conn.begin():
+            candidates = conn.execute(
+                _CANDIDATES.where(jobs.c.status == _RUNNING).with_for_update()
+            ).all()
+            rows = [WorkerRow(**dict(r)) for r in conn.execute(select(workers)).mappings()]
+            alive = set(judge(rows))
+            dead = [r.id for r in rows if r.id not in alive]
+            if dead:
+                conn.execute(delete(workers).where(workers.c.id.in_(dead)))
+            return [
+                self._release_one(conn, c, error)
+                for c in candidates
+                if c.owner is None or c.owner not in alive
+            ]
+
+    @staticmethod
+    def _release_one(conn: Connection, candidate: Any, error: Mapping[str, Any]) -> Job:
+        JobStatus.RUNNING.check_transition(JobStatus.PENDING)
+        JobStatus.RUNNING.check_transition(JobStatus.FAILED)
+        stamp = now_us()
+        if candidate.attempts < candidate.max_attempts:
+            values: dict[str, Any] = {
+                "status": _PENDING,
+                "owner": None,
+                "progress": None,
+                "progress_message": None,
+            }
+        else:
+            section = dict(error)
+            section["plugin"] = candidate.plugin
+            section["details"] = {
+                **dict(section.get("details") or {}),
+                "attempts": candidate.attempts,
+                "max_attempts": candidate.max_attempts,
+            }
+            values = {
+                "status": JobStatus.FAILED.value,
+                "error": _json(section),
+                "finished_us": stamp,
+            }
+        values["updated_us"] = _touched(stamp)
+        owner = candidate.owner
+        guard = and_(
+            jobs.c.id == candidate.id,
+            jobs.c.status == _RUNNING,
+            jobs.c.owner.is_(None) if owner is None else jobs.c.owner == owner,
+        )
+        row = conn.execute(update(jobs).where(guard).values(**values).returning(*jobs.c))
+        return job_from_row(row.mappings().one())
 
     def not_running(self, job_ids: Iterable[str]) -> list[str]:
         """Of these jobs, those no longer RUNNING (e.g. cancelled through another server)."""
@@ -463,11 +475,15 @@ class JobStore:
         with self._write() as conn, conn.begin():
             conn.execute(insert(workers), worker.__dict__)
 
-    def heartbeat(self, worker_id: str) -> None:
+    def heartbeat(self, worker: WorkerRow) -> None:
+        """Refresh the worker's heartbeat; register it again if others judged it dead."""
         with self._write() as conn, conn.begin():
-            conn.execute(
-                update(workers).where(workers.c.id == worker_id).values(heartbeat_us=now_us())
+            stamp = now_us()
+            updated = conn.execute(
+                update(workers).where(workers.c.id == worker.id).values(heartbeat_us=stamp)
             )
+            if updated.rowcount == 0:
+                conn.execute(insert(workers), {**worker.__dict__, "heartbeat_us": stamp})
 
     def remove_workers(self, worker_ids: Collection[str]) -> None:
         if not worker_ids:
