@@ -52,6 +52,14 @@ def test_tools_run_in_warm_worker_processes(stack: Stack) -> None:
     assert stack.registry.health("steady").state is PluginState.RUNNING  # type: ignore[union-attr]
 
 
+def test_starting_a_started_plugin_keeps_its_workers(stack: Stack) -> None:
+    before = stack.executor.pids("steady")
+    record = stack.registry.get("steady")
+    assert record is not None
+    stack.executor.start_plugin(record)  # e.g. concurrent first calls racing to start it
+    assert stack.executor.pids("steady") == before
+
+
 def test_async_tools_run_in_the_worker(stack: Stack) -> None:
     result, error = stack.run("steady", "aecho", {"text": "async"})
     assert error == {} and result["text"] == "async" and result["pid"] != os.getpid()

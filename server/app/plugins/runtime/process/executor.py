@@ -58,8 +58,10 @@ class ProcessExecutor:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start_plugin(self, record: PluginRecord) -> None:
+        """Boot the plugin's workers; idempotent (a reload stops the plugin first)."""
         with self._start_lock(record.name):
-            self._start_locked(record)
+            if record.name not in self._pools:
+                self._start_locked(record)
 
     def _start_locked(self, record: PluginRecord) -> WorkerPool:
         if self._closed:
@@ -93,10 +95,7 @@ class ProcessExecutor:
             ) from None
         self._start_failures.pop(record.name, None)
         with self._lock:
-            previous = self._pools.get(record.name)
             self._pools[record.name] = pool
-        if previous is not None:
-            previous.close(_STOP_PLUGIN_TIMEOUT_S)
         self._ensure_monitor()
         log.info(
             "plugin %s: %d worker(s) ready (pids %s)",
