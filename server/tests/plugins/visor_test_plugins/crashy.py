@@ -98,6 +98,16 @@ class CrashyPlugin(Plugin):
         hoard = [bytes(1024 * 1024) for _ in range(args.mb)]
         return {"held": len(hoard)}
 
+    @tool(description="Fill shared memory, which the heap limit does not count, then wait.")
+    def shared_hog(self, args: SizeInput) -> dict:
+        import mmap
+
+        block = mmap.mmap(-1, args.mb * 1024 * 1024)  # MAP_SHARED: outside RLIMIT_DATA
+        for offset in range(0, len(block), 4096):
+            block[offset] = 1
+        time.sleep(60)  # only the server's memory watch can stop this in time
+        return {"held": len(block)}
+
     @tool(description="Write binary garbage and fake frames to stdout and stderr.")
     def garbage(self) -> dict:
         print("garbage on stdout: \x00\x01\x02 not a frame")
