@@ -11,8 +11,8 @@ returns. Use process isolation (the default) for tools you do not trust.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import concurrent.futures
+import contextlib
 import threading
 import time
 from typing import Any
