@@ -37,7 +37,11 @@ _PROGRESS_INTERVAL_S = 0.02  # at most ~50 progress frames a second
 def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
     """Entry point of a worker process (the ``target`` of its ``Process``)."""
     _redirect_stdio(output)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    # Ctrl-C and a service manager's SIGTERM to the whole group are the server's to handle:
+    # it lets in-flight calls finish, then stops us (SIGKILL still works, and we exit on
+    # our own if the server disappears).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _watch_parent(os.getppid())
     _limit_memory(spec.memory_limit_mb)
     try:
