@@ -10,13 +10,24 @@ synchronous=NORMAL): a raw ``sqlite3`` INSERT of the job row and its input row, 
 UPDATE to SUCCESS, each its own transaction — the least any durable queue must write.
 
 Targets on a 2-core machine: ≥ 500 jobs/s and median submit→done ≤ 5 ms.
+
+``--http`` adds the same two measurements through a real server process (uvicorn, one
+worker) and HTTP clients: ``POST /v1/jobs`` from 4 client threads, throughput up to the
+last job's ``finished_at``; latency = POST, then ``GET /v1/jobs/{id}/events`` until the
+final status, one job at a time — what a client that waits for its job pays. Client and
+server share the machine's two cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import socket
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -169,8 +180,114 @@ def visor_latency(service: JobManagementService, jobs: int) -> list[float]:
     return latencies
 
 
+# -- Visor over HTTP --------------------------------------------------------------------------
+
+
+def serve(port: int, data_dir: str) -> None:
+    """The server process of ``--http``: the default app with the no-op plugin."""
+    import uvicorn
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(data_dir=Path(data_dir), log_level="WARNING", _env_file=None)  # type: ignore[call-arg]
+    app = create_app(
+        settings,
+        registry=PluginRegistry(),
+        plugin_sources=[source_for_class(NoopPlugin)],
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_measurements(
+    tmp: Path, jobs: int, latency_jobs: int
+) -> tuple[float, list[float]]:
+    import httpx
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-P", __file__, "--serve", str(port), str(tmp / "http-data")],
+        env={k: v for k, v in os.environ.items() if not k.startswith("VISOR_")},
+    )
+    base = f"http://127.0.0.1:{port}"
+    body = {"plugin": "bench_noop", "tool": "noop"}
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/v1/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the benchmark server did not start")
+                time.sleep(0.05)
+            for _ in range(200):  # warm up
+                client.post("/v1/jobs", json=body)
+
+            per_thread = jobs // 4
+            ids: list[str] = []
+
+            def submit_many() -> None:
+                with httpx.Client(base_url=base, timeout=30) as own:
+                    mine = [
+                        own.post("/v1/jobs", json=body).json()["id"]
+                        for _ in range(per_thread)
+                    ]
+                ids.extend(mine)
+
+            threads = [threading.Thread(target=submit_many) for _ in range(4)]
+            started = time.time()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            finished: list[str] = []
+            while True:
+                busy = sum(
+                    len(
+                        client.get("/v1/jobs", params={"status": s, "limit": 1}).json()[
+                            "jobs"
+                        ]
+                    )
+                    for s in ("PENDING", "RUNNING")
+                )
+                if not busy:
+                    break
+                time.sleep(0.05)
+            page = client.get("/v1/jobs", params={"limit": 500}).json()
+            finished = [j["finished_at"] for j in page["jobs"] if j["id"] in set(ids)]
+            from datetime import datetime
+
+            last = max(datetime.fromisoformat(f).timestamp() for f in finished)
+            rate = len(ids) / (last - started)
+
+            latencies = []
+            for _ in range(latency_jobs):
+                t0 = time.perf_counter()
+                job_id = client.post("/v1/jobs", json=body).json()["id"]
+                with client.stream("GET", f"/v1/jobs/{job_id}/events") as stream:
+                    for _line in stream.iter_lines():
+                        pass  # the stream ends after the final status
+                latencies.append((time.perf_counter() - t0) * 1000)
+            return rate, latencies
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]), sys.argv[3])
+        return
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--http", action="store_true", help="also measure through HTTP")
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--latency-jobs", type=int, default=500)
     parser.add_argument("--submitters", type=int, default=4)
@@ -186,6 +303,10 @@ def main() -> None:
             latencies = visor_latency(service, opts.latency_jobs)
         finally:
             service.stop()
+        if opts.http:
+            http_rate, http_latencies = http_measurements(
+                Path(tmp), min(opts.jobs, 2000), opts.latency_jobs
+            )
 
     median = statistics.median(latencies)
     p95 = statistics.quantiles(latencies, n=20)[-1]
@@ -203,6 +324,16 @@ def main() -> None:
     )
     print(f"ratio throughput Visor/baseline    : {rate / base_rate:9.3f}")
     print(f"ratio latency Visor/baseline       : {median / base_latency:9.1f}x")
+    if opts.http:
+        http_median = statistics.median(http_latencies)
+        print(
+            f"HTTP: jobs/s, POST → SUCCESS       : {http_rate:9.0f} jobs/s (4 client threads)"
+        )
+        print(
+            f"HTTP: median POST + events-to-final: {http_median:9.3f} ms "
+            f"(p95 {statistics.quantiles(http_latencies, n=20)[-1]:.3f} ms)"
+        )
+        print(f"ratio HTTP throughput/baseline     : {http_rate / base_rate:9.3f}")
 
 
 if __name__ == "__main__":

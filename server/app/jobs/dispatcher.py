@@ -1,9 +1,10 @@
 """The dispatcher: runs PENDING jobs through PluginManagementService with bounded slots.
 
-One thread claims jobs (woken by every submit and every finished job, so the happy path
-never waits for a poll) and hands each to a slot of a fixed-size pool. A slot calls
-``plugins.run`` inside a :class:`CallContext` whose progress sink writes throttled updates
-to the store and whose cancel event stops the tool when the job is cancelled.
+One thread claims jobs (woken by every submit, and by a finishing job when jobs were left
+waiting for a slot, so the happy path never waits for a poll) and hands each to a slot of
+a fixed-size pool. A slot calls ``plugins.run`` inside a :class:`CallContext` whose
+progress sink writes throttled updates to the store and whose cancel event stops the tool
+when the job is cancelled.
 
 Every ``heartbeat_s`` the same thread does housekeeping: refreshes this worker's
 heartbeat, takes back RUNNING jobs whose worker died (retry or FAILED/interrupted), stops
@@ -90,6 +91,7 @@ class Dispatcher:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[str, CallContext] = {}
+        self._backlog = False  # all slots were busy at the last claim attempt
         self._idle = threading.Condition(self._lock)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=self._options.slots, thread_name_prefix="visor-job"
@@ -197,12 +199,12 @@ class Dispatcher:
         next_housekeeping = time.monotonic() + opts.heartbeat_s
         while not self._stopping.is_set():
             wait_s = min(opts.poll_s, max(0.0, next_housekeeping - time.monotonic()))
-            self._wake.wait(wait_s)
+            woken = self._wake.wait(wait_s)
             self._wake.clear()
             if self._stopping.is_set():
                 return
             try:
-                self._fill()
+                self._fill(peek=not woken)
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + opts.heartbeat_s
                     self._housekeeping()
@@ -210,11 +212,16 @@ class Dispatcher:
                 log.exception("job dispatcher: store operation failed; retrying")
                 self._stopping.wait(_ERROR_BACKOFF_S)
 
-    def _fill(self) -> None:
+    def _fill(self, *, peek: bool = False) -> None:
+        """Claim jobs for the free slots. ``peek``: on an idle poll, look with a cheap read
+        before taking the write lock (a wake-up from a submit knows there is work)."""
         while not self._stopping.is_set():
             with self._lock:
                 free = self._options.slots - len(self._running)
-            if free <= 0:
+                if free <= 0:
+                    self._backlog = True  # the next slot to free up wakes us
+                    return
+            if peek and not self._store.has_pending():
                 return
             claimed = self._store.claim(self._worker.id, free)
             for item in claimed:
@@ -247,7 +254,9 @@ class Dispatcher:
             with self._lock:
                 self._running.pop(job.id, None)
                 self._idle.notify_all()
-            self._wake.set()
+                backlog, self._backlog = self._backlog, False
+            if backlog:
+                self._wake.set()
 
     def _execute(self, item: ClaimedJob, ctx: CallContext) -> Job | None:
         job = item.job

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +42,7 @@ from sqlalchemy import (
 from app.errors import ErrorCode, VisorError
 from app.jobs.models import Job, JobList, JobQuery, iso_from_micros, to_micros
 from app.jobs.status import TERMINAL_STATUSES, IllegalJobTransition, JobStatus
-from app.jobs.store.engine import WRITE
+from app.jobs.store.engine import WRITE, is_sqlite
 from app.jobs.store.tables import job_images, jobs, workers
 
 _PURGE_CHUNK = 500
@@ -59,6 +61,7 @@ def _touched(stamp: Any) -> Any:
 
 
 _CANDIDATES = select(jobs.c.id, jobs.c.plugin, jobs.c.owner, jobs.c.attempts, jobs.c.max_attempts)
+_ANY_PENDING = select(jobs.c.id).where(jobs.c.status == _PENDING).limit(1)
 _INSERT_JOB = insert(jobs)
 _INSERT_IMAGE = insert(job_images)
 _GET = select(jobs).where(jobs.c.id == bindparam("b_id"))
@@ -198,14 +201,29 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 class JobStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if is_sqlite(engine) else contextlib.nullcontext()
+        )
 
     @property
     def engine(self) -> Engine:
         return self._engine
 
-    def _write(self) -> Connection:
-        """A connection for one write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        return self._engine.connect().execution_options(**WRITE)
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit.
+
+        On SQLite this process's writers first queue on a mutex: SQLite's own busy handler
+        makes a blocked writer sleep 1, 2, 5, 10… ms before retrying, which would cost the
+        queue milliseconds per contended write. Other processes sharing the file still
+        meet ``busy_timeout``.
+        """
+        with (
+            self._write_lock,
+            self._engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            yield conn
 
     def ping(self) -> None:
         with self._engine.connect() as conn:
@@ -239,11 +257,15 @@ class JobStore:
             "finished_us": None,
             "updated_us": stamp,
         }
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             conn.execute(_INSERT_JOB, row)
             if job_input.image is not None:
                 conn.execute(_INSERT_IMAGE, {"job_id": job_id, "image": job_input.image})
         return job_from_row(row)
+
+    def has_pending(self) -> bool:
+        with self._engine.connect() as conn:
+            return conn.execute(_ANY_PENDING).first() is not None
 
     def get(self, job_id: str) -> Job | None:
         with self._engine.connect() as conn:
@@ -291,7 +313,7 @@ class JobStore:
         """Move up to ``limit`` of the oldest PENDING jobs to RUNNING for ``owner``."""
         JobStatus.PENDING.check_transition(JobStatus.RUNNING)
         params = {"b_limit": limit, "b_owner": owner, "b_stamp": now_us()}
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             rows = conn.execute(_CLAIM, params).mappings().all()
         claimed = [
             ClaimedJob(
@@ -326,7 +348,7 @@ class JobStore:
             "b_progress": 1.0 if status is JobStatus.SUCCESS else None,
             "b_stamp": now_us(),
         }
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             row = conn.execute(_FINISH, params).mappings().first()
         return job_from_row(row) if row is not None else None
 
@@ -340,7 +362,7 @@ class JobStore:
             "b_message": message,
             "b_stamp": now_us(),
         }
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             row = conn.execute(_PROGRESS, params).mappings().first()
         return job_from_row(row) if row is not None else None
 
@@ -362,7 +384,7 @@ class JobStore:
             )
             .returning(*jobs.c)
         )
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             row = conn.execute(stmt).mappings().first()
         if row is None:
             return None, None
@@ -371,7 +393,7 @@ class JobStore:
     def release(self, owner: str, error: Mapping[str, Any]) -> list[Job]:
         """Graceful shutdown: the owner's RUNNING jobs go back to PENDING (or FAILED with
         ``error`` once out of attempts)."""
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             candidates = conn.execute(
                 _CANDIDATES.where(jobs.c.status == _RUNNING, jobs.c.owner == owner)
             ).all()
@@ -388,7 +410,7 @@ class JobStore:
         job taken while it runs. Workers judged dead are unregistered in the same
         transaction.
         """
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             candidates = conn.execute(
                 _CANDIDATES.where(jobs.c.status == _RUNNING).with_for_update()
             ).all()
@@ -454,7 +476,7 @@ class JobStore:
         terminal = [s.value for s in TERMINAL_STATUSES]
         total = 0
         while True:
-            with self._write() as conn, conn.begin():
+            with self._transaction() as conn:
                 ids = list(
                     conn.execute(
                         select(jobs.c.id)
@@ -472,12 +494,12 @@ class JobStore:
     # -- dispatchers ------------------------------------------------------------------------
 
     def register_worker(self, worker: WorkerRow) -> None:
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             conn.execute(insert(workers), worker.__dict__)
 
     def heartbeat(self, worker: WorkerRow) -> None:
         """Refresh the worker's heartbeat; register it again if others judged it dead."""
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             stamp = now_us()
             updated = conn.execute(
                 update(workers).where(workers.c.id == worker.id).values(heartbeat_us=stamp)
@@ -488,7 +510,7 @@ class JobStore:
     def remove_workers(self, worker_ids: Collection[str]) -> None:
         if not worker_ids:
             return
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             conn.execute(delete(workers).where(workers.c.id.in_(list(worker_ids))))
 
     def workers(self) -> list[WorkerRow]:
