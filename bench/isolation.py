@@ -115,15 +115,20 @@ def bench_noop(calls: int, batches: int) -> None:
 
 
 def bench_cpu(n: int, clients: int, calls: int, rounds: int) -> None:
+    """Rounds alternate between the two pools, so load from elsewhere hits both alike."""
+    executors = {
+        w: ProcessExecutor(ProcessOptions(workers={BenchIsolation.name: w})) for w in (1, 2)
+    }
     rates: dict[int, list[float]] = {1: [], 2: []}
-    for workers in (1, 2):
-        executor = ProcessExecutor(ProcessOptions(workers={BenchIsolation.name: workers}))
-        try:
-            runner = _runner(executor)
+    try:
+        runners = {w: _runner(executor) for w, executor in executors.items()}
+        for runner in runners.values():
             _throughput(runner, n, clients, 2)  # warm-up
-            for _ in range(rounds):
+        for _ in range(rounds):
+            for workers, runner in runners.items():
                 rates[workers].append(_throughput(runner, n, clients, calls))
-        finally:
+    finally:
+        for executor in executors.values():
             executor.shutdown(2)
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
     print(f"CPU-bound tool (n={n}), {clients} client threads, median of {rounds} rounds")
@@ -161,8 +166,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=15)
     parser.add_argument("--burn-n", type=int, default=300_000)
-    parser.add_argument("--burn-calls", type=int, default=15)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--burn-calls", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
     opts = parser.parse_args()
     logging.getLogger("visor").setLevel(logging.CRITICAL)  # the failures below are on purpose
     bench_noop(opts.calls, opts.batches)
