@@ -12,7 +12,9 @@ from helpers import b64, builtin_sources, plugin_sources, png_bytes
 from job_plugins import RUNS, expect
 from jobs_helpers import parse_sse, wait_for_status
 
+from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.tool_runner import ToolRunner
+from app.settings import Settings
 
 JOB_KEYS = {
     "id", "plugin", "tool", "status", "attempts", "max_attempts", "progress",
@@ -330,3 +332,25 @@ def test_cancel_through_another_server_stops_the_tool(
     response = other.delete(f"/v1/jobs/{job['id']}")
     assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
     assert stopped.wait(10), "the owning server did not stop the tool"
+
+
+def test_graceful_shutdown_requeues_a_running_job_for_the_next_start(
+    make_client: Any, settings: Settings, database_url: str | None
+) -> None:
+    from app.main import create_app
+
+    overrides = {"database_url": database_url, "job_shutdown_grace_s": 0.05}
+    first = TestClient(
+        create_app(
+            settings.model_copy(update=overrides),
+            registry=PluginRegistry(),
+            plugin_sources=plugin_sources("echo"),
+        )
+    )
+    with first:
+        job = _submit(first, plugin="echo", tool="sleep", args={"seconds": 1.0, "steps": 50})
+        wait_for_status(first, job["id"], "RUNNING")
+    # The shutdown interrupted it: back to PENDING, one attempt used, waiting for a server.
+    second = make_client(plugin_sources("echo"), **overrides)
+    done = wait_for_status(second, job["id"], "SUCCESS")
+    assert done["attempts"] == 2 and done["result"] == {"slept": True}

@@ -1,4 +1,5 @@
-"""kill -9 a real server while jobs run; restart it on the same data directory.
+"""kill -9 a real server while jobs run; restart it on the same data directory (SQLite)
+or the same database (PostgreSQL).
 
 Every accepted job must end SUCCESS, or FAILED with ``interrupted`` once its attempts are
 used up — none lost, none started more often than ``max_attempts`` allows.
@@ -27,8 +28,9 @@ _START_TIMEOUT_S = 60.0
 class ServerProcess:
     """``python -m app serve`` in its own process, with the echo test plugin only."""
 
-    def __init__(self, data_dir: Path, log_path: Path) -> None:
+    def __init__(self, data_dir: Path, log_path: Path, database_url: str | None) -> None:
         self.data_dir = data_dir
+        self.database_url = database_url
         self.log_path = log_path
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -41,6 +43,8 @@ class ServerProcess:
             VISOR_JOB_CONCURRENCY="3",
             VISOR_LOG_LEVEL="INFO",
         )
+        if self.database_url:
+            env["VISOR_DATABASE_URL"] = self.database_url
         cmd = [sys.executable, "-m", "app", "serve", "--port", str(self.port)]
         cmd += ["--data-dir", str(self.data_dir)]
         with self.log_path.open("ab") as log:
@@ -104,13 +108,13 @@ def servers(tmp_path: Path) -> Iterator[list[ServerProcess]]:
 
 
 def test_no_job_is_lost_or_run_too_often_across_kill_9(
-    tmp_path: Path, servers: list[ServerProcess]
+    tmp_path: Path, servers: list[ServerProcess], database_url: str | None
 ) -> None:
     data_dir = tmp_path / "data"
     log = tmp_path / "server.log"
 
     def boot() -> ServerProcess:
-        server = ServerProcess(data_dir, log).start()
+        server = ServerProcess(data_dir, log, database_url).start()
         servers.append(server)
         return server
 
