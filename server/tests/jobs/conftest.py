@@ -24,6 +24,12 @@ _PG_CONNINFO = os.environ.get(
 
 
 @pytest.fixture(scope="session")
+def postgres_admin() -> str:
+    """libpq conninfo of the maintenance database (to create, drop and alter test ones)."""
+    return _PG_CONNINFO
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     try:
         import psycopg

@@ -354,3 +354,29 @@ def test_graceful_shutdown_requeues_a_running_job_for_the_next_start(
     second = make_client(plugin_sources("echo"), **overrides)
     done = wait_for_status(second, job["id"], "SUCCESS")
     assert done["attempts"] == 2 and done["result"] == {"slept": True}
+
+
+@pytest.mark.postgres
+def test_readiness_fails_while_the_job_store_is_unreachable(
+    make_client: Any, postgres_url: str, postgres_admin: str
+) -> None:
+    """A real outage: PostgreSQL refuses connections to the store's database."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    client = make_client(plugin_sources("echo"), database_url=postgres_url)
+    assert client.get("/v1/ready").status_code == 200
+    name = make_url(postgres_url).database
+    with psycopg.connect(postgres_admin, autocommit=True) as db:
+        db.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            ready = client.get("/v1/ready")
+            assert ready.status_code == 503
+            assert ready.json()["status"] == "job store unreachable"
+        finally:
+            db.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert client.get("/v1/ready").status_code == 200
