@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
+
 from app.main import create_app
 from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.settings import Settings
-from fastapi import FastAPI
 
 
 def noop(args: dict[str, Any]) -> dict[str, Any]:

@@ -83,6 +83,7 @@ async def timed(call: Callable[[], Awaitable[object]], n: int) -> list[float]:
 
 async def measure(url: str, rounds: int, per_round: int, warmup: int) -> dict[str, list[float]]:
     import httpx
+
     from mcp import Client
 
     body = {"plugin": "bench_noop", "tool": "noop", "args": {}}

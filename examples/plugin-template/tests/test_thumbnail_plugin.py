@@ -11,9 +11,9 @@ import base64
 import io
 
 import pytest
-from app.plugins.testing import PluginHarness, image_payload
 from PIL import Image
 
+from app.plugins.testing import PluginHarness, image_payload
 from visor_thumbnail import ThumbnailPlugin
 
 

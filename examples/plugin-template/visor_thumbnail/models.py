@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from app.plugins.base import ImageInput
 from pydantic import BaseModel, Field
+
+from app.plugins.base import ImageInput
 
 
 class ThumbnailInput(ImageInput):  # ImageInput adds `image` (base64) and `mime_type`

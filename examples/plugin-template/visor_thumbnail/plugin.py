@@ -6,10 +6,10 @@ import base64
 import io
 
 import numpy as np
-from app.plugins.base import InvalidInput, Plugin, ToolContext, tool
-from app.plugins.images import load_image
 from PIL import Image, ImageOps
 
+from app.plugins.base import InvalidInput, Plugin, ToolContext, tool
+from app.plugins.images import load_image
 from visor_thumbnail.models import HistogramInput, HistogramOutput, ThumbnailInput, ThumbnailOutput
 
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
