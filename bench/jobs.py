@@ -133,16 +133,12 @@ def build_service(path: Path, slots: int) -> JobManagementService:
     )
     plugins.load()
     store = JobStore(build_engine(f"sqlite:///{path}"))
-    service = JobManagementService(
-        store, plugins, options=DispatcherOptions(slots=slots)
-    )
+    service = JobManagementService(store, plugins, options=DispatcherOptions(slots=slots))
     service.start()
     return service
 
 
-def visor_throughput(
-    service: JobManagementService, jobs: int, submitters: int
-) -> float:
+def visor_throughput(service: JobManagementService, jobs: int, submitters: int) -> float:
     waiter = Waiter()
     unsubscribe = service.events.subscribe(waiter)
     submission = JobSubmission.model_validate({"plugin": "bench_noop", "tool": "noop"})
@@ -186,6 +182,7 @@ def visor_latency(service: JobManagementService, jobs: int) -> list[float]:
 def serve(port: int, data_dir: str) -> None:
     """The server process of ``--http``: the default app with the no-op plugin."""
     import uvicorn
+
     from app.main import create_app
     from app.settings import Settings
 
@@ -204,9 +201,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http_measurements(
-    tmp: Path, jobs: int, latency_jobs: int
-) -> tuple[float, list[float]]:
+def http_measurements(tmp: Path, jobs: int, latency_jobs: int) -> tuple[float, list[float]]:
     import httpx
 
     port = _free_port()
@@ -236,10 +231,7 @@ def http_measurements(
 
             def submit_many() -> None:
                 with httpx.Client(base_url=base, timeout=30) as own:
-                    mine = [
-                        own.post("/v1/jobs", json=body).json()["id"]
-                        for _ in range(per_thread)
-                    ]
+                    mine = [own.post("/v1/jobs", json=body).json()["id"] for _ in range(per_thread)]
                 ids.extend(mine)
 
             threads = [threading.Thread(target=submit_many) for _ in range(4)]
@@ -251,11 +243,7 @@ def http_measurements(
             finished: list[str] = []
             while True:
                 busy = sum(
-                    len(
-                        client.get("/v1/jobs", params={"status": s, "limit": 1}).json()[
-                            "jobs"
-                        ]
-                    )
+                    len(client.get("/v1/jobs", params={"status": s, "limit": 1}).json()["jobs"])
                     for s in ("PENDING", "RUNNING")
                 )
                 if not busy:
@@ -319,16 +307,13 @@ def main() -> None:
         f"({opts.submitters} submitters, {opts.slots} slots)   target ≥ 500"
     )
     print(
-        f"Visor median submit→done latency   : {median:9.3f} ms "
-        f"(p95 {p95:.3f} ms)   target ≤ 5 ms"
+        f"Visor median submit→done latency   : {median:9.3f} ms (p95 {p95:.3f} ms)   target ≤ 5 ms"
     )
     print(f"ratio throughput Visor/baseline    : {rate / base_rate:9.3f}")
     print(f"ratio latency Visor/baseline       : {median / base_latency:9.1f}x")
     if opts.http:
         http_median = statistics.median(http_latencies)
-        print(
-            f"HTTP: jobs/s, POST → SUCCESS       : {http_rate:9.0f} jobs/s (4 client threads)"
-        )
+        print(f"HTTP: jobs/s, POST → SUCCESS       : {http_rate:9.0f} jobs/s (4 client threads)")
         print(
             f"HTTP: median POST + events-to-final: {http_median:9.3f} ms "
             f"(p95 {statistics.quantiles(http_latencies, n=20)[-1]:.3f} ms)"
