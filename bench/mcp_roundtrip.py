@@ -1,6 +1,6 @@
 """MCP tool-call round trip vs the same call through ``POST /v1/analyze``.
 
-Run: ``python bench/mcp.py``. Starts one uvicorn server process (the app of
+Run: ``python bench/mcp_roundtrip.py``. Starts one uvicorn server process (the app of
 bench/http_app.py, no-op tool ``bench_noop.noop``), then, from one client process, times
 sequential round trips through both doors, alternating in rounds so drift hits both
 equally:
@@ -30,11 +30,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TARGET = 1.5
-
-# Run as a script, this file's folder comes first on sys.path and its name would shadow
-# the ``mcp`` SDK package: take the folder off again.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
 
 def serve(port: int) -> None:
     import importlib.util
