@@ -39,6 +39,7 @@ from app.services.plugin_management_service import PluginManagementService
 log = logging.getLogger("visor.jobs")
 
 _ERROR_BACKOFF_S = 1.0
+_OVERLOAD_RETRY_MAX_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -266,8 +267,7 @@ class Dispatcher:
             if image is None:
                 raise LookupError(f"the image of job {job.id} is missing")
         payload = build_payload(item.args, image, item.mime_type)
-        with call_context(ctx):
-            result, error = self._plugins.run(job.plugin, payload, job.tool)
+        result, error = self._run_when_admitted(job, payload, ctx)
         if error:
             code = error["error"]["details"].get("code")
             if code == ErrorCode.CANCELLED.value and self._stopping.is_set():
@@ -276,6 +276,26 @@ class Dispatcher:
                 job.id, self._worker.id, JobStatus.FAILED, error=public_error(error)["error"]
             )
         return self._store.finish(job.id, self._worker.id, JobStatus.SUCCESS, result=result)
+
+    def _run_when_admitted(
+        self, job: Job, payload: dict[str, Any], ctx: CallContext
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run the job; while the plugin answers ``overloaded``, wait and ask again.
+
+        An accepted job must not fail because a burst of synchronous calls filled the
+        plugin's queue: the slot holds the job (still RUNNING) and retries after the
+        suggested delay, until it is admitted, cancelled or the server stops.
+        """
+        while True:
+            with call_context(ctx):
+                result, error = self._plugins.run(job.plugin, payload, job.tool)
+            details = error.get("error", {}).get("details", {}) if error else {}
+            if details.get("code") != ErrorCode.OVERLOADED.value:
+                return result, error
+            delay = min(_OVERLOAD_RETRY_MAX_S, float(details.get("retry_after_s") or 0.1))
+            log.info("job %s: %s is overloaded, retrying in %.2fs", job.id, job.plugin, delay)
+            if ctx.cancel_event.wait(delay) or self._stopping.is_set():
+                return {}, build_envelope(ErrorCode.CANCELLED, "job was cancelled while queued")
 
     def _progress_sink(self, job_id: str) -> Any:
         throttle = ProgressThrottle(self._options.progress_interval_s)
