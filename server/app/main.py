@@ -48,16 +48,8 @@ def create_app(
     registry = registry if registry is not None else get_registry()
     executor = executor if executor is not None else build_executor(settings, registry)
 
-    plugin_service = PluginManagementService(
-        registry,
-        executor,
-        default_timeout_s=settings.default_timeout_s,
-        timeout_overrides=settings.tool_timeouts,
-        max_result_bytes=settings.max_result_bytes,
-        allowlist=settings.plugins_allowlist,
-        load_timeout_s=settings.plugin_load_timeout_s,
-        force_in_process=settings.force_in_process,
-        sources=plugin_sources,
+    plugin_service = PluginManagementService.from_settings(
+        settings, registry, executor, sources=plugin_sources
     )
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)

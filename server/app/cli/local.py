@@ -22,16 +22,8 @@ def local_services(
 ) -> Iterator[PluginManagementService]:
     """Load and start the plugins; stop them (and their workers) on exit."""
     registry = PluginRegistry()
-    service = PluginManagementService(
-        registry,
-        build_executor(settings, registry),
-        default_timeout_s=settings.default_timeout_s,
-        timeout_overrides=settings.tool_timeouts,
-        max_result_bytes=settings.max_result_bytes,
-        allowlist=settings.plugins_allowlist,
-        load_timeout_s=settings.plugin_load_timeout_s,
-        force_in_process=settings.force_in_process,
-        sources=sources,
+    service = PluginManagementService.from_settings(
+        settings, registry, build_executor(settings, registry), sources=sources
     )
     try:
         service.load()

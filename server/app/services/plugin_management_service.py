@@ -23,6 +23,7 @@ from app.plugins.loader.plugin_registry import (
 )
 from app.plugins.runtime.executor import Executor
 from app.plugins.runtime.tool_runner import ToolRunner
+from app.settings import Settings
 
 log = logging.getLogger("visor.plugins")
 
@@ -55,6 +56,28 @@ class PluginManagementService:
         self._force_in_process = force_in_process
         self._sources = list(sources) if sources is not None else None
         self._reload_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        registry: PluginRegistry,
+        executor: Executor,
+        *,
+        sources: Sequence[plugin_loader.PluginSource] | None = None,
+    ) -> PluginManagementService:
+        """The service as the app and the CLI's in-process mode both build it."""
+        return cls(
+            registry,
+            executor,
+            default_timeout_s=settings.default_timeout_s,
+            timeout_overrides=settings.tool_timeouts,
+            max_result_bytes=settings.max_result_bytes,
+            allowlist=settings.plugins_allowlist,
+            load_timeout_s=settings.plugin_load_timeout_s,
+            force_in_process=settings.force_in_process,
+            sources=sources,
+        )
 
     @property
     def registry(self) -> PluginRegistry:

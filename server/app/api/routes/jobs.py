@@ -6,18 +6,17 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from app.api.errors import EnvelopeError
 from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
+from app.api.uploads import form_args, form_file
 from app.errors import ErrorCode, VisorError
 from app.jobs.events import JobEventKind
 from app.jobs.models import Job, JobList, JobQuery, JobSubmission
@@ -191,25 +190,9 @@ async def _read_multipart(request: Request) -> tuple[str, str | None, JobInput, 
     if not isinstance(plugin, str) or not plugin:
         raise VisorError("multipart submit needs a 'plugin' part", code=ErrorCode.INVALID_INPUT)
     tool = form.get("tool")
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise VisorError("multipart submit needs a 'file' part", code=ErrorCode.INVALID_INPUT)
-    data = await upload.read()
-    args: dict[str, Any] = {}
-    args_text = form.get("args")
-    if isinstance(args_text, str) and args_text.strip():
-        try:
-            parsed = orjson.loads(args_text)
-        except orjson.JSONDecodeError as exc:
-            raise VisorError(
-                f"'args' is not valid JSON: {exc}", code=ErrorCode.INVALID_INPUT
-            ) from exc
-        if not isinstance(parsed, dict):
-            raise VisorError("'args' must be a JSON object", code=ErrorCode.INVALID_INPUT)
-        args = parsed
+    data, mime = await form_file(form, "multipart submit")
+    args = form_args(form)
     max_attempts = _optional_int(form.get("max_attempts"))
-    declared = upload.content_type
-    mime = declared if declared not in (None, "", "application/octet-stream") else None
     return (
         plugin,
         tool if isinstance(tool, str) and tool else None,

@@ -5,17 +5,15 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from app.api.dependencies import AnalysisServiceDep, PluginServiceDep
 from app.api.errors import EnvelopeError
 from app.api.responses import FastJSONResponse
 from app.api.schemas import PluginList, PluginManifest, error_responses
-from app.errors import ErrorCode, VisorError
+from app.api.uploads import form_args, form_file, json_object
 from app.plugins.loader.plugin_registry import PluginHealth
 from app.plugins.runtime.executor import call_context
 from app.services.analysis_service import AnalyzeResponse, image_payload
@@ -111,43 +109,10 @@ async def run_tool(
 async def _read_payload(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        return await _read_multipart(request)
+        form = await request.form()
+        data, declared = await form_file(form, "multipart upload")
+        payload = form_args(form)
+        payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))
+        return payload
     body = await request.body()
-    if not body:
-        return {}
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise VisorError(
-            f"request body is not valid JSON: {exc}", code=ErrorCode.INVALID_INPUT
-        ) from exc
-    if not isinstance(payload, dict):
-        raise VisorError("request body must be a JSON object", code=ErrorCode.INVALID_INPUT)
-    return payload
-
-
-async def _read_multipart(request: Request) -> dict[str, Any]:
-    form = await request.form()
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise VisorError("multipart upload needs a 'file' part", code=ErrorCode.INVALID_INPUT)
-    data = await upload.read()
-    args_text = form.get("args")
-    payload: dict[str, Any] = {}
-    if isinstance(args_text, str) and args_text.strip():
-        try:
-            parsed = orjson.loads(args_text)
-        except orjson.JSONDecodeError as exc:
-            raise VisorError(
-                f"'args' is not valid JSON: {exc}", code=ErrorCode.INVALID_INPUT
-            ) from exc
-        if not isinstance(parsed, dict):
-            raise VisorError("'args' must be a JSON object", code=ErrorCode.INVALID_INPUT)
-        payload.update(parsed)
-    declared = (
-        upload.content_type
-        if upload.content_type not in (None, "", "application/octet-stream")
-        else None
-    )
-    payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))
-    return payload
+    return json_object(body, "request body") if body else {}
