@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
@@ -62,31 +62,32 @@ def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
-def plugins_table(plugins: Iterable[Mapping[str, Any]]) -> Table:
-    """Plugins with state, tools and metrics (the shape of ``GET /v1/plugins``)."""
+def plugins_table(plugins: Iterable[Mapping[str, Any]]) -> RenderableType:
+    """Plugins with state, tools and metrics (the shape of ``GET /v1/plugins``).
+
+    Fits 80 columns: versions sit under the names, tools get a line each, and the reasons
+    of plugins that cannot serve follow the table instead of squeezing it.
+    """
     table = Table(title="Plugins", title_justify="left")
-    for column in ("plugin", "state", "version", "tools", "ok", "errors", "avg ms", "p95 ms"):
+    for column in ("plugin", "state", "tools", "ok", "errors", "avg ms", "p95 ms"):
         numeric = column in ("ok", "errors", "avg ms", "p95 ms")
-        table.add_column(
-            column,
-            justify="right" if numeric else "left",
-            no_wrap=column != "tools",  # names stay whole; tools and reason fold
-            overflow="fold",
-        )
-    table.add_column("reason", overflow="fold")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    reasons: list[str] = []
     for plugin in plugins:
+        name = escape(plugin["name"])
+        version = escape(plugin.get("version") or "")
         table.add_row(
-            escape(plugin["name"]),
+            f"{name}\n[dim]{version}[/]" if version else name,
             state(plugin.get("state")),
-            escape(plugin.get("version") or ""),
-            escape(", ".join(plugin.get("tools") or {})),
+            escape("\n".join(plugin.get("tools") or {})),
             str(plugin.get("success_count", 0)),
             str(plugin.get("error_count", 0)),
             _ms(plugin.get("avg_execution_time_ms")),
             _ms(plugin.get("p95_ms")),
-            escape(plugin.get("reason") or ""),
         )
-    return table
+        if plugin.get("reason"):
+            reasons.append(f"[bold]{name}[/]: {escape(plugin['reason'])}")
+    return Group(table, *reasons) if reasons else table
 
 
 def jobs_table(jobs: Iterable[Mapping[str, Any]]) -> Table:
