@@ -37,9 +37,7 @@ class BenchNoop(Plugin):
 def build() -> FastAPI:
     import tempfile
 
-    settings = Settings(
-        data_dir=tempfile.mkdtemp(prefix="visor-bench-"), log_level="WARNING"
-    )
+    settings = Settings(data_dir=tempfile.mkdtemp(prefix="visor-bench-"), log_level="WARNING")
     app = create_app(
         settings,
         registry=PluginRegistry(),

@@ -38,9 +38,7 @@ def _request(port: int, path: str, body: dict[str, object]) -> bytes:
     return head.encode() + data
 
 
-async def _connection(
-    port: int, request: bytes, deadline: float, counts: list[int]
-) -> None:
+async def _connection(port: int, request: bytes, deadline: float, counts: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline:
@@ -75,9 +73,7 @@ def _wait_ready(port: int, timeout: float = 30.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/v1/ready", timeout=1
-            ) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ready", timeout=1) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -93,9 +89,7 @@ def main() -> None:
     opts = parser.parse_args()
 
     port = _free_port()
-    env = dict(
-        os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", "")
-    )
+    env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     server = subprocess.Popen(
         [
             sys.executable,

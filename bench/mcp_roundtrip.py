@@ -31,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TARGET = 1.5
 
+
 def serve(port: int) -> None:
     import importlib.util
 

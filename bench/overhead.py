@@ -61,9 +61,7 @@ def main() -> None:
     for _ in range(3000):  # warm up caches and the pool's thread
         runner.run("bench_noop", payload)
     direct = _per_call_us(lambda: instance.noop(payload), opts.calls, opts.batches)
-    governed = _per_call_us(
-        lambda: runner.run("bench_noop", payload), opts.calls, opts.batches
-    )
+    governed = _per_call_us(lambda: runner.run("bench_noop", payload), opts.calls, opts.batches)
     executor.shutdown(1)
 
     overhead = governed - direct
@@ -73,9 +71,7 @@ def main() -> None:
     print(f"ratio governed/direct    : {governed / direct:8.1f}x")
     health = registry.health("bench_noop")
     assert health is not None
-    print(
-        f"calls recorded           : {health.success_count} (errors {health.error_count})"
-    )
+    print(f"calls recorded           : {health.success_count} (errors {health.error_count})")
 
 
 if __name__ == "__main__":

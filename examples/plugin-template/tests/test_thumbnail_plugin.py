@@ -62,5 +62,5 @@ def test_schema_violations_and_bad_images_are_validation_errors(harness: PluginH
 def test_the_installed_entry_point_loads(harness: PluginHarness) -> None:
     # Loading by entry-point name proves the packaging (pyproject) is right.
     with PluginHarness("thumbnail") as installed:
-        assert installed.state("thumbnail") == "LOADED"
+        assert installed.state("thumbnail") == "INITIALIZED"  # loaded and started
         assert installed.call("histogram", image_payload(_gradient(), bins=2))["pixels"] == 80_000

@@ -33,12 +33,12 @@ from app.plugins.loader.plugin_loader import (
     ENTRY_POINT_GROUP,
     PluginSource,
     discover,
-    load_plugins,
     source_for_class,
 )
 from app.plugins.loader.plugin_registry import PluginRegistry, PluginState
 from app.plugins.runtime.executor import Executor, call_context
 from app.plugins.runtime.tool_runner import ToolRunner
+from app.services.plugin_management_service import PluginManagementService
 
 __all__ = [
     "PluginHarness",
@@ -122,12 +122,19 @@ class PluginHarness:
             from app.settings import Settings
 
             executor = build_executor(Settings(_env_file=None))  # type: ignore[call-arg]
-        if executor is None:
-            from app.plugins.runtime.in_process import InProcessExecutor
+        from app.plugins.runtime.in_process import InProcessExecutor
 
+        if executor is None:
             executor = InProcessExecutor()
         self._executor = executor
-        self.registry.replace_all(load_plugins(self._sources))
+        # Load and start exactly as the server does (startup hooks, UNAVAILABLE/FAILED
+        # states); plugins are built in this process when the executor runs them here.
+        PluginManagementService(
+            self.registry,
+            executor,
+            sources=self._sources,
+            force_in_process=isinstance(executor, InProcessExecutor),
+        ).load()
         self.runner = ToolRunner(
             registry=self.registry, executor=executor, default_timeout_s=self._timeout_s
         )

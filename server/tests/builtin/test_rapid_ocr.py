@@ -103,7 +103,9 @@ def test_without_the_extra_it_is_unavailable_with_the_install_hint(
         assert error["type"] == "PluginError"
         assert error["details"]["code"] == "plugin_unavailable"
 
-    client = make_client(builtin_sources("ocr-rapid"))
+    # In-process, so the hidden modules are hidden from the constructor too (a worker
+    # process would import the real, installed rapidocr).
+    client = make_client(builtin_sources("ocr-rapid"), force_in_process=True)
     listed = {p["name"]: p for p in client.get("/v1/plugins").json()["plugins"]}
     assert listed["ocr-rapid"]["state"] == "UNAVAILABLE"
     assert "visor-server[ocr-rapid]" in listed["ocr-rapid"]["reason"]

@@ -1,7 +1,8 @@
 """Plugin discovery through the ``visor.plugins`` entry-point group, one plugin at a time.
 
 Each entry point is imported, resolved to a :class:`~app.plugins.base.Plugin` subclass,
-validated and constructed in its own daemon thread with a deadline. Whatever goes wrong —
+validated and (for in-process plugins) constructed in its own daemon thread with a
+deadline; process-isolated plugins are constructed in their workers. Whatever goes wrong —
 an import error, a constructor that raises or never returns, a class that breaks the
 contract, a duplicate name — makes that one plugin UNAVAILABLE with a reason; the server
 starts with the rest.
@@ -70,7 +71,10 @@ def build_record(source: PluginSource, *, force_in_process: bool = False) -> Plu
     """Import, resolve, validate and construct one plugin. Raises on any problem."""
     plugin_cls, instance = resolve_plugin(source.load())
     plugin_cls.validate_class()
-    if instance is None:
+    isolation = "in_process" if force_in_process else plugin_cls.isolation
+    if instance is None and isolation == "in_process":
+        # Only plugins that will run here are built here: an isolated plugin's constructor
+        # runs in its worker, where a crash or a hang costs the worker, not the server.
         instance = plugin_cls()
     specs = plugin_cls.tool_specs()
     return PluginRecord(
@@ -81,7 +85,7 @@ def build_record(source: PluginSource, *, force_in_process: bool = False) -> Plu
         origin=source.origin,
         description=plugin_cls.description,
         version=plugin_cls.version,
-        isolation="in_process" if force_in_process else plugin_cls.isolation,
+        isolation=isolation,
         tools=specs,
         default_tool=plugin_cls.default_tool_name(),
     )

@@ -194,3 +194,31 @@ class MissingExtraPlugin(Plugin):
     @tool
     def run(self) -> dict:
         return {}
+
+
+class SegfaultConstructorPlugin(Plugin):
+    name = "segfault_constructor"
+    version = "1.0.0"
+    description = "Its constructor crashes the process it runs in."
+    isolation = "process"
+
+    def __init__(self) -> None:
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+    @tool
+    def run(self) -> dict:
+        return {}
+
+
+class RaisingConstructorPlugin(Plugin):
+    name = "raising_constructor"
+    version = "1.0.0"
+    description = "Its constructor raises."
+    isolation = "process"
+
+    def __init__(self) -> None:
+        raise RuntimeError("cannot open the device")
+
+    @tool
+    def run(self) -> dict:
+        return {}

@@ -46,6 +46,10 @@ def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
     _limit_memory(spec.memory_limit_mb)
     try:
         plugin = build_plugin(spec)
+    except BaseException as exc:  # cannot import or construct: no retry will help
+        conn.send_bytes(protocol.failure_frame(_startup_failure(exc, unavailable=True)))
+        return
+    try:
         plugin.startup()
     except BaseException as exc:  # every startup failure is reported
         conn.send_bytes(protocol.failure_frame(_startup_failure(exc)))
@@ -129,11 +133,12 @@ def _import_path(path: str) -> Any:
     return target
 
 
-def _startup_failure(exc: BaseException) -> Failure:
-    unavailable = isinstance(exc, VisorError) and exc.code is ErrorCode.PLUGIN_UNAVAILABLE
+def _startup_failure(exc: BaseException, *, unavailable: bool = False) -> Failure:
+    declared = isinstance(exc, VisorError) and exc.code is ErrorCode.PLUGIN_UNAVAILABLE
+    unavailable = unavailable or declared
     return Failure(
         code=ErrorCode.PLUGIN_UNAVAILABLE.value if unavailable else ErrorCode.WORKER_CRASHED.value,
-        message=str(exc) if unavailable else f"{type(exc).__name__}: {exc}",
+        message=str(exc) if declared else f"{type(exc).__name__}: {exc}",
         exc_type=type(exc).__name__,
         traceback="".join(traceback.format_exception(exc)),
     )
