@@ -22,7 +22,7 @@ from app.plugins.loader.plugin_registry import (
     PluginState,
 )
 from app.plugins.runtime.executor import Executor
-from app.plugins.runtime.tool_runner import ToolRunner
+from app.plugins.runtime.tool_runner import ToolRunner, select_tool
 from app.settings import Settings
 
 log = logging.getLogger("visor.plugins")
@@ -96,12 +96,8 @@ class PluginManagementService:
 
     def selected_tool(self, plugin_name: str, tool: str | None, payload: Any = None) -> str | None:
         """The tool ToolRunner will pick for this call (for responses that name it)."""
-        if tool is not None:
-            return tool
-        if isinstance(payload, dict) and isinstance(payload.get("tool"), str):
-            return str(payload["tool"])
         record = self._registry.get(plugin_name)
-        return record.default_tool if record else None
+        return select_tool(tool, payload, record.default_tool if record else None)
 
     # -- lifecycle --------------------------------------------------------------------------
 

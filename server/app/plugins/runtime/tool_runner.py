@@ -65,6 +65,18 @@ DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RESULT_BYTES = 32 * 1024 * 1024
 
 
+def select_tool(tool: str | None, payload: Any, default: str | None) -> str | None:
+    """The tool a call means: the ``tool`` argument, else ``payload["tool"]``, else the
+    plugin's default (None when it has several tools and no default)."""
+    if tool is not None:
+        return tool
+    if isinstance(payload, dict):
+        selected = payload.get("tool")
+        if isinstance(selected, str):
+            return selected
+    return default
+
+
 class ToolRunner:
     def __init__(
         self,
@@ -154,19 +166,14 @@ class ToolRunner:
                     details={"state": record.state.value, "reason": record.reason},
                     plugin=plugin_name,
                 )
-        name = tool
-        if name is None and isinstance(payload, dict):
-            selected = payload.get("tool")
-            name = selected if isinstance(selected, str) else None
+        name = select_tool(tool, payload, record.default_tool)
         if name is None:
-            name = record.default_tool
-            if name is None:
-                raise VisorError(
-                    f"plugin {plugin_name!r} has several tools and none is the default; name one",
-                    code=ErrorCode.TOOL_NOT_FOUND,
-                    details={"available": sorted(record.tools)},
-                    plugin=plugin_name,
-                )
+            raise VisorError(
+                f"plugin {plugin_name!r} has several tools and none is the default; name one",
+                code=ErrorCode.TOOL_NOT_FOUND,
+                details={"available": sorted(record.tools)},
+                plugin=plugin_name,
+            )
         spec = record.tools.get(name)
         if spec is None:
             raise VisorError(
