@@ -92,13 +92,15 @@ _CLAIM = (
     )
     .returning(*jobs.c)
 )
+# "This worker still runs this job": the guard of every write a running job makes.
+_OWNED_RUNNING = (
+    jobs.c.id == bindparam("b_id"),
+    jobs.c.status == _RUNNING,
+    jobs.c.owner == bindparam("b_owner"),
+)
 _FINISH = (
     update(jobs)
-    .where(
-        jobs.c.id == bindparam("b_id"),
-        jobs.c.status == _RUNNING,
-        jobs.c.owner == bindparam("b_owner"),
-    )
+    .where(*_OWNED_RUNNING)
     .values(
         status=bindparam("b_status"),
         result=bindparam("b_result"),
@@ -111,11 +113,7 @@ _FINISH = (
 )
 _PROGRESS = (
     update(jobs)
-    .where(
-        jobs.c.id == bindparam("b_id"),
-        jobs.c.status == _RUNNING,
-        jobs.c.owner == bindparam("b_owner"),
-    )
+    .where(*_OWNED_RUNNING)
     .values(
         progress=bindparam("b_progress"),
         progress_message=bindparam("b_message"),

@@ -400,19 +400,18 @@ def _health_of(record: PluginRecord) -> PluginHealth:
         p95_ms=record.latency.percentile(0.95),
         isolation=record.isolation,
         origin=record.origin,
-        tools={
-            name: ToolMetrics(
-                calls=record.tool_stats[name].calls if name in record.tool_stats else 0,
-                errors=record.tool_stats[name].errors if name in record.tool_stats else 0,
-                p50_ms=record.tool_stats[name].latency.percentile(0.5)
-                if name in record.tool_stats
-                else None,
-                p95_ms=record.tool_stats[name].latency.percentile(0.95)
-                if name in record.tool_stats
-                else None,
-            )
-            for name in record.tools
-        },
+        tools={name: _tool_metrics(record.tool_stats.get(name)) for name in record.tools},
+    )
+
+
+def _tool_metrics(stats: _ToolStats | None) -> ToolMetrics:
+    if stats is None:  # declared but never called
+        return ToolMetrics(calls=0, errors=0, p50_ms=None, p95_ms=None)
+    return ToolMetrics(
+        calls=stats.calls,
+        errors=stats.errors,
+        p50_ms=stats.latency.percentile(0.5),
+        p95_ms=stats.latency.percentile(0.95),
     )
 
 
