@@ -11,27 +11,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.main import create_app
-from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.settings import Settings
-
-
-def noop(args: dict[str, Any]) -> dict[str, Any]:
-    return {}
-
-
-class BenchNoop(Plugin):
-    name = "bench_noop"
-    version = "1"
-    isolation = "in_process"
-
-    @tool(
-        input_schema={"type": "object", "properties": {"n": {"type": "integer"}}},
-        output_schema={"type": "object"},
-    )
-    def noop(self, args: dict) -> dict:
-        return noop(args)
+from benchlib import NoopPlugin, noop
 
 
 def build() -> FastAPI:
@@ -41,7 +24,7 @@ def build() -> FastAPI:
     app = create_app(
         settings,
         registry=PluginRegistry(),
-        plugin_sources=[source_for_class(BenchNoop)],
+        plugin_sources=[source_for_class(NoopPlugin)],
     )
 
     @app.post("/bench/bare")

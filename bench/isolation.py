@@ -18,7 +18,6 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable
 
 from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import load_plugins, source_for_class
@@ -27,6 +26,7 @@ from app.plugins.runtime.executor import Executor
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.plugins.runtime.process import ProcessExecutor, ProcessOptions
 from app.plugins.runtime.tool_runner import ToolRunner
+from benchlib import per_call_us
 
 
 class BenchIsolation(Plugin):
@@ -66,16 +66,6 @@ def _runner(executor: Executor, timeout_s: float = 60.0) -> ToolRunner:
     return ToolRunner(registry=registry, executor=executor, default_timeout_s=timeout_s)
 
 
-def _per_call_us(fn: Callable[[], object], calls: int, batches: int) -> float:
-    samples = []
-    for _ in range(batches):
-        started = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        samples.append((time.perf_counter() - started) / calls * 1e6)
-    return statistics.median(samples)
-
-
 def _throughput(runner: ToolRunner, n: int, clients: int, calls: int) -> float:
     """Calls per second with ``clients`` threads each making ``calls`` burn calls."""
 
@@ -101,8 +91,8 @@ def bench_noop(calls: int, batches: int) -> None:
         for runner in (local, isolated):  # warm up both paths
             for _ in range(200):
                 runner.run(BenchIsolation.name, {}, "noop")
-        base = _per_call_us(lambda: local.run(BenchIsolation.name, {}, "noop"), calls, batches)
-        iso = _per_call_us(lambda: isolated.run(BenchIsolation.name, {}, "noop"), calls, batches)
+        base = per_call_us(lambda: local.run(BenchIsolation.name, {}, "noop"), calls, batches)
+        iso = per_call_us(lambda: isolated.run(BenchIsolation.name, {}, "noop"), calls, batches)
     finally:
         process.shutdown(2)
         in_process.shutdown(2)

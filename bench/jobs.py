@@ -40,23 +40,12 @@ from app.jobs.models import Job, JobSubmission
 from app.jobs.status import JobStatus
 from app.jobs.store.engine import build_engine
 from app.jobs.store.repository import JobStore
-from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
-
-
-class NoopPlugin(Plugin):
-    name = "bench_noop"
-    version = "1"
-    isolation = "in_process"
-
-    @tool(input_schema={"type": "object"}, output_schema={"type": "object"})
-    def noop(self, args: dict) -> dict:
-        return {}
-
+from benchlib import NoopPlugin
 
 # -- baseline: raw sqlite3 -------------------------------------------------------------------
 
@@ -206,7 +195,7 @@ def http_measurements(tmp: Path, jobs: int, latency_jobs: int) -> tuple[float, l
 
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-P", __file__, "--serve", str(port), str(tmp / "http-data")],
+        [sys.executable, __file__, "--serve", str(port), str(tmp / "http-data")],
         env={k: v for k, v in os.environ.items() if not k.startswith("VISOR_")},
     )
     base = f"http://127.0.0.1:{port}"

@@ -28,22 +28,15 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
 TARGET = 1.5
 
 
 def serve(port: int) -> None:
-    import importlib.util
-
     import uvicorn
 
-    spec = importlib.util.spec_from_file_location("bench_http_app", HERE / "http_app.py")
-    assert spec is not None and spec.loader is not None
-    http_app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(http_app)
-    uvicorn.run(
-        http_app.build(), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    from http_app import build
+
+    uvicorn.run(build(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:

@@ -8,38 +8,12 @@ through the in-process executor, metrics) and the ratio. Target: ≤ 20 µs over
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
-from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import load_plugins, source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.plugins.runtime.tool_runner import ToolRunner
-
-
-class NoopPlugin(Plugin):
-    name = "bench_noop"
-    version = "1"
-    isolation = "in_process"
-
-    @tool(
-        input_schema={"type": "object", "properties": {"n": {"type": "integer"}}},
-        output_schema={"type": "object"},
-    )
-    def noop(self, args: dict) -> dict:
-        return {}
-
-
-def _per_call_us(fn: Callable[[], object], calls: int, batches: int) -> float:
-    samples = []
-    for _ in range(batches):
-        started = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        samples.append((time.perf_counter() - started) / calls * 1e6)
-    return statistics.median(samples)
+from benchlib import NoopPlugin, per_call_us
 
 
 def main() -> None:
@@ -60,8 +34,8 @@ def main() -> None:
 
     for _ in range(3000):  # warm up caches and the pool's thread
         runner.run("bench_noop", payload)
-    direct = _per_call_us(lambda: instance.noop(payload), opts.calls, opts.batches)
-    governed = _per_call_us(lambda: runner.run("bench_noop", payload), opts.calls, opts.batches)
+    direct = per_call_us(lambda: instance.noop(payload), opts.calls, opts.batches)
+    governed = per_call_us(lambda: runner.run("bench_noop", payload), opts.calls, opts.batches)
     executor.shutdown(1)
 
     overhead = governed - direct
