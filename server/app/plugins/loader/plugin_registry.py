@@ -348,7 +348,7 @@ class PluginRegistry:
             tool=tool,
             reason=reason,
         )
-        observers = self._observers  # list is replaced-in-place rarely; iterate a copy
+        observers = self._observers  # (un)subscribe mutate it under the lock: iterate a copy
         if observers:
             call = CallRecord(plugin_name, tool, outcome, code, elapsed_ms, known)
             for observer in list(observers):
