@@ -18,8 +18,7 @@ from starlette.routing import Route
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.routes import analyze, health, jobs, metrics, plugins
-from app.mcp.http import McpEndpoint, transport_security
-from app.mcp.server import build_mcp_server
+from app.mcp.factory import build_mcp_endpoint
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
 from app.plugins.loader.plugin_loader import PluginSource
@@ -53,11 +52,8 @@ def create_app(
     )
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
-    mcp = McpEndpoint(
-        build_mcp_server(plugin_service, version=VERSION),
-        max_body_bytes=settings.max_request_bytes,
-        security=transport_security(settings.host),
-    )
+    analysis_service = AnalysisService(plugin_service)
+    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,7 +82,7 @@ def create_app(
     app.state.settings = settings
     app.state.registry = registry
     app.state.plugin_service = plugin_service
-    app.state.analysis_service = AnalysisService(plugin_service)
+    app.state.analysis_service = analysis_service
     app.state.job_service = job_service
     app.state.metrics = prometheus
     app.state.mcp = mcp

@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
 
+    # -- MCP (docs/mcp.md) ------------------------------------------------------------------
+    mcp_max_result_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="Largest tool result (JSON bytes) /mcp hands an agent; larger ones are "
+        "refused with invalid_output (REST and jobs use max_result_bytes).",
+    )
+
     # -- observability ----------------------------------------------------------------------
     log_level: str = "INFO"
 
