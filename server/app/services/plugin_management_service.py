@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.inputs.resolver import FileReader, InputResolver
 from app.plugins.base import PluginUnavailable
 from app.plugins.loader import plugin_loader
 from app.plugins.loader.plugin_registry import (
@@ -41,8 +42,10 @@ class PluginManagementService:
         load_timeout_s: float = 30.0,
         force_in_process: bool = False,
         sources: Sequence[plugin_loader.PluginSource] | None = None,
+        inputs: InputResolver | None = None,
     ) -> None:
         self._registry = registry
+        self._inputs = inputs or InputResolver()
         self._executor = executor
         self._runner = ToolRunner(
             registry=registry,
@@ -50,6 +53,7 @@ class PluginManagementService:
             default_timeout_s=default_timeout_s,
             timeout_overrides=timeout_overrides,
             max_result_bytes=max_result_bytes,
+            input_resolver=self._inputs.resolve,
         )
         self._allowlist = list(allowlist) if allowlist is not None else None
         self._load_timeout_s = load_timeout_s
@@ -65,8 +69,10 @@ class PluginManagementService:
         executor: Executor,
         *,
         sources: Sequence[plugin_loader.PluginSource] | None = None,
+        files: FileReader | None = None,
     ) -> PluginManagementService:
-        """The service as the app and the CLI's in-process mode both build it."""
+        """The service as the app and the CLI's in-process mode both build it (the CLI
+        has no uploaded files: ``files`` is the app's file store)."""
         return cls(
             registry,
             executor,
@@ -77,6 +83,7 @@ class PluginManagementService:
             load_timeout_s=settings.plugin_load_timeout_s,
             force_in_process=settings.force_in_process,
             sources=sources,
+            inputs=InputResolver.from_settings(settings, files),
         )
 
     @property
@@ -86,6 +93,11 @@ class PluginManagementService:
     @property
     def executor(self) -> Executor:
         return self._executor
+
+    @property
+    def inputs(self) -> InputResolver:
+        """The input resolver every call goes through (jobs use it at submit)."""
+        return self._inputs
 
     # -- execution --------------------------------------------------------------------------
 
