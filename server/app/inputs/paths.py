@@ -46,21 +46,26 @@ class PathReader:
             raise refuse(FIELD, "does not exist") from None
         except OSError as exc:
             raise refuse(FIELD, f"cannot be read: {exc.strerror or 'error'}") from None
-        with os.fdopen(fd, "rb") as handle:
+        try:
             opened = _opened_path(fd)
             if opened is not None and not self._inside(opened):
                 raise refuse(FIELD, "is outside the allowed input directories")
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise refuse(FIELD, "is not a regular file")
-            data = handle.read(self._max_bytes + 1) if info.st_size <= self._max_bytes else b""
-            if info.st_size > self._max_bytes or len(data) > self._max_bytes:
+            if info.st_size > self._max_bytes:
                 raise refuse(
                     FIELD,
-                    f"is {max(info.st_size, len(data))} bytes; the limit is {self._max_bytes}",
+                    f"is {info.st_size} bytes; the limit is {self._max_bytes}",
                     limit_bytes=self._max_bytes,
                 )
-            return data
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                data = handle.read(self._max_bytes + 1)
+        finally:
+            os.close(fd)
+        if len(data) > self._max_bytes:  # it grew after the check
+            raise refuse(FIELD, f"is over the limit of {self._max_bytes} bytes")
+        return data
 
     def _inside(self, real: Path) -> bool:
         return any(real == root or real.is_relative_to(root) for root in self._roots)

@@ -59,11 +59,11 @@ def forbidden_reason(address: IPAddress, allowed: Iterable[IPNetwork] = ()) -> s
         return None
     for why, hit in (
         ("loopback", address.is_loopback),
-        ("private", address.is_private),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
         ("unspecified", address.is_unspecified),
         ("reserved", address.is_reserved),
+        ("private", address.is_private),
     ):
         if hit:
             return why
@@ -172,11 +172,11 @@ class UrlFetcher:
                     )
                 return self._read(resp, fields, deadline), content_type
         except BlockedAddress as exc:
-            raise refuse(
-                FIELD,
-                f"is refused: {exc.host} resolves to {exc.address}, a {exc.why} address",
-                address_kind=exc.why,
-            ) from None
+            if exc.host.strip("[]") == exc.address:
+                what = f"{exc.address} is a {exc.why} address"
+            else:
+                what = f"{exc.host} resolves to {exc.address}, a {exc.why} address"
+            raise refuse(FIELD, f"is refused: {what}", address_kind=exc.why) from None
         except httpcore.TimeoutException:
             raise refuse(
                 FIELD,

@@ -122,13 +122,6 @@ def image_mime_type(data: bytes, declared: object = None) -> str:
     Says what is actually wrong: not an image at all (and what it looks like), a type
     Visor does not read, or bytes of one type declared as another.
     """
-    claimed = normalise_mime_type(declared)
-    if claimed is not None and claimed not in SUPPORTED_MIME_TYPES:
-        raise InvalidInput(
-            f"unsupported mime type {declared!r}; supported: "
-            + ", ".join(sorted(set(SUPPORTED_MIME_TYPES) - set(_ALIASES))),
-            details={"field": "mime_type", "supported": sorted(SUPPORTED_MIME_TYPES)},
-        )
     if not data:
         raise InvalidInput("image is empty", details={"field": "image"})
     sniffed = sniff_mime_type(data)
@@ -136,6 +129,13 @@ def image_mime_type(data: bytes, declared: object = None) -> str:
         raise InvalidInput(
             f"image is not an image file: the bytes look like {describe_bytes(data)}",
             details={"field": "image", "looks_like": describe_bytes(data)},
+        )
+    claimed = normalise_mime_type(declared)
+    if claimed is not None and claimed not in SUPPORTED_MIME_TYPES:
+        raise InvalidInput(
+            f"unsupported mime type {declared!r}; supported: "
+            + ", ".join(sorted(set(SUPPORTED_MIME_TYPES) - set(_ALIASES))),
+            details={"field": "mime_type", "supported": sorted(SUPPORTED_MIME_TYPES)},
         )
     if claimed is not None and _ALIASES.get(claimed, claimed) != sniffed:
         raise InvalidInput(
