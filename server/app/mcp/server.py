@@ -34,7 +34,7 @@ from app.mcp.cancellation import InFlightCalls, caller_of
 from app.plugins.base import ToolSpec
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.executor import CallContext, ProgressCallback, call_context
-from app.services.analysis_service import AnalysisService, AnalyzeResponse, image_payload
+from app.services.analysis_service import AnalysisService, AnalyzeResponse
 
 log = logging.getLogger("visor.mcp")
 
@@ -82,9 +82,8 @@ def build_mcp_server(
             render = arguments.pop(tools.RENDER)
             if not isinstance(render, bool):
                 return tools.error_result(_bad_render(plugin))
-        payload = _payload(spec, arguments)
         call = CallContext(call_id=_request_id(ctx), max_result_bytes=limits.max_result_bytes)
-        run = _Call(analysis, plugin, tool, payload, call, render)
+        run = _Call(analysis, plugin, tool, arguments, call, render)
         with _tracked(in_flight, ctx, call):
             if _progress_token(params) is None:
                 response, error = await run.blocking()
@@ -120,19 +119,6 @@ def _bad_render(plugin: str) -> dict[str, Any]:
         details={"field": tools.RENDER},
         plugin=plugin,
     )
-
-
-def _payload(spec: ToolSpec | None, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The tool payload; a missing ``mime_type`` is sniffed from the image, as REST does."""
-    image = arguments.get("image")
-    if (
-        spec is None
-        or not isinstance(image, str)
-        or "mime_type" in arguments
-        or "mime_type" not in spec.input_schema.get("properties", {})
-    ):
-        return arguments
-    return {**arguments, **image_payload(image, None)}
 
 
 @contextlib.contextmanager

@@ -135,3 +135,20 @@ def test_rest_renders_into_a_base64_field(live: LiveServer) -> None:
         assert body["result"] == plain.json()["result"]
         drawn = Image.open(io.BytesIO(base64.b64decode(body["rendered_image"])))
         assert drawn.format == "PNG" and drawn.size == (120, 80)
+
+
+async def test_render_draws_on_an_image_given_by_reference(live: LiveServer) -> None:
+    upload = httpx.post(
+        f"{live.url}/v1/files", files={"file": ("page.png", png_bytes((90, 60), WHITE))}
+    )
+    assert upload.status_code == 201, upload.text
+    async with Client(live.mcp_url) as client:
+        result = await client.call_tool(
+            "finder.find", {"image_ref": upload.json()["id"], "render": True}
+        )
+
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    assert (result.structured_content["width"], result.structured_content["height"]) == (90, 60)
+    drawn = Image.open(io.BytesIO(base64.b64decode(result.content[1].data)))  # type: ignore[union-attr]
+    assert drawn.size == (90, 60)

@@ -109,7 +109,7 @@ class _ToolStats:
 class ToolMetrics(BaseModel):
     calls: int
     errors: int
-    cancelled: int = Field(0, description="Calls their caller cancelled (also in errors).")
+    cancelled: int = Field(default=0, description="Calls their caller cancelled (also in errors).")
     p50_ms: float | None
     p95_ms: float | None
 
@@ -128,7 +128,7 @@ class PluginHealth(BaseModel):
     success_count: int = 0
     error_count: int = 0
     cancelled_count: int = Field(
-        0, description="Calls the caller cancelled (also counted in error_count)."
+        default=0, description="Calls the caller cancelled (also counted in error_count)."
     )
     last_execution_time_ms: float | None = None
     avg_execution_time_ms: float | None = None
