@@ -17,7 +17,10 @@ from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import analyze, health, jobs, metrics, plugins
+from app.api.routes import analyze, health, jobs, keys, metrics, plugins
+from app.auth.cors import install_cors
+from app.auth.middleware import AuthMiddleware
+from app.auth.service import AuthService
 from app.mcp.http import McpEndpoint, transport_security
 from app.mcp.server import build_mcp_server
 from app.observability.logging import configure_logging
@@ -53,10 +56,11 @@ def create_app(
     )
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
+    auth = AuthService.from_settings(settings, job_service.store.engine)
     mcp = McpEndpoint(
         build_mcp_server(plugin_service, version=VERSION),
         max_body_bytes=settings.max_request_bytes,
-        security=transport_security(settings.host),
+        security=transport_security(settings.host, settings.allowed_origins),
     )
 
     @asynccontextmanager
@@ -66,6 +70,7 @@ def create_app(
         prometheus.attach()
         await run_in_threadpool(plugin_service.load)
         await run_in_threadpool(job_service.start)
+        await run_in_threadpool(auth.start)  # keys live in the job store's database
         app.state.ready = True
         log.info("visor ready: %d plugins", len(registry))
         try:
@@ -73,6 +78,7 @@ def create_app(
                 yield
         finally:
             app.state.ready = False
+            await run_in_threadpool(auth.stop)
             await run_in_threadpool(job_service.stop)
             await run_in_threadpool(plugin_service.shutdown, settings.shutdown_timeout_s)
             prometheus.detach()
@@ -90,12 +96,16 @@ def create_app(
     app.state.job_service = job_service
     app.state.metrics = prometheus
     app.state.mcp = mcp
+    app.state.auth = auth
     app.state.ready = False
 
     install_error_handlers(app)
+    app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
+    install_cors(app, settings.allowed_origins)
     for router in (analyze.router, plugins.router, jobs.router, health.router, metrics.router):
         app.include_router(router)
+    app.include_router(keys.router)
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))
     return app
