@@ -50,6 +50,11 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("GET", "/v1/jobs/{job_id}/result"): READ,
     ("GET", "/v1/jobs/{job_id}/events"): READ,
     ("DELETE", "/v1/jobs/{job_id}"): RUN,
+    # uploaded files (each key sees only its own: app.files)
+    ("GET", "/v1/files"): READ,
+    ("POST", "/v1/files"): RUN,
+    ("GET", "/v1/files/{file_id}"): READ,
+    ("DELETE", "/v1/files/{file_id}"): RUN,
     # MCP: listing needs read; tools/call needs run (checked per call: app.auth.guard)
     ("*", "/mcp"): READ,
     ("*", "/mcp/"): READ,

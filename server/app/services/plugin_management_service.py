@@ -14,6 +14,7 @@ from typing import Any
 
 from app.auth import guard
 from app.errors import ErrorCode, VisorError
+from app.inputs.resolver import FileReader, InputResolver
 from app.plugins.base import PluginUnavailable
 from app.plugins.loader import plugin_loader
 from app.plugins.loader.plugin_registry import (
@@ -41,9 +42,12 @@ class PluginManagementService:
         allowlist: Sequence[str] | None = None,
         load_timeout_s: float = 30.0,
         force_in_process: bool = False,
+        in_process: Sequence[str] = (),
         sources: Sequence[plugin_loader.PluginSource] | None = None,
+        inputs: InputResolver | None = None,
     ) -> None:
         self._registry = registry
+        self._inputs = inputs or InputResolver()
         self._executor = executor
         self._runner = ToolRunner(
             registry=registry,
@@ -51,10 +55,12 @@ class PluginManagementService:
             default_timeout_s=default_timeout_s,
             timeout_overrides=timeout_overrides,
             max_result_bytes=max_result_bytes,
+            input_resolver=self._inputs.resolve,
         )
         self._allowlist = list(allowlist) if allowlist is not None else None
         self._load_timeout_s = load_timeout_s
         self._force_in_process = force_in_process
+        self._in_process = frozenset(in_process)
         self._sources = list(sources) if sources is not None else None
         self._reload_lock = threading.Lock()
 
@@ -66,8 +72,10 @@ class PluginManagementService:
         executor: Executor,
         *,
         sources: Sequence[plugin_loader.PluginSource] | None = None,
+        files: FileReader | None = None,
     ) -> PluginManagementService:
-        """The service as the app and the CLI's in-process mode both build it."""
+        """The service as the app and the CLI's in-process mode both build it (the CLI
+        has no uploaded files: ``files`` is the app's file store)."""
         return cls(
             registry,
             executor,
@@ -77,7 +85,9 @@ class PluginManagementService:
             allowlist=settings.plugins_allowlist,
             load_timeout_s=settings.plugin_load_timeout_s,
             force_in_process=settings.force_in_process,
+            in_process=[n for n, mode in settings.plugin_isolation.items() if mode == "in_process"],
             sources=sources,
+            inputs=InputResolver.from_settings(settings, files),
         )
 
     @property
@@ -87,6 +97,11 @@ class PluginManagementService:
     @property
     def executor(self) -> Executor:
         return self._executor
+
+    @property
+    def inputs(self) -> InputResolver:
+        """The input resolver every call goes through (jobs use it at submit)."""
+        return self._inputs
 
     # -- execution --------------------------------------------------------------------------
 
@@ -116,6 +131,7 @@ class PluginManagementService:
                 allowlist=self._allowlist,
                 timeout_s=self._load_timeout_s,
                 force_in_process=self._force_in_process,
+                in_process=self._in_process,
             )
             self._start_all([r for r in records if r.state is PluginState.LOADED])
             return records

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Keys, bearer
+from auth_helpers import Keys, bearer
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
