@@ -22,6 +22,6 @@ def build_mcp_endpoint(
     return McpEndpoint(
         server,
         max_body_bytes=settings.max_request_bytes,
-        security=transport_security(settings.host),
+        security=transport_security(settings.host, settings.allowed_origins),
         in_flight=in_flight,
     )

@@ -12,7 +12,7 @@ lifespan.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,21 +24,27 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.responses import FastJSONResponse
+from app.auth.exposure import is_loopback
 from app.errors import ErrorCode, build_envelope, public_error
 from app.mcp import jsonrpc
 from app.mcp.cancellation import InFlightCalls, caller_of
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 
 
-def transport_security(host: str) -> TransportSecuritySettings | None:
-    """DNS-rebinding protection when bound to loopback (where browsers are the threat)."""
-    if host not in _LOOPBACK:
+def transport_security(
+    host: str, allowed_origins: Sequence[str] = ()
+) -> TransportSecuritySettings | None:
+    """The SDK's Host check when bound to loopback (DNS rebinding). Origins are checked for
+    every door, whatever the host, by :class:`app.auth.origins.OriginPolicy`; the SDK's own
+    origin list here is the same allowlist (plus loopback pages, which on a loopback-bound
+    server are same-origin)."""
+    if not is_loopback(host):
         return None
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"],
-        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        allowed_origins=[*_LOOPBACK_ORIGINS, *allowed_origins],
     )
 
 
