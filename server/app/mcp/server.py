@@ -95,7 +95,7 @@ def build_mcp_server(
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}", data=public_error(error))
         return tools.error_result(error)
 
-    return Server(
+    server: Server[Any] = Server(
         "visor",
         version=version,
         title="Visor",
@@ -105,6 +105,15 @@ def build_mcp_server(
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+    # The SDK wraps every message in an OpenTelemetry span. Visor exports no traces (its
+    # calls are counted by ToolRunner and logged with their request id), so the span is
+    # pure per-call cost on the path bench/mcp_roundtrip.py holds close to REST.
+    server.middleware[:] = [m for m in server.middleware if not _is_tracing(m)]
+    return server
+
+
+def _is_tracing(middleware: object) -> bool:
+    return type(middleware).__name__ == "OpenTelemetryMiddleware"
 
 
 def _spec(registry: PluginRegistry, plugin: str, tool: str) -> ToolSpec | None:
