@@ -68,7 +68,7 @@ def create_app(
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
     analysis_service = AnalysisService(plugin_service)
-    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
+    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION, files=file_store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
