@@ -29,6 +29,7 @@ from app.plugins.runtime.factory import build_executor
 from app.services.analysis_service import AnalysisService
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
+from app.serving import GracefulStop, register
 from app.settings import Settings
 
 log = logging.getLogger("visor")
@@ -59,6 +60,19 @@ def create_app(
         security=transport_security(settings.host),
     )
 
+    def not_ready() -> None:
+        app.state.ready = False
+
+    # Run once, when the server starts shutting down (app/serving.py) or the lifespan
+    # ends: jobs stop and are requeued while tool calls get shutdown_timeout_s.
+    stop = GracefulStop(
+        [
+            not_ready,
+            job_service.stop,
+            lambda: plugin_service.shutdown(settings.shutdown_timeout_s),
+        ]
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
@@ -67,14 +81,14 @@ def create_app(
         await run_in_threadpool(plugin_service.load)
         await run_in_threadpool(job_service.start)
         app.state.ready = True
+        unregister = register(stop)
         log.info("visor ready: %d plugins", len(registry))
         try:
             async with mcp.running():
                 yield
         finally:
-            app.state.ready = False
-            await run_in_threadpool(job_service.stop)
-            await run_in_threadpool(plugin_service.shutdown, settings.shutdown_timeout_s)
+            await run_in_threadpool(stop.run)
+            unregister()
             prometheus.detach()
 
     app = FastAPI(
