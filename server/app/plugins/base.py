@@ -57,15 +57,27 @@ class PluginUnavailable(VisorError):
 
 
 class ImageInput(BaseModel):
-    """Base input for tools that take one image: base64 bytes plus their mime type."""
+    """Base input for tools that take one image: base64 bytes plus, optionally, their type.
+
+    Callers may give ``image_ref``, ``image_url`` or ``image_path`` instead of ``image``;
+    Visor's input resolver turns them into ``image`` (and fills in ``mime_type`` from the
+    bytes) before the tool sees the call, so a tool only ever reads ``image``.
+    """
 
     image: str = Field(
-        description="The image file, base64-encoded.",
+        description=(
+            "The image file, base64-encoded (line breaks and a data: URL prefix are fine). "
+            "Instead of image, a call may give image_ref (an uploaded file's id), image_url "
+            "or image_path where the server allows them."
+        ),
         json_schema_extra={"contentEncoding": "base64"},
     )
-    mime_type: str = Field(
-        "image/png",
-        description="Mime type of the image, e.g. image/png or image/jpeg.",
+    mime_type: str | None = Field(
+        None,
+        description=(
+            "Mime type of the image, e.g. image/png or image/jpeg; read from the image's "
+            "bytes when omitted, refused when it contradicts them."
+        ),
     )
 
 
