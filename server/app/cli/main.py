@@ -16,6 +16,7 @@ import typer
 from app.cli.doctor import doctor
 from app.cli.errors import debug_mode
 from app.cli.jobs import jobs
+from app.cli.keys import keys
 from app.cli.plugins import plugins
 from app.cli.run import run
 
@@ -48,6 +49,7 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING, ...")] = None,
 ) -> None:
     """Start the server on its embedded defaults (SQLite, built-in plugins, 127.0.0.1)."""
+    from app.auth.exposure import serve_refusal
     from app.serving import serve as serve_app
     from app.settings import Settings
 
@@ -59,6 +61,10 @@ def serve(
         if value is not None:
             os.environ[key] = str(value)
     settings = Settings()
+    refused = serve_refusal(settings)  # no API key on a public interface (docs/security.md)
+    if refused is not None:
+        typer.echo(f"error: {refused}", err=True)
+        raise typer.Exit(2)
     serve_app(
         "app.main:app",  # an import string: required for workers > 1
         host=settings.host,
@@ -73,6 +79,7 @@ cli.command()(plugins)
 cli.command()(run)
 cli.command()(doctor)
 cli.add_typer(jobs, name="jobs")
+cli.add_typer(keys, name="keys")
 
 
 def main() -> None:
