@@ -1,7 +1,8 @@
 """Builds the executor the app runs tools on, from settings.
 
 Every plugin goes through a :class:`RoutingExecutor`: supervised worker processes by
-default (SPEC §4), in-process for plugins that opt in or when settings force it.
+default (SPEC §4) or Ray actors with ``VISOR_EXECUTOR=ray``, in-process for plugins that
+opt in or when settings force it.
 """
 
 from __future__ import annotations
@@ -29,10 +30,27 @@ def process_options(settings: Settings) -> ProcessOptions:
     )
 
 
+def isolated_executor(settings: Settings, registry: PluginRegistry | None) -> Executor:
+    """Where isolated plugins run: local worker processes, or Ray actors
+    (``VISOR_EXECUTOR=ray``; Ray is imported only then: it is an optional extra)."""
+    if settings.executor == "ray":
+        from app.plugins.runtime.ray import RayExecutor, RayOptions
+
+        options = RayOptions(
+            address=settings.ray_address,
+            limits=process_options(settings),
+            num_cpus=settings.ray_num_cpus,
+            resources=dict(settings.ray_plugin_resources),
+            local_num_cpus=settings.ray_local_num_cpus,
+        )
+        return RayExecutor(options, registry=registry)
+    return ProcessExecutor(process_options(settings), registry=registry)
+
+
 def build_executor(settings: Settings, registry: PluginRegistry | None = None) -> Executor:
     """The app's executor; ``registry`` receives circuit-breaker state changes."""
     return RoutingExecutor(
-        ProcessExecutor(process_options(settings), registry=registry),
+        isolated_executor(settings, registry),
         InProcessExecutor(),
         force_in_process=settings.force_in_process,
         overrides=settings.plugin_isolation,
