@@ -1,8 +1,9 @@
 """Builds the executor the app runs tools on, from settings.
 
 Every plugin goes through a :class:`RoutingExecutor`: supervised worker processes by
-default (SPEC §4) or Ray actors with ``VISOR_EXECUTOR=ray``, in-process for plugins that
-opt in or when settings force it.
+default (SPEC §4) or Ray actors with ``VISOR_EXECUTOR=ray``, in-process only where the
+operator's settings say so. All executors take their per-plugin concurrency limit and queue
+bound from the same options.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from app.settings import Settings
 
 def process_options(settings: Settings) -> ProcessOptions:
     return ProcessOptions(
+        default_workers=settings.workers_per_plugin,
         workers=dict(settings.plugin_workers),
+        min_workers=settings.warm_workers,
         queue_size=settings.worker_queue_size,
         queue_sizes=dict(settings.plugin_queue_sizes),
         memory_limit_mb=settings.worker_memory_limit_mb or None,
@@ -30,28 +33,31 @@ def process_options(settings: Settings) -> ProcessOptions:
     )
 
 
-def isolated_executor(settings: Settings, registry: PluginRegistry | None) -> Executor:
+def isolated_executor(
+    settings: Settings, options: ProcessOptions, registry: PluginRegistry | None
+) -> Executor:
     """Where isolated plugins run: local worker processes, or Ray actors
     (``VISOR_EXECUTOR=ray``; Ray is imported only then: it is an optional extra)."""
     if settings.executor == "ray":
         from app.plugins.runtime.ray import RayExecutor, RayOptions
 
-        options = RayOptions(
+        ray_options = RayOptions(
             address=settings.ray_address,
-            limits=process_options(settings),
+            limits=options,
             num_cpus=settings.ray_num_cpus,
             resources=dict(settings.ray_plugin_resources),
             local_num_cpus=settings.ray_local_num_cpus,
         )
-        return RayExecutor(options, registry=registry)
-    return ProcessExecutor(process_options(settings), registry=registry)
+        return RayExecutor(ray_options, registry=registry)
+    return ProcessExecutor(options, registry=registry)
 
 
 def build_executor(settings: Settings, registry: PluginRegistry | None = None) -> Executor:
     """The app's executor; ``registry`` receives circuit-breaker state changes."""
+    options = process_options(settings)
     return RoutingExecutor(
-        isolated_executor(settings, registry),
-        InProcessExecutor(),
+        isolated_executor(settings, options, registry),
+        InProcessExecutor(options),
         force_in_process=settings.force_in_process,
         overrides=settings.plugin_isolation,
     )
