@@ -76,7 +76,9 @@ class ActorHandle:
                 f"{self._resources_text()}, or a slow startup hook)"
             ) from None
         except RayActorError as exc:
-            raise StartupFailed(f"the actor died during startup ({_death_text(exc)})") from None
+            raise StartupFailed(
+                f"the actor's worker exited during startup ({_death_text(exc)})"
+            ) from None
         except RayError as exc:
             self.kill()
             raise StartupFailed(f"the actor could not start: {type(exc).__name__}") from None
