@@ -159,12 +159,12 @@ class ActorHandle:
             if watch is None:
                 done, _ = ray.wait([ref], timeout=wait)
                 if done:
-                    return self._reply(ref, where, stopping, progress, seen)
+                    return self._reply(ref, where, stopping, progress, seen, deadline, timeout_s)
                 watch = actor.watch.remote(call_id, seen, memory_limit_mb, _WATCH_S)
             else:
                 done, _ = ray.wait([ref, watch], num_returns=1, timeout=wait)
                 if ref in done:
-                    return self._reply(ref, where, stopping, progress, seen)
+                    return self._reply(ref, where, stopping, progress, seen, deadline, timeout_s)
                 if done:
                     seen = self._watched(watch, progress, memory_limit_mb, seen)
                     watch = actor.watch.remote(call_id, seen, memory_limit_mb, _WATCH_S)
@@ -188,6 +188,8 @@ class ActorHandle:
         stopping: threading.Event,
         progress: ProgressCallback | None,
         seen: int,
+        deadline: float | None,
+        timeout_s: float | None,
     ) -> Any:
         try:
             data, _recycle, reports = ray.get(ref)
@@ -208,6 +210,15 @@ class ActorHandle:
                 f"the actor running plugin {self.plugin!r} failed: {type(exc).__name__}",
             ) from None
         _deliver(progress, reports, seen)
+        if deadline is not None and time.monotonic() > deadline:
+            # The tool stopped by itself (ctx.cancelled turned true at its limit) but
+            # answered past it: the limit was exceeded, as in-process; the actor is fine.
+            failure = Failure(
+                ErrorCode.TIMEOUT.value,
+                f"tool {where} exceeded its {timeout_s:g}s time limit",
+                details={"timeout_s": timeout_s},
+            )
+            raise WorkerFailure(failure)
         tag, body = protocol.split(data)
         if tag == protocol.RESULT:
             return _load_result(where, body)
