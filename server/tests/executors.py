@@ -30,8 +30,10 @@ RAY_SICK_FILE = Path(tempfile.gettempdir()) / f"visor-ray-sick-{os.getpid()}"
 def ray_available() -> str | None:
     """None if Ray can be used, else why not."""
     try:
-        import ray  # noqa: F401
+        import ray
     except ImportError:
+        ray = None
+    if getattr(ray, "init", None) is None:  # absent, or only this test directory's name
         return "ray is not installed (pip install 'visor-server[ray]')"
     return None
 
@@ -46,6 +48,10 @@ def ray_cluster() -> Iterator[str]:
 
     from app.plugins.runtime.ray import cluster
 
+    # The test cluster lives on loopback for one session; Ray's token file under ~/.ray is
+    # shared by everything on this machine, so its token auth is off for the session (and
+    # for the servers and nodes the tests start, which inherit the environment).
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     os.environ["VISOR_TEST_CRASHY_SICK_FILE"] = str(RAY_SICK_FILE)
     try:
         cluster.connect("", num_cpus=RAY_TEST_CPUS, object_store_memory=100 * 1024 * 1024)
