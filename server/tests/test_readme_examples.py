@@ -191,6 +191,7 @@ def _environment(workdir: Path, port: int, site: Path) -> dict[str, str]:
         VISOR_DATA_DIR=str(workdir / "data"),
         PYTHONPATH=str(site),
         PYTHONUNBUFFERED="1",
+        COLUMNS="120",  # a common terminal width; rich would otherwise assume 80 in a pipe
     )
     return env
 
@@ -251,12 +252,13 @@ def test_readme_example(block: Block, stage: Stage) -> None:
         ["bash", "-e", "-o", "pipefail", "-c", script],
         cwd=stage.workdir,
         env=stage.env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # one stream, in the order a terminal shows it
         text=True,
         timeout=BLOCK_TIMEOUT_S,
         stdin=subprocess.DEVNULL,
     )
-    output = completed.stdout + completed.stderr
+    output = completed.stdout
     where = f"README line {block.line} ({block.heading})"
     assert completed.returncode == 0, f"{where} failed ({completed.returncode}):\n{output}"
     assert "Traceback" not in output, f"{where} printed a traceback:\n{output}"
@@ -306,8 +308,6 @@ def test_plugin_guide_package_installs_and_reload_finds_it(stage: Stage) -> None
         plugins = {p["name"]: p for p in client.get("/v1/plugins").json()["plugins"]}
         assert plugins[plugin_name]["state"] in ("INITIALIZED", "RUNNING"), plugins[plugin_name]
         with (ROOT / "samples" / "face.jpg").open("rb") as image:
-            ran = client.post(
-                f"/v1/plugins/{plugin_name}/tools/measure/run", files={"file": image}
-            )
+            ran = client.post(f"/v1/plugins/{plugin_name}/tools/measure/run", files={"file": image})
         assert ran.status_code == 200, ran.text
         assert ran.json()["result"] == {"width": 256, "height": 256}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from app.plugins.base import Plugin
+from app.plugins.base import Plugin, PluginUnavailable
 from app.plugins.loader.plugin_registry import PluginRecord, PluginRegistry, PluginState
 from app.plugins.runtime.deadline import call_with_deadline
 
@@ -71,6 +71,7 @@ def build_record(source: PluginSource, *, force_in_process: bool = False) -> Plu
     """Import, resolve, validate and construct one plugin. Raises on any problem."""
     plugin_cls, instance = resolve_plugin(source.load())
     plugin_cls.validate_class()
+    plugin_cls.check_requirements()  # a missing optional extra: UNAVAILABLE, no worker started
     isolation = "in_process" if force_in_process else plugin_cls.isolation
     if instance is None and isolation == "in_process":
         # Only plugins that will run here are built here: an isolated plugin's constructor
@@ -110,6 +111,8 @@ def _build_with_deadline(
             source.origin,
             f"loading took longer than {timeout_s:g}s (import or constructor hangs)",
         )
+    except PluginUnavailable as exc:  # the plugin's own words, e.g. the extra to install
+        return unavailable_record(source.key, source.origin, exc.message)
     except BaseException as exc:
         return unavailable_record(source.key, source.origin, f"{type(exc).__name__}: {exc}")
 
