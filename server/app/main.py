@@ -17,7 +17,9 @@ from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import analyze, health, jobs, metrics, plugins
+from app.api.routes import analyze, files, health, jobs, metrics, plugins
+from app.files.store import FileLimits, FileStore
+from app.jobs.store.engine import build_engine
 from app.mcp.http import McpEndpoint, transport_security
 from app.mcp.server import build_mcp_server
 from app.observability.logging import configure_logging
@@ -48,8 +50,17 @@ def create_app(
     registry = registry if registry is not None else get_registry()
     executor = executor if executor is not None else build_executor(settings, registry)
 
+    file_store = FileStore(
+        build_engine(settings.resolved_database_url()),
+        settings.data_dir / "files",
+        FileLimits(
+            max_bytes=settings.max_image_bytes,
+            ttl_s=settings.file_ttl_s,
+            quota_bytes=settings.file_quota_bytes,
+        ),
+    )
     plugin_service = PluginManagementService.from_settings(
-        settings, registry, executor, sources=plugin_sources
+        settings, registry, executor, sources=plugin_sources, files=file_store.read
     )
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
@@ -75,6 +86,7 @@ def create_app(
             app.state.ready = False
             await run_in_threadpool(job_service.stop)
             await run_in_threadpool(plugin_service.shutdown, settings.shutdown_timeout_s)
+            await run_in_threadpool(file_store.close)
             prometheus.detach()
 
     app = FastAPI(
@@ -88,13 +100,15 @@ def create_app(
     app.state.plugin_service = plugin_service
     app.state.analysis_service = AnalysisService(plugin_service)
     app.state.job_service = job_service
+    app.state.file_store = file_store
     app.state.metrics = prometheus
     app.state.mcp = mcp
     app.state.ready = False
 
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
-    for router in (analyze.router, plugins.router, jobs.router, health.router, metrics.router):
+    routers = (analyze.router, plugins.router, jobs.router, files.router, health.router)
+    for router in (*routers, metrics.router):
         app.include_router(router)
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))

@@ -6,10 +6,12 @@ listening on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -57,8 +59,14 @@ class Settings(BaseSettings):
     plugin_workers: dict[str, int] = Field(
         default_factory=dict, description='Worker processes per plugin, e.g. {"ocr": 2}.'
     )
+    workers_per_plugin: int | None = Field(
+        default=None, ge=1, description="Most workers a plugin may use; unset: CPU count (1-8)."
+    )
+    warm_workers: int = Field(
+        default=1, ge=1, description="Workers started with each plugin; more boot on demand."
+    )
     worker_queue_size: int = Field(
-        default=16, ge=0, description="Calls that may wait for a busy plugin's workers."
+        default=128, ge=0, description="Calls that may wait, first come first served, per plugin."
     )
     plugin_queue_sizes: dict[str, int] = Field(default_factory=dict)
     worker_memory_limit_mb: int = Field(
@@ -104,6 +112,29 @@ class Settings(BaseSettings):
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
 
+    # -- inputs by reference and uploaded files (docs/inputs.md) ----------------------------
+    allow_url_inputs: bool = Field(
+        default=False, description="Let tools fetch image_url inputs (public http(s) only)."
+    )
+    url_input_timeout_s: float = Field(
+        default=10.0, gt=0, description="Whole fetch, redirects included."
+    )
+    url_input_max_redirects: int = Field(default=5, ge=0, le=20)
+    url_input_allow_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs image_url may reach although private (an intranet image host).",
+    )
+    input_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Directories image_path may read from (comma- or os.pathsep-separated).",
+    )
+    file_ttl_s: float = Field(
+        default=24 * 3600.0, gt=0, description="Uploaded files expire after this."
+    )
+    file_quota_bytes: int = Field(
+        default=1024 * 1024 * 1024, ge=0, description="Bytes of uploaded files per owner."
+    )
+
     # -- observability ----------------------------------------------------------------------
     log_level: str = "INFO"
 
@@ -116,6 +147,26 @@ class Settings(BaseSettings):
 
                 return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("url_input_allow_networks", "input_roots", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                import json
+
+                return json.loads(value)
+            if info.field_name == "input_roots":  # PATH-like; IPv6 networks contain ':'
+                value = value.replace(os.pathsep, ",")
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("url_input_allow_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
         return value
 
     def resolved_database_url(self) -> str:

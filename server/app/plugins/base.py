@@ -57,15 +57,27 @@ class PluginUnavailable(VisorError):
 
 
 class ImageInput(BaseModel):
-    """Base input for tools that take one image: base64 bytes plus their mime type."""
+    """Base input for tools that take one image: base64 bytes plus, optionally, their type.
+
+    Callers may give ``image_ref``, ``image_url`` or ``image_path`` instead of ``image``;
+    Visor's input resolver turns them into ``image`` (and fills in ``mime_type`` from the
+    bytes) before the tool sees the call, so a tool only ever reads ``image``.
+    """
 
     image: str = Field(
-        description="The image file, base64-encoded.",
+        description=(
+            "The image file, base64-encoded (line breaks and a data: URL prefix are fine). "
+            "Instead of image, a call may give image_ref (an uploaded file's id), image_url "
+            "or image_path where the server allows them."
+        ),
         json_schema_extra={"contentEncoding": "base64"},
     )
-    mime_type: str = Field(
-        "image/png",
-        description="Mime type of the image, e.g. image/png or image/jpeg.",
+    mime_type: str | None = Field(
+        None,
+        description=(
+            "Mime type of the image, e.g. image/png or image/jpeg; read from the image's "
+            "bytes when omitted, refused when it contradicts them."
+        ),
     )
 
 
@@ -248,9 +260,9 @@ class Plugin:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "0.0.0"
     description: ClassVar[str] = ""
-    #: Execution preferences; operators may override them in settings.
-    isolation: ClassVar[str] = "process"  # "process" or "in_process"
-    workers: ClassVar[int] = 1
+    #: Execution preferences; operators may override them in settings. Where a plugin runs
+    #: (worker process or, for trusted tools, in-process) is the operator's choice alone.
+    workers: ClassVar[int | None] = None  # None: the operator's default (CPU count)
     timeout_s: ClassVar[float | None] = None
     memory_limit_mb: ClassVar[int | None] = None
 
@@ -312,8 +324,6 @@ class Plugin:
             raise TypeError(f"plugin {cls.name!r} declares no tools")
         if sum(1 for s in specs.values() if s.default) > 1:
             raise TypeError(f"plugin {cls.name!r} marks more than one default tool")
-        if cls.isolation not in ("process", "in_process"):
-            raise TypeError(f"plugin {cls.name!r}: isolation must be 'process' or 'in_process'")
         for spec in specs.values():
             for label, schema in (("input", spec.input_schema), ("output", spec.output_schema)):
                 if not isinstance(schema, dict) or schema.get("type", "object") != "object":

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.inputs.resolver import IMAGE_FIELDS
+from app.plugins import images
 from app.services.plugin_management_service import PluginManagementService
-
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-)
 
 
 def sniff_mime_type(data: bytes) -> str:
-    """Best guess from the first bytes; tools still validate what they receive."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    for magic, mime in _MAGIC:
-        if data.startswith(magic):
-            return mime
-    return "application/octet-stream"
+    """The image type the first bytes show; ``application/octet-stream`` (which declares
+    nothing: the input resolver then reads the bytes itself) when they show none."""
+    return images.sniff_mime_type(data) or "application/octet-stream"
 
 
 class AnalyzeRequest(BaseModel):
@@ -36,9 +23,19 @@ class AnalyzeRequest(BaseModel):
 
     plugin: str = Field(description="Plugin name, e.g. image_info.")
     tool: str | None = Field(None, description="Tool name; default: the plugin's default tool.")
-    image: str | None = Field(None, description="The image file, base64-encoded.")
+    image: str | None = Field(
+        None,
+        description="The image file, base64-encoded (line breaks and a data: URL are fine).",
+    )
+    image_ref: str | None = Field(None, description="Instead of image: an id from POST /v1/files.")
+    image_url: str | None = Field(
+        None, description="Instead of image: a public http(s) URL (when the server allows it)."
+    )
+    image_path: str | None = Field(
+        None, description="Instead of image: a file under the server's VISOR_INPUT_ROOTS."
+    )
     mime_type: str | None = Field(
-        None, description="Mime type of the image; guessed from its bytes when omitted."
+        None, description="Mime type of the image; read from its bytes when omitted."
     )
     args: dict[str, Any] = Field(default_factory=dict, description="Tool-specific options.")
 
@@ -51,16 +48,25 @@ class AnalyzeResponse(BaseModel):
 
 
 def image_payload(image_b64: str | None, mime_type: str | None) -> dict[str, Any]:
-    """The ``image``/``mime_type`` part of a tool payload, with the type guessed if absent."""
+    """The ``image``/``mime_type`` part of a tool payload; the input resolver reads the type
+    from the bytes when it is not given."""
     if image_b64 is None:
         return {}
-    if mime_type is None:
-        head = image_b64[:64]
-        try:
-            mime_type = sniff_mime_type(base64.b64decode(head[: len(head) - len(head) % 4]))
-        except ValueError:
-            mime_type = "application/octet-stream"
-    return {"image": image_b64, "mime_type": mime_type}
+    return (
+        {"image": image_b64} if mime_type is None else {"image": image_b64, "mime_type": mime_type}
+    )
+
+
+def request_payload(request: AnalyzeRequest) -> dict[str, Any]:
+    """The tool payload of an analyze (or job) request: ``args`` plus its image fields."""
+    payload = dict(request.args)
+    for name in IMAGE_FIELDS:
+        value = getattr(request, name)
+        if value is not None:
+            payload[name] = value
+    if request.mime_type is not None:
+        payload["mime_type"] = request.mime_type
+    return payload
 
 
 class AnalysisService:
@@ -68,7 +74,7 @@ class AnalysisService:
         self._plugins = plugins
 
     def analyze(self, request: AnalyzeRequest) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
-        payload = {**request.args, **image_payload(request.image, request.mime_type)}
+        payload = request_payload(request)
         return self.run_tool(request.plugin, request.tool, payload)
 
     def run_tool(

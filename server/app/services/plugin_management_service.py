@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.inputs.resolver import FileReader, InputResolver
 from app.plugins.base import PluginUnavailable
 from app.plugins.loader import plugin_loader, refresh
 from app.plugins.loader.plugin_registry import (
@@ -40,9 +41,12 @@ class PluginManagementService:
         allowlist: Sequence[str] | None = None,
         load_timeout_s: float = 30.0,
         force_in_process: bool = False,
+        in_process: Sequence[str] = (),
         sources: Sequence[plugin_loader.PluginSource] | None = None,
+        inputs: InputResolver | None = None,
     ) -> None:
         self._registry = registry
+        self._inputs = inputs or InputResolver()
         self._executor = executor
         self._runner = ToolRunner(
             registry=registry,
@@ -50,10 +54,12 @@ class PluginManagementService:
             default_timeout_s=default_timeout_s,
             timeout_overrides=timeout_overrides,
             max_result_bytes=max_result_bytes,
+            input_resolver=self._inputs.resolve,
         )
         self._allowlist = list(allowlist) if allowlist is not None else None
         self._load_timeout_s = load_timeout_s
         self._force_in_process = force_in_process
+        self._in_process = frozenset(in_process)
         self._sources = list(sources) if sources is not None else None
         self._reload_lock = threading.Lock()
 
@@ -65,8 +71,10 @@ class PluginManagementService:
         executor: Executor,
         *,
         sources: Sequence[plugin_loader.PluginSource] | None = None,
+        files: FileReader | None = None,
     ) -> PluginManagementService:
-        """The service as the app and the CLI's in-process mode both build it."""
+        """The service as the app and the CLI's in-process mode both build it (the CLI
+        has no uploaded files: ``files`` is the app's file store)."""
         return cls(
             registry,
             executor,
@@ -76,7 +84,9 @@ class PluginManagementService:
             allowlist=settings.plugins_allowlist,
             load_timeout_s=settings.plugin_load_timeout_s,
             force_in_process=settings.force_in_process,
+            in_process=[n for n, mode in settings.plugin_isolation.items() if mode == "in_process"],
             sources=sources,
+            inputs=InputResolver.from_settings(settings, files),
         )
 
     @property
@@ -86,6 +96,11 @@ class PluginManagementService:
     @property
     def executor(self) -> Executor:
         return self._executor
+
+    @property
+    def inputs(self) -> InputResolver:
+        """The input resolver every call goes through (jobs use it at submit)."""
+        return self._inputs
 
     # -- execution --------------------------------------------------------------------------
 
@@ -124,6 +139,7 @@ class PluginManagementService:
                 allowlist=self._allowlist,
                 timeout_s=self._load_timeout_s,
                 force_in_process=self._force_in_process,
+                in_process=self._in_process,
             )
             if start:
                 self._start_all([r for r in records if r.state is PluginState.LOADED])

@@ -47,14 +47,14 @@ def rapid(offline: None) -> Iterator[PluginHarness]:
 @needs_extra
 def test_reads_lines_with_boxes(rapid: PluginHarness) -> None:
     image, _ = render_lines(list(SENTENCES), 20)
-    result = rapid.call("read_text", image_payload(image, words=True))
+    result = rapid.call("read_text", image_payload(image, level="words"))
     expected = normalise_words(" ".join(SENTENCES))
     assert word_recall(expected, normalise_words(result["text"])) >= 0.95
     assert len(result["lines"]) == len(SENTENCES)
     first = result["lines"][0]
     assert len(first["polygon"]) == 4 and 0.5 < first["confidence"] <= 1.0
-    assert first["box"]["y"] < result["lines"][1]["box"]["y"]
-    assert [w["text"] for w in first["words"]][:3] == ["The", "quick", "brown"]
+    assert first["box"][1] < result["lines"][1]["box"][1]
+    assert [w["text"] for w in result["words"] if w["line"] == 0][:3] == ["The", "quick", "brown"]
 
 
 @needs_extra

@@ -225,9 +225,7 @@ def test_batch_progress_bar_is_drawn_on_a_terminal(
     assert "3 files: 3 ok, 0 failed" in drawn
 
 
-def test_run_starts_only_the_chosen_plugin(
-    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_starts_only_the_chosen_plugin(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     started = _record_starts(monkeypatch)
     result = invoke("run", "echo.echo", "-a", "text=x")
     assert result.exit_code == 0, result.stderr

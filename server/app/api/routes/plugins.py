@@ -110,9 +110,11 @@ async def _read_payload(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
-        data, declared = await form_file(form, "multipart upload")
         payload = form_args(form)
-        payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))
+        upload = await form_file(form, "multipart upload", payload)
+        if upload is not None:
+            data, declared = upload
+            payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))
         return payload
     body = await request.body()
     return json_object(body, "request body") if body else {}
