@@ -138,6 +138,14 @@ class Settings(BaseSettings):
         default=1024 * 1024 * 1024, ge=0, description="Bytes of uploaded files per owner."
     )
 
+    # -- MCP (docs/mcp.md) ------------------------------------------------------------------
+    mcp_max_result_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="Largest tool result (JSON bytes) /mcp hands an agent; larger ones are "
+        "refused with invalid_output (REST and jobs use max_result_bytes).",
+    )
+
     # -- observability ----------------------------------------------------------------------
     log_level: str = "INFO"
 
