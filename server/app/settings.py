@@ -119,6 +119,9 @@ class Settings(BaseSettings):
         default=1.0, description="Idle check for jobs other servers accepted."
     )
     job_heartbeat_s: float = 5.0
+    job_max_wait_s: float = Field(
+        default=60.0, ge=0, description="Longest a submit with ?wait= holds the request open."
+    )
     job_lease_s: float = Field(
         default=30.0, description="A server silent for this long loses its RUNNING jobs to others."
     )
