@@ -23,8 +23,7 @@ from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
 from app.files.store import FileLimits, FileStore
 from app.jobs.store.engine import build_engine
-from app.mcp.http import McpEndpoint, transport_security
-from app.mcp.server import build_mcp_server
+from app.mcp.factory import build_mcp_endpoint
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
 from app.plugins.loader.plugin_loader import PluginSource
@@ -68,11 +67,8 @@ def create_app(
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
-    mcp = McpEndpoint(
-        build_mcp_server(plugin_service, version=VERSION),
-        max_body_bytes=settings.max_request_bytes,
-        security=transport_security(settings.host, settings.allowed_origins),
-    )
+    analysis_service = AnalysisService(plugin_service)
+    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,7 +100,7 @@ def create_app(
     app.state.settings = settings
     app.state.registry = registry
     app.state.plugin_service = plugin_service
-    app.state.analysis_service = AnalysisService(plugin_service)
+    app.state.analysis_service = analysis_service
     app.state.job_service = job_service
     app.state.file_store = file_store
     app.state.metrics = prometheus

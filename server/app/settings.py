@@ -100,6 +100,9 @@ class Settings(BaseSettings):
         default=1.0, description="Idle check for jobs other servers accepted."
     )
     job_heartbeat_s: float = 5.0
+    job_max_wait_s: float = Field(
+        default=60.0, ge=0, description="Longest a submit with ?wait= holds the request open."
+    )
     job_lease_s: float = Field(
         default=30.0, description="A server silent for this long loses its RUNNING jobs to others."
     )
@@ -133,6 +136,14 @@ class Settings(BaseSettings):
     )
     file_quota_bytes: int = Field(
         default=1024 * 1024 * 1024, ge=0, description="Bytes of uploaded files per owner."
+    )
+
+    # -- MCP (docs/mcp.md) ------------------------------------------------------------------
+    mcp_max_result_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="Largest tool result (JSON bytes) /mcp hands an agent; larger ones are "
+        "refused with invalid_output (REST and jobs use max_result_bytes).",
     )
 
     # -- observability ----------------------------------------------------------------------

@@ -86,10 +86,11 @@ class ProcessExecutor:
             pool.start()
         except StartupFailed as exc:
             self._start_failures[record.name] = (time.monotonic(), exc.message)
+            if exc.unavailable:  # the plugin said why (e.g. a missing extra): one line
+                log.warning("plugin %s is unavailable: %s", record.name, exc.message)
+                raise PluginUnavailable(exc.message, plugin=record.name) from None
             if exc.traceback:
                 log.warning("plugin %s failed to start:\n%s", record.name, exc.traceback.rstrip())
-            if exc.unavailable:
-                raise PluginUnavailable(exc.message, plugin=record.name) from None
             raise VisorError(
                 f"startup failed: {exc.message}", code=ErrorCode.WORKER_CRASHED, plugin=record.name
             ) from None
