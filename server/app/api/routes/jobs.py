@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +21,6 @@ from app.api.uploads import form_args, form_file
 from app.errors import ErrorCode, VisorError
 from app.jobs.events import JobEventKind
 from app.jobs.models import Job, JobList, JobQuery, JobSubmission
-from app.jobs.store.repository import JobInput
 from app.services.analysis_service import AnalyzeResponse
 from app.services.job_management_service import JobManagementService
 
@@ -76,9 +76,11 @@ def _job_response(
 )
 async def submit_job(request: Request, jobs: JobServiceDep) -> Response:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        plugin, tool, job_input, max_attempts = await _read_multipart(request)
+        plugin, tool, args, upload, max_attempts = await _read_multipart(request)
         job = await run_in_threadpool(
-            jobs.submit_input, plugin, tool, job_input, max_attempts=max_attempts
+            partial(
+                jobs.submit_payload, plugin, tool, args, upload=upload, max_attempts=max_attempts
+            )
         )
     else:
         submission = _parse_submission(await request.body())
@@ -108,7 +110,7 @@ async def get_job_result(job_id: str, jobs: JobServiceDep) -> Response:
     if error:
         raise EnvelopeError(error)
     assert response is not None
-    return FastJSONResponse(response.model_dump())
+    return FastJSONResponse(response.body())
 
 
 @router.delete(
@@ -184,21 +186,18 @@ def _parse_submission(body: bytes) -> JobSubmission:
         raise RequestValidationError(exc.errors(include_url=False)) from exc
 
 
-async def _read_multipart(request: Request) -> tuple[str, str | None, JobInput, int | None]:
+async def _read_multipart(
+    request: Request,
+) -> tuple[str, str | None, dict[str, Any], tuple[bytes, str | None] | None, int | None]:
     form = await request.form()
     plugin = form.get("plugin")
     if not isinstance(plugin, str) or not plugin:
         raise VisorError("multipart submit needs a 'plugin' part", code=ErrorCode.INVALID_INPUT)
     tool = form.get("tool")
-    data, mime = await form_file(form, "multipart submit")
     args = form_args(form)
+    upload = await form_file(form, "multipart submit", args)
     max_attempts = _optional_int(form.get("max_attempts"))
-    return (
-        plugin,
-        tool if isinstance(tool, str) and tool else None,
-        JobInput(args, data, mime),
-        max_attempts,
-    )
+    return plugin, tool if isinstance(tool, str) and tool else None, args, upload, max_attempts
 
 
 def _optional_int(value: Any) -> int | None:
