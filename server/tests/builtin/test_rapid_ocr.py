@@ -120,7 +120,7 @@ def test_without_the_extra_it_is_unavailable_with_the_install_hint(
 
 @pytest.fixture(scope="module")
 def columns_page() -> tuple[Any, str]:
-    return render_page([list(PARAGRAPHS[:2]), list(PARAGRAPHS[2:4])], title="Spring notes")
+    return render_page([[PARAGRAPHS[0]], [PARAGRAPHS[3]]], size=18, title="Spring notes")
 
 
 @needs_extra

@@ -102,6 +102,7 @@ class RapidOcrPlugin(Plugin):
         sideways = _sideways(best)
         if not best or (_mean(best) >= RETRY_BELOW and not sideways):
             return best, turned
+        candidates: tuple[int, ...]
         if sideways:  # a confident sideways reading means rapidocr's line turn was right
             candidates = (270, 90) if _mean(best) >= RETRY_BELOW else (90, 270)
         else:
