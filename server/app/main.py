@@ -106,7 +106,11 @@ def create_app(
     app.state.ready = False
 
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_request_bytes,
+        max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
+    )
     routers = (analyze.router, plugins.router, jobs.router, files.router, health.router)
     for router in (*routers, metrics.router):
         app.include_router(router)

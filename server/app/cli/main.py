@@ -66,6 +66,7 @@ def serve(
         port=settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        server_header=False,  # no "Server: uvicorn": library details stay out of responses
     )
 
 

@@ -8,8 +8,6 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -17,7 +15,7 @@ from starlette.responses import Response
 from app.api.errors import EnvelopeError
 from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
-from app.api.uploads import form_args, form_file
+from app.api.uploads import form_args, form_file, parse_body
 from app.errors import ErrorCode, VisorError
 from app.jobs.events import JobEventKind
 from app.jobs.models import Job, JobList, JobQuery, JobSubmission
@@ -83,7 +81,7 @@ async def submit_job(request: Request, jobs: JobServiceDep) -> Response:
             )
         )
     else:
-        submission = _parse_submission(await request.body())
+        submission = parse_body(await request.body(), JobSubmission)
         job = await run_in_threadpool(jobs.submit, submission)
     return _job_response(job, 202, {"Location": f"/v1/jobs/{job.id}"})
 
@@ -179,13 +177,6 @@ async def _event_stream(
         unsubscribe()
 
 
-def _parse_submission(body: bytes) -> JobSubmission:
-    try:
-        return JobSubmission.model_validate_json(body or b"{}")
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from exc
-
-
 async def _read_multipart(
     request: Request,
 ) -> tuple[str, str | None, dict[str, Any], tuple[bytes, str | None] | None, int | None]:
@@ -195,7 +186,7 @@ async def _read_multipart(
         raise VisorError("multipart submit needs a 'plugin' part", code=ErrorCode.INVALID_INPUT)
     tool = form.get("tool")
     args = form_args(form)
-    upload = await form_file(form, "multipart submit", args)
+    upload = await form_file(form)
     max_attempts = _optional_int(form.get("max_attempts"))
     return plugin, tool if isinstance(tool, str) and tool else None, args, upload, max_attempts
 
