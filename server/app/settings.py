@@ -139,8 +139,49 @@ class Settings(BaseSettings):
         default=1024 * 1024 * 1024, ge=0, description="Bytes of uploaded files per owner."
     )
 
+    # -- MCP (docs/mcp.md) ------------------------------------------------------------------
+    mcp_max_result_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="Largest tool result (JSON bytes) /mcp hands an agent; larger ones are "
+        "refused with invalid_output (REST and jobs use max_result_bytes).",
+    )
+
     # -- observability ----------------------------------------------------------------------
     log_level: str = "INFO"
+
+    # -- security (docs/security.md) --------------------------------------------------------
+    auth: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="auto: API keys are required once one exists (and refused to start on a "
+        "non-loopback host without one); required: always; off: never (loud warning).",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call Visor (and CORS), e.g. "
+        "https://app.example.com,http://localhost:*; empty: same-origin only, CORS off.",
+    )
+    auth_rate_per_s: float = Field(default=20.0, gt=0, description="Requests/s per key.")
+    auth_burst: int = Field(default=40, ge=1, description="Requests a key may make at once.")
+    auth_max_concurrent_calls: int = Field(
+        default=4, ge=1, description="Tool calls one key may run at once."
+    )
+    auth_failures_burst: int = Field(
+        default=10, ge=1, description="Failed authentications an address may make in a row."
+    )
+    auth_failures_per_min: float = Field(
+        default=6.0, gt=0, description="Failed authentications an address regains per minute."
+    )
+    auth_refresh_s: float = Field(
+        default=5.0, gt=0, description="Re-read keys (other servers' changes), write last-used."
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("plugins_allowlist", mode="before")
     @classmethod

@@ -10,11 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from app.auth.principal import owner_of_new_records
+
 _OWNER: ContextVar[str | None] = ContextVar("visor_owner", default=None)
 
 
 def current_owner() -> str | None:
-    return _OWNER.get()
+    """The explicit owner if one is set, else the request's API key (app.auth)."""
+    explicit = _OWNER.get()
+    return explicit if explicit is not None else owner_of_new_records()
 
 
 @contextmanager

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.errors import VisorError, envelope_from_exception
 from app.inputs.resolver import IMAGE_FIELDS
 from app.plugins import images
+from app.rendering.renderer import Renderer
 from app.services.plugin_management_service import PluginManagementService
 
 
@@ -38,6 +41,11 @@ class AnalyzeRequest(BaseModel):
         None, description="Mime type of the image; read from its bytes when omitted."
     )
     args: dict[str, Any] = Field(default_factory=dict, description="Tool-specific options.")
+    render: bool = Field(
+        False,
+        description="Also return the result's boxes and polygons drawn over the image "
+        "(rendered_image).",
+    )
 
 
 class AnalyzeResponse(BaseModel):
@@ -45,6 +53,16 @@ class AnalyzeResponse(BaseModel):
     plugin: str
     tool: str | None
     elapsed_ms: float
+    rendered_image: str | None = Field(
+        default=None, description="With render: the annotated image, PNG, base64-encoded."
+    )
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body, without ``rendered_image`` when nothing was rendered."""
+        fields = self.__dict__
+        if fields.get("rendered_image") is None:
+            return {k: v for k, v in fields.items() if k != "rendered_image"}
+        return fields
 
 
 def image_payload(image_b64: str | None, mime_type: str | None) -> dict[str, Any]:
@@ -70,21 +88,39 @@ def request_payload(request: AnalyzeRequest) -> dict[str, Any]:
 
 
 class AnalysisService:
-    def __init__(self, plugins: PluginManagementService) -> None:
+    def __init__(self, plugins: PluginManagementService, renderer: Renderer | None = None) -> None:
         self._plugins = plugins
+        self._renderer = renderer or Renderer()
+
+    @property
+    def plugins(self) -> PluginManagementService:
+        return self._plugins
 
     def analyze(self, request: AnalyzeRequest) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
         payload = request_payload(request)
-        return self.run_tool(request.plugin, request.tool, payload)
+        return self.run_tool(request.plugin, request.tool, payload, render=request.render)
 
     def run_tool(
-        self, plugin: str, tool: str | None, payload: dict[str, Any]
+        self, plugin: str, tool: str | None, payload: dict[str, Any], *, render: bool = False
     ) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
-        """Run one tool; returns ``(response, {})`` or ``(None, envelope)``."""
+        """Run one tool; returns ``(response, {})`` or ``(None, envelope)``.
+
+        With ``render``, the valid result is also drawn over the input image (after
+        ToolRunner, never inside it).
+        """
         started = time.perf_counter()
+        if render:
+            payload = self._with_image(plugin, tool, payload)
         result, error = self._plugins.run(plugin, payload, tool)
         if error:
             return None, error
+        rendered: str | None = None
+        if render:
+            try:
+                png = self._renderer.render(payload, result)
+            except VisorError as exc:
+                return None, envelope_from_exception(exc, plugin=plugin)
+            rendered = base64.b64encode(png).decode("ascii")
         elapsed_ms = round((time.perf_counter() - started) * 1000.0, 3)
         return (
             AnalyzeResponse.model_construct(
@@ -92,6 +128,21 @@ class AnalysisService:
                 plugin=plugin,
                 tool=self._plugins.selected_tool(plugin, tool, payload),
                 elapsed_ms=elapsed_ms,
+                rendered_image=rendered,
             ),
             {},
         )
+
+    def _with_image(self, plugin: str, tool: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload with its image reference resolved, so the renderer draws on the very
+        bytes the tool saw. If that fails, the payload goes to ToolRunner unchanged: it
+        resolves it again and reports (and counts) the failure like any other."""
+        record = self._plugins.registry.get(plugin)
+        name = self._plugins.selected_tool(plugin, tool, payload)
+        spec = record.tools.get(name) if record is not None and name is not None else None
+        if spec is None:
+            return payload
+        try:
+            return self._plugins.inputs.resolve(spec, payload)
+        except VisorError:
+            return payload

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from app.auth.principal import owner_filter, owner_of_new_records
 from app.errors import ErrorCode, VisorError, build_envelope, public_error
 from app.inputs.resolver import ResolvedImage
 from app.jobs.dispatcher import Dispatcher, DispatcherOptions
@@ -141,6 +142,7 @@ class JobManagementService:
             tool,
             max_attempts or self._default_max_attempts,
             job_input,
+            key_id=owner_of_new_records(),
         )
         self._events.publish(JobEventKind.STATUS, job)
         self._dispatcher.wake()
@@ -148,6 +150,7 @@ class JobManagementService:
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a PENDING or RUNNING job; a running tool is told to stop."""
+        self.get(job_id)  # another key's job does not exist for this caller
         error = public_error(build_envelope(ErrorCode.CANCELLED, "the job was cancelled"))
         job, owner = self._store.cancel(job_id, error["error"])
         if job is None:
@@ -169,13 +172,16 @@ class JobManagementService:
     # -- queries ----------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job:
+        """The job, if the caller may see it: a non-admin key sees only its own jobs, and
+        another key's job answers exactly as a job that does not exist."""
         job = self._store.get(job_id)
-        if job is None:
+        owner = owner_filter()
+        if job is None or (owner is not None and job.key_id != owner):
             raise VisorError(f"job {job_id!r} does not exist", code=ErrorCode.NOT_FOUND)
         return job
 
     def list_jobs(self, query: JobQuery) -> JobList:
-        return self._store.list_jobs(query)
+        return self._store.list_jobs(query, key_id=owner_filter())
 
     def result(self, job_id: str) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
         """``(response, {})`` for a SUCCESS job, ``(None, {"error": ...})`` for a failed or

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from app.auth import guard
 from app.errors import ErrorCode, VisorError
 from app.inputs.resolver import FileReader, InputResolver
 from app.plugins.base import PluginUnavailable
@@ -107,7 +108,10 @@ class PluginManagementService:
     def run(
         self, plugin_name: str, payload: dict[str, Any], tool: str | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        return self._runner.run(plugin_name, payload, tool)
+        with guard.tool_call() as refused:  # the caller's scope and concurrency quota
+            if refused:
+                return {}, refused
+            return self._runner.run(plugin_name, payload, tool)
 
     def selected_tool(self, plugin_name: str, tool: str | None, payload: Any = None) -> str | None:
         """The tool ToolRunner will pick for this call (for responses that name it)."""

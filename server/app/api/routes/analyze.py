@@ -45,4 +45,4 @@ async def analyze(request: Request, service: AnalysisServiceDep) -> Response:
     if error:
         raise EnvelopeError(error)
     assert response is not None
-    return FastJSONResponse(response.__dict__)
+    return FastJSONResponse(response.body())

@@ -108,7 +108,7 @@ async def get_job_result(job_id: str, jobs: JobServiceDep) -> Response:
     if error:
         raise EnvelopeError(error)
     assert response is not None
-    return FastJSONResponse(response.model_dump())
+    return FastJSONResponse(response.body())
 
 
 @router.delete(

@@ -44,6 +44,7 @@ jobs = Table(
     Column("result", Text, nullable=True),
     Column("error", Text, nullable=True),
     Column("owner", String(32), nullable=True),
+    Column("key_id", String(32), nullable=True),  # the API key that submitted it (app.auth)
     Column("created_us", BigInteger, nullable=False),
     Column("started_us", BigInteger, nullable=True),
     Column("finished_us", BigInteger, nullable=True),
@@ -51,6 +52,7 @@ jobs = Table(
     Index("ix_visor_jobs_status_created", "status", "created_us"),
     Index("ix_visor_jobs_created", "created_us", "id"),
     Index("ix_visor_jobs_finished", "finished_us"),
+    Index("ix_visor_jobs_key_created", "key_id", "created_us"),
 )
 
 job_images = Table(

@@ -276,12 +276,16 @@ class ToolRunner:
                 code=ErrorCode.INVALID_OUTPUT,
                 plugin=plugin_name,
             ) from exc
-        if len(encoded) > self._max_result_bytes:
+        limit = self._max_result_bytes
+        ctx = current_call_context()
+        if ctx is not None and ctx.max_result_bytes is not None:
+            limit = min(limit, ctx.max_result_bytes)
+        if len(encoded) > limit:
             raise VisorError(
-                f"tool {where} returned {len(encoded)} bytes; the limit is "
-                f"{self._max_result_bytes}",
+                f"tool {where} returned {len(encoded)} bytes of JSON; the limit is {limit} "
+                "bytes (ask the tool for less, if it has options for that)",
                 code=ErrorCode.INVALID_OUTPUT,
-                details={"limit_bytes": self._max_result_bytes},
+                details={"limit_bytes": limit, "result_bytes": len(encoded)},
                 plugin=plugin_name,
             )
         problems = validator_for(spec.output_schema).errors(raw)
