@@ -98,7 +98,7 @@ def test_without_the_extra_it_is_unavailable_with_the_install_hint(
     monkeypatch.setattr(importlib.util, "find_spec", hide)
     with PluginHarness("ocr-rapid") as harness:
         assert harness.state("ocr-rapid") == "UNAVAILABLE"
-        assert 'pip install "visor-server[ocr-rapid]"' in (harness.reason("ocr-rapid") or "")
+        assert 'pip install -e "./server[ocr-rapid]"' in (harness.reason("ocr-rapid") or "")
         error = harness.error("ocr-rapid", {"image": b64(b"x")})
         assert error["type"] == "PluginError"
         assert error["details"]["code"] == "plugin_unavailable"
@@ -108,6 +108,6 @@ def test_without_the_extra_it_is_unavailable_with_the_install_hint(
     client = make_client(builtin_sources("ocr-rapid"), force_in_process=True)
     listed = {p["name"]: p for p in client.get("/v1/plugins").json()["plugins"]}
     assert listed["ocr-rapid"]["state"] == "UNAVAILABLE"
-    assert "visor-server[ocr-rapid]" in listed["ocr-rapid"]["reason"]
+    assert "./server[ocr-rapid]" in listed["ocr-rapid"]["reason"]
     response = client.post("/v1/analyze", json={"plugin": "ocr-rapid", "image": b64(b"x")})
     assert response.status_code == 503

@@ -213,6 +213,13 @@ class PluginRegistry:
         with self._lock:
             return sorted(self._records)
 
+    def available_names(self) -> list[str]:
+        """Names worth offering a caller: every plugin except the UNAVAILABLE ones."""
+        with self._lock:
+            return sorted(
+                n for n, r in self._records.items() if r.state is not PluginState.UNAVAILABLE
+            )
+
     def records(self) -> list[PluginRecord]:
         with self._lock:
             return [self._records[n] for n in sorted(self._records)]

@@ -161,7 +161,7 @@ class ToolRunner:
             raise VisorError(
                 f"plugin {plugin_name!r} is not installed",
                 code=ErrorCode.PLUGIN_NOT_FOUND,
-                details={"available": self._registry.names()},
+                details={"available": self._registry.available_names()},
             )
         if record.state not in RUNNABLE_STATES:
             if record.state is PluginState.LOADED:

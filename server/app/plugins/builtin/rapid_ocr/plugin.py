@@ -1,10 +1,10 @@
 """``ocr-rapid``: PP-OCR (rapidocr 3 on onnxruntime) for documents, tables and dense text.
 
-An optional extra (``pip install "visor-server[ocr-rapid]"``); without it the plugin is
-listed UNAVAILABLE with that hint. Only the models inside the rapidocr wheel are used —
-the plugin never downloads. Compared with Tesseract (``ocr``) it finds text in cluttered
-layouts, tables and photos better and handles rotated lines, at several times the CPU
-cost per image; see docs/plugins.md for numbers.
+An optional extra (``pip install -e "./server[ocr-rapid]"`` from the repository); without
+it the plugin is listed UNAVAILABLE with that hint. Only the models inside the rapidocr
+wheel are used — the plugin never downloads. Compared with Tesseract (``ocr``) it finds
+text in cluttered layouts, tables and photos better and handles rotated lines, at several
+times the CPU cost per image; see docs/plugins.md for numbers.
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ class RapidOcrPlugin(Plugin):
     )
     timeout_s = 120.0
 
-    def __init__(self) -> None:
+    @classmethod
+    def check_requirements(cls) -> None:
         require_extra()  # PluginUnavailable naming the extra; the loader lists the reason
+
+    def __init__(self) -> None:
+        require_extra()
         self._engine = RapidEngine(bundled_models())
 
     def startup(self) -> None:
