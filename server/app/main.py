@@ -124,7 +124,11 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_request_bytes,
+        max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
+    )
     install_cors(app, settings.allowed_origins)
     routers = (analyze.router, plugins.router, jobs.router, files.router, health.router)
     for router in (*routers, metrics.router):

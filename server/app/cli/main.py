@@ -72,6 +72,7 @@ def serve(
         shutdown_timeout_s=settings.shutdown_timeout_s,
         workers=workers,
         log_level=settings.log_level.lower(),
+        server_header=False,  # no "Server: uvicorn": library details stay out of responses
     )
 
 
