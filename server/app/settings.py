@@ -85,6 +85,25 @@ class Settings(BaseSettings):
         default=10.0, description="On shutdown, in-flight calls get this long to finish."
     )
 
+    # -- executor: local worker processes or a Ray cluster (docs/deploy.md) ------------------
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Where isolated plugins run: local workers or Ray actors."
+    )
+    ray_address: str = Field(
+        default="",
+        description='Empty: start a Ray for this server; "auto" or "ray://host:10001": join one.',
+    )
+    ray_num_cpus: float = Field(
+        default=1.0, ge=0, description="CPUs Ray reserves per plugin actor (fractions allowed)."
+    )
+    ray_plugin_resources: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Per plugin: {"ocr": {"num_cpus": 2, "num_gpus": 0.5, "memory_mb": 4096}}.',
+    )
+    ray_local_num_cpus: int | None = Field(
+        default=None, ge=1, description="CPUs of the Ray this server starts (default: all)."
+    )
+
     # -- jobs -------------------------------------------------------------------------------
     job_concurrency: int = Field(default=4, ge=1, description="Jobs this server runs at once.")
     job_max_attempts: int = Field(
@@ -100,6 +119,9 @@ class Settings(BaseSettings):
         default=1.0, description="Idle check for jobs other servers accepted."
     )
     job_heartbeat_s: float = 5.0
+    job_max_wait_s: float = Field(
+        default=60.0, ge=0, description="Longest a submit with ?wait= holds the request open."
+    )
     job_lease_s: float = Field(
         default=30.0, description="A server silent for this long loses its RUNNING jobs to others."
     )
@@ -109,6 +131,10 @@ class Settings(BaseSettings):
 
     # -- requests ---------------------------------------------------------------------------
     max_request_bytes: int = 40 * 1024 * 1024
+    max_bodies_in_flight_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        description="Request bodies held at once; beyond it, 503 overloaded before reading.",
+    )
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
 

@@ -315,6 +315,12 @@ class Plugin:
         return True
 
     @classmethod
+    def check_requirements(cls) -> None:
+        """Raise :class:`PluginUnavailable` (with the install command) when an optional
+        dependency is missing. Called when the plugin is loaded, in the server, before any
+        worker starts: keep it cheap (``importlib.util.find_spec``, not imports)."""
+
+    @classmethod
     def tool_specs(cls) -> dict[str, ToolSpec]:
         """All tools of this plugin class, keyed by tool name (computed once per class)."""
         cached = cls.__dict__.get("_visor_tool_specs")

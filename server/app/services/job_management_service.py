@@ -212,7 +212,7 @@ class JobManagementService:
             raise VisorError(
                 f"plugin {plugin!r} is not installed",
                 code=ErrorCode.PLUGIN_NOT_FOUND,
-                details={"available": self._plugins.registry.names()},
+                details={"available": self._plugins.registry.available_names()},
             )
         name = self._plugins.selected_tool(plugin, tool)
         if name is None or name not in record.tools:

@@ -16,7 +16,7 @@ from app.auth import guard
 from app.errors import ErrorCode, VisorError
 from app.inputs.resolver import FileReader, InputResolver
 from app.plugins.base import PluginUnavailable
-from app.plugins.loader import plugin_loader
+from app.plugins.loader import plugin_loader, refresh
 from app.plugins.loader.plugin_registry import (
     PluginHealth,
     PluginRecord,
@@ -120,11 +120,23 @@ class PluginManagementService:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def load(self) -> list[PluginRecord]:
-        """Discover, load and start plugins (startup and reload)."""
+    def load(self, *, start: bool = True) -> list[PluginRecord]:
+        """Discover, load and start plugins (startup and reload).
+
+        With ``start=False`` plugins stay LOADED (imported and validated, no worker):
+        ToolRunner starts one on its first call, so a command that lists plugins or runs
+        one tool pays only for what it uses.
+        """
         with self._reload_lock:
             for name in self._registry.names():
                 self._executor.stop_plugin(name)
+            if self._sources is None and len(self._registry):  # a reload: see new installs
+                refresh.see_new_installs()
+                refresh.forget_modules(
+                    s.origin
+                    for s in plugin_loader.discover()
+                    if s.distribution != plugin_loader.BUILTIN_DISTRIBUTION
+                )
             records = plugin_loader.load_into(
                 self._registry,
                 self._sources,
@@ -133,8 +145,16 @@ class PluginManagementService:
                 force_in_process=self._force_in_process,
                 in_process=self._in_process,
             )
-            self._start_all([r for r in records if r.state is PluginState.LOADED])
+            if start:
+                self._start_all([r for r in records if r.state is PluginState.LOADED])
             return records
+
+    def start(self, name: str) -> None:
+        """Start one LOADED plugin (after ``load(start=False)``); others are left alone."""
+        record = self._registry.get(name)
+        if record is not None and record.state is PluginState.LOADED:
+            with self._reload_lock:
+                self._start_one(record)
 
     def _start_all(self, records: list[PluginRecord]) -> None:
         threads = [
@@ -190,7 +210,6 @@ class PluginManagementService:
             "state": health.state,
             "reason": health.reason,
             "isolation": record.isolation,
-            "origin": record.origin,
             "default_tool": record.default_tool,
             "tools": [spec.manifest() for spec in record.tools.values()],
         }

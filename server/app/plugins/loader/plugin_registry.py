@@ -135,7 +135,8 @@ class PluginHealth(BaseModel):
     p50_ms: float | None = None
     p95_ms: float | None = None
     isolation: str = "process"
-    origin: str | None = Field(None, description="Entry point that provided the plugin.")
+    #: Kept for the log and the CLI; never sent to clients (it names module paths).
+    origin: str | None = Field(None, exclude=True)
     tools: dict[str, ToolMetrics] = Field(default_factory=dict)
 
 
@@ -211,6 +212,13 @@ class PluginRegistry:
     def names(self) -> list[str]:
         with self._lock:
             return sorted(self._records)
+
+    def available_names(self) -> list[str]:
+        """Names worth offering a caller: every plugin except the UNAVAILABLE ones."""
+        with self._lock:
+            return sorted(
+                n for n, r in self._records.items() if r.state is not PluginState.UNAVAILABLE
+            )
 
     def records(self) -> list[PluginRecord]:
         with self._lock:

@@ -161,7 +161,7 @@ class ToolRunner:
             raise VisorError(
                 f"plugin {plugin_name!r} is not installed",
                 code=ErrorCode.PLUGIN_NOT_FOUND,
-                details={"available": self._registry.names()},
+                details={"available": self._registry.available_names()},
             )
         if record.state not in RUNNABLE_STATES:
             if record.state is PluginState.LOADED:
@@ -326,6 +326,8 @@ class ToolRunner:
         code = info["details"].get("code")
         quiet = code in _CLIENT_CODES
         level = logging.INFO if quiet else logging.WARNING
+        if code == ErrorCode.OVERLOADED.value:
+            level = logging.DEBUG  # shedding load must stay cheap: no line per refusal
         if not log.isEnabledFor(level):
             return
         ctx = current_call_context()
