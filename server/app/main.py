@@ -18,6 +18,7 @@ from starlette.routing import Route
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.routes import analyze, health, jobs, metrics, plugins
+from app.dashboard import install_dashboard
 from app.mcp.http import McpEndpoint, transport_security
 from app.mcp.server import build_mcp_server
 from app.observability.logging import configure_logging
@@ -82,6 +83,8 @@ def create_app(
         version=VERSION,
         description="Governed execution of vision plugins: REST, jobs, MCP.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from the dashboard's packaged assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -96,6 +99,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
     for router in (analyze.router, plugins.router, jobs.router, health.router, metrics.router):
         app.include_router(router)
+    install_dashboard(app, version=VERSION)
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))
     return app
