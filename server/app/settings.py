@@ -57,8 +57,14 @@ class Settings(BaseSettings):
     plugin_workers: dict[str, int] = Field(
         default_factory=dict, description='Worker processes per plugin, e.g. {"ocr": 2}.'
     )
+    workers_per_plugin: int | None = Field(
+        default=None, ge=1, description="Most workers a plugin may use; unset: CPU count (1-8)."
+    )
+    warm_workers: int = Field(
+        default=1, ge=1, description="Workers started with each plugin; more boot on demand."
+    )
     worker_queue_size: int = Field(
-        default=16, ge=0, description="Calls that may wait for a busy plugin's workers."
+        default=128, ge=0, description="Calls that may wait, first come first served, per plugin."
     )
     plugin_queue_sizes: dict[str, int] = Field(default_factory=dict)
     worker_memory_limit_mb: int = Field(

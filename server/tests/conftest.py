@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import IN_PROCESS_TEST_PLUGINS
 
 from app.main import create_app
 from app.plugins.loader.plugin_loader import PluginSource
@@ -17,7 +18,11 @@ from app.settings import Settings
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        plugin_isolation=dict.fromkeys(IN_PROCESS_TEST_PLUGINS, "in_process"),
+        _env_file=None,
+    )
 
 
 AppFactory = Callable[..., TestClient]

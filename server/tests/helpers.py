@@ -11,6 +11,23 @@ from app.plugins.loader.plugin_loader import PluginSource, discover
 
 TEST_GROUP = "visor.test_plugins"
 
+#: Test plugins the suite's operator runs in the server process (settings, not the plugin,
+#: decide that): they test ToolRunner's contract, not isolation, and start instantly.
+IN_PROCESS_TEST_PLUGINS = (
+    "echo",
+    "raises",
+    "returns_none",
+    "returns_list",
+    "not_json",
+    "bad_output",
+    "slow_constructor",
+    "startup_fails",
+    "picky",
+    "jobtest",
+    "slow",
+    "size",
+)
+
 
 def plugin_sources(*names: str) -> list[PluginSource]:
     """Sources from the installed test distribution's ``visor.test_plugins`` group."""

@@ -248,9 +248,9 @@ class Plugin:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "0.0.0"
     description: ClassVar[str] = ""
-    #: Execution preferences; operators may override them in settings.
-    isolation: ClassVar[str] = "process"  # "process" or "in_process"
-    workers: ClassVar[int] = 1
+    #: Execution preferences; operators may override them in settings. Where a plugin runs
+    #: (worker process or, for trusted tools, in-process) is the operator's choice alone.
+    workers: ClassVar[int | None] = None  # None: the operator's default (CPU count)
     timeout_s: ClassVar[float | None] = None
     memory_limit_mb: ClassVar[int | None] = None
 
@@ -306,8 +306,6 @@ class Plugin:
             raise TypeError(f"plugin {cls.name!r} declares no tools")
         if sum(1 for s in specs.values() if s.default) > 1:
             raise TypeError(f"plugin {cls.name!r} marks more than one default tool")
-        if cls.isolation not in ("process", "in_process"):
-            raise TypeError(f"plugin {cls.name!r}: isolation must be 'process' or 'in_process'")
         for spec in specs.values():
             for label, schema in (("input", spec.input_schema), ("output", spec.output_schema)):
                 if not isinstance(schema, dict) or schema.get("type", "object") != "object":

@@ -40,6 +40,7 @@ class PluginManagementService:
         allowlist: Sequence[str] | None = None,
         load_timeout_s: float = 30.0,
         force_in_process: bool = False,
+        in_process: Sequence[str] = (),
         sources: Sequence[plugin_loader.PluginSource] | None = None,
     ) -> None:
         self._registry = registry
@@ -54,6 +55,7 @@ class PluginManagementService:
         self._allowlist = list(allowlist) if allowlist is not None else None
         self._load_timeout_s = load_timeout_s
         self._force_in_process = force_in_process
+        self._in_process = frozenset(in_process)
         self._sources = list(sources) if sources is not None else None
         self._reload_lock = threading.Lock()
 
@@ -76,6 +78,7 @@ class PluginManagementService:
             allowlist=settings.plugins_allowlist,
             load_timeout_s=settings.plugin_load_timeout_s,
             force_in_process=settings.force_in_process,
+            in_process=[n for n, mode in settings.plugin_isolation.items() if mode == "in_process"],
             sources=sources,
         )
 
@@ -112,6 +115,7 @@ class PluginManagementService:
                 allowlist=self._allowlist,
                 timeout_s=self._load_timeout_s,
                 force_in_process=self._force_in_process,
+                in_process=self._in_process,
             )
             self._start_all([r for r in records if r.state is PluginState.LOADED])
             return records

@@ -19,7 +19,6 @@ LEAK_MARKERS = ("Traceback", "_internal", 'File "', "hostile.py", "tool_runner.p
 class _Slow(Plugin):
     name = "slow"
     version = "1"
-    isolation = "in_process"
 
     @tool(timeout_s=0.1)
     def wait(self) -> dict:

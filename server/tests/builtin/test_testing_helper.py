@@ -23,7 +23,6 @@ class SizePlugin(Plugin):
     name = "size"
     version = "1.0.0"
     description = "Image size."
-    isolation = "in_process"
 
     def startup(self) -> None:
         self.started = True

@@ -34,7 +34,6 @@ class JobTestPlugin(Plugin):
     name = "jobtest"
     version = "1.0.0"
     description = "Tools for the job tests."
-    isolation = "in_process"
 
     @tool(description="Report progress until cancelled (or for at most 30 s).")
     def spin(self, args: Token, ctx: ToolContext) -> dict:

@@ -222,6 +222,32 @@ def test_a_full_queue_is_refused_at_once_with_retry_after() -> None:
         stack.executor.shutdown(2)
 
 
+def test_a_busy_plugin_boots_more_workers_up_to_its_limit() -> None:
+    """One warm worker per plugin at rest; calls that wait for a worker bring up more."""
+    stack = start_stack("steady", workers={"steady": 2})
+    try:
+        assert len(stack.executor.pids("steady")) == 1
+        calls = [CallContext(), CallContext()]
+
+        def slow(ctx: CallContext) -> Any:
+            with call_context(ctx):
+                return stack.run("steady", "sleep", {"seconds": 60, "steps": 600})
+
+        threads = [_in_thread(slow, ctx) for ctx in calls]
+        pool = stack.executor.pool("steady")
+        assert pool is not None
+        eventually(lambda: pool.stats()["busy"] == 2, "a second worker to boot and take a call")
+        assert len(stack.executor.pids("steady")) == 2
+        for ctx in calls:
+            ctx.cancel()
+        for thread, _ in threads:
+            thread.join(10)
+        eventually(lambda: len(stack.executor.pids("steady")) >= 1, "replacements")
+        assert len(stack.executor.pids("steady")) <= 2  # never more than the limit
+    finally:
+        stack.executor.shutdown(2)
+
+
 def test_startup_failures_are_reported_with_their_reason() -> None:
     registry = PluginRegistry()
     registry.replace_all(load_plugins(_sources("crashy_startup", "missing_extra")))
@@ -239,12 +265,12 @@ def test_startup_failures_are_reported_with_their_reason() -> None:
         stack.executor.shutdown(1)
 
 
-def test_routing_follows_force_overrides_and_the_plugins_choice() -> None:
+def test_routing_follows_force_and_the_operators_overrides() -> None:
     registry = PluginRegistry()
     registry.replace_all(load_plugins(_sources("echo", "steady")))
     stack = start_stack()
     for force, overrides, expected in [
-        (False, {}, {"echo": "in_process", "steady": "process"}),
+        (False, {}, {"echo": "process", "steady": "process"}),
         (
             False,
             {"steady": "in_process", "echo": "process"},

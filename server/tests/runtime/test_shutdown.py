@@ -58,7 +58,7 @@ def test_in_flight_calls_past_the_deadline_are_cancelled() -> None:
 
 
 def test_stopping_the_app_leaves_no_worker_behind(make_client: Any) -> None:
-    client: TestClient = make_client(plugin_sources("crashy", "steady"))
+    client: TestClient = make_client(plugin_sources("crashy", "steady"), warm_workers=2)
     executor = client.app.state.plugin_service.executor.process  # type: ignore[attr-defined]
     pids = executor.pids("crashy") + executor.pids("steady")
     assert len(pids) == 3 and all(pid in {p.pid for p in worker_processes()} for pid in pids)
@@ -74,7 +74,7 @@ def test_workers_exit_when_the_server_is_killed(tmp_path: Path) -> None:
         "import json, time\n"
         "from isolation_helpers import start_stack\n"
         "if __name__ == '__main__':\n"
-        "    stack = start_stack('steady')\n"
+        "    stack = start_stack('steady', min_workers=2)\n"
         "    print(json.dumps(stack.executor.pids('steady')), flush=True)\n"
         "    time.sleep(600)\n"
     )

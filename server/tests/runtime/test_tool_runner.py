@@ -21,7 +21,6 @@ from app.plugins.runtime.tool_runner import ToolRunner
 class _Picky(Plugin):
     name = "picky"
     version = "1"
-    isolation = "in_process"
 
     @tool(
         input_schema={

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -67,11 +67,18 @@ def resolve_plugin(obj: Any) -> tuple[type[Plugin], Plugin | None]:
     raise TypeError(f"{obj!r} is not a visor Plugin subclass, instance or factory")
 
 
-def build_record(source: PluginSource, *, force_in_process: bool = False) -> PluginRecord:
-    """Import, resolve, validate and construct one plugin. Raises on any problem."""
+def build_record(
+    source: PluginSource, *, force_in_process: bool = False, in_process: Collection[str] = ()
+) -> PluginRecord:
+    """Import, resolve, validate and construct one plugin. Raises on any problem.
+
+    Only the operator puts a plugin in the server process (``force_in_process``, or its
+    name in ``in_process``); a plugin cannot opt itself out of isolation.
+    """
     plugin_cls, instance = resolve_plugin(source.load())
     plugin_cls.validate_class()
-    isolation = "in_process" if force_in_process else plugin_cls.isolation
+    runs_here = force_in_process or plugin_cls.name in in_process
+    isolation = "in_process" if runs_here else "process"
     if instance is None and isolation == "in_process":
         # Only plugins that will run here are built here: an isolated plugin's constructor
         # runs in its worker, where a crash or a hang costs the worker, not the server.
@@ -96,11 +103,11 @@ def unavailable_record(key: str, origin: str | None, reason: str) -> PluginRecor
 
 
 def _build_with_deadline(
-    source: PluginSource, timeout_s: float, force_in_process: bool
+    source: PluginSource, timeout_s: float, force_in_process: bool, in_process: Collection[str]
 ) -> PluginRecord:
     try:
         return call_with_deadline(
-            lambda: build_record(source, force_in_process=force_in_process),
+            lambda: build_record(source, force_in_process=force_in_process, in_process=in_process),
             timeout_s,
             name=f"visor-load-{source.key}",
         )
@@ -120,13 +127,14 @@ def load_plugins(
     allowlist: Sequence[str] | None = None,
     timeout_s: float = 30.0,
     force_in_process: bool = False,
+    in_process: Collection[str] = (),
 ) -> list[PluginRecord]:
     """Build records for every allowed source, concurrently, each within ``timeout_s``."""
     allowed = [s for s in sources if allowlist is None or s.key in allowlist]
     results: list[PluginRecord | None] = [None] * len(allowed)
 
     def work(index: int, source: PluginSource) -> None:
-        results[index] = _build_with_deadline(source, timeout_s, force_in_process)
+        results[index] = _build_with_deadline(source, timeout_s, force_in_process, in_process)
 
     threads = [
         threading.Thread(target=work, args=(i, s), daemon=True) for i, s in enumerate(allowed)
@@ -162,6 +170,7 @@ def load_into(
     allowlist: Sequence[str] | None = None,
     timeout_s: float = 30.0,
     force_in_process: bool = False,
+    in_process: Collection[str] = (),
 ) -> list[PluginRecord]:
     """Discover (unless ``sources`` is given) and replace the registry's contents."""
     records = load_plugins(
@@ -169,6 +178,7 @@ def load_into(
         allowlist=allowlist,
         timeout_s=timeout_s,
         force_in_process=force_in_process,
+        in_process=in_process,
     )
     registry.replace_all(records)
     return records

@@ -29,6 +29,38 @@ from app.plugins.loader.plugin_registry import PluginRecord
 ProgressCallback = Callable[[float, str | None], None]
 
 
+class CancelEvent(threading.Event):
+    """A cancel flag that also calls back whoever waits on it (a queued call, a waiting
+    in-process caller), so nobody has to poll it. Setting it any way — ``ctx.cancel()`` or
+    ``ctx.cancel_event.set()`` — runs the callbacks once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: list[Callable[[], None]] = []
+        self._callbacks_lock = threading.Lock()
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when the flag is set; returns the unsubscribe function."""
+        with self._callbacks_lock:
+            self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._callbacks_lock, contextlib.suppress(ValueError):
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def set(self) -> None:
+        super().set()
+        with self._callbacks_lock:
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+_CREATE_LOCK = threading.Lock()
+
+
 class CallContext:
     """What the caller of ToolRunner offers the tool: progress sink, cancel flag, ids.
 
@@ -59,7 +91,9 @@ class CallContext:
     @property
     def cancel_event(self) -> threading.Event:
         if self._cancel_event is None:
-            self._cancel_event = threading.Event()
+            with _CREATE_LOCK:  # the caller's thread and a canceller may race to create it
+                if self._cancel_event is None:
+                    self._cancel_event = CancelEvent()
         return self._cancel_event
 
     @property

@@ -1,7 +1,8 @@
 """Builds the executor the app runs tools on, from settings.
 
 Every plugin goes through a :class:`RoutingExecutor`: supervised worker processes by
-default (SPEC §4), in-process for plugins that opt in or when settings force it.
+default (SPEC §4), in-process only where the operator's settings say so. Both executors
+take their per-plugin concurrency limit and queue bound from the same options.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from app.settings import Settings
 
 def process_options(settings: Settings) -> ProcessOptions:
     return ProcessOptions(
+        default_workers=settings.workers_per_plugin,
         workers=dict(settings.plugin_workers),
+        min_workers=settings.warm_workers,
         queue_size=settings.worker_queue_size,
         queue_sizes=dict(settings.plugin_queue_sizes),
         memory_limit_mb=settings.worker_memory_limit_mb or None,
@@ -31,9 +34,10 @@ def process_options(settings: Settings) -> ProcessOptions:
 
 def build_executor(settings: Settings, registry: PluginRegistry | None = None) -> Executor:
     """The app's executor; ``registry`` receives circuit-breaker state changes."""
+    options = process_options(settings)
     return RoutingExecutor(
-        ProcessExecutor(process_options(settings), registry=registry),
-        InProcessExecutor(),
+        ProcessExecutor(options, registry=registry),
+        InProcessExecutor(options),
         force_in_process=settings.force_in_process,
         overrides=settings.plugin_isolation,
     )

@@ -1,9 +1,9 @@
 """RoutingExecutor: sends each plugin to process isolation or in-process execution.
 
-A plugin's mode comes from, in order: the debugging switch that forces everything
-in-process, the operator's per-plugin override, the plugin's own ``isolation``. The mode is
-decided when the plugin starts and written back on its record, so the health API shows the
-mode it really runs in.
+A plugin's mode is the operator's alone: the debugging switch that forces everything
+in-process, else the per-plugin ``plugin_isolation`` setting, else process isolation. A
+plugin cannot opt itself out. The mode is decided when the plugin starts and written back
+on its record, so the health API shows the mode it really runs in.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class RoutingExecutor:
     def isolation_for(self, record: PluginRecord) -> str:
         if self._force_in_process:
             return IN_PROCESS
-        mode = self._overrides.get(record.name, record.isolation)
+        mode = self._overrides.get(record.name, PROCESS)
         return IN_PROCESS if mode == IN_PROCESS else PROCESS
 
     def bind_registry(self, registry: PluginRegistry) -> None:

@@ -38,7 +38,6 @@ class CrashyPlugin(Plugin):
     name = "crashy"
     version = "1.0.0"
     description = "Every way a worker process can go wrong, one tool each."
-    isolation = "process"
     workers = 1
     memory_limit_mb = 512
 
@@ -138,7 +137,6 @@ class SteadyPlugin(Plugin):
     name = "steady"
     version = "1.0.0"
     description = "Well-behaved process-isolated tools: echo, no-op, CPU burn, sleep."
-    isolation = "process"
     workers = 2
 
     @tool(default=True, description="Return the text and the serving process id.")
@@ -172,7 +170,6 @@ class CrashyStartupPlugin(Plugin):
     name = "crashy_startup"
     version = "1.0.0"
     description = "Its startup hook fails in the worker."
-    isolation = "process"
 
     def startup(self) -> None:
         raise OSError("model weights not found")
@@ -186,7 +183,6 @@ class MissingExtraPlugin(Plugin):
     name = "missing_extra"
     version = "1.0.0"
     description = "Its startup hook reports a missing optional dependency."
-    isolation = "process"
 
     def startup(self) -> None:
         raise PluginUnavailable("install visor[missing-extra] to use this plugin")
@@ -200,7 +196,6 @@ class SegfaultConstructorPlugin(Plugin):
     name = "segfault_constructor"
     version = "1.0.0"
     description = "Its constructor crashes the process it runs in."
-    isolation = "process"
 
     def __init__(self) -> None:
         ctypes.string_at(0)  # reads address 0: SIGSEGV
@@ -214,7 +209,6 @@ class RaisingConstructorPlugin(Plugin):
     name = "raising_constructor"
     version = "1.0.0"
     description = "Its constructor raises."
-    isolation = "process"
 
     def __init__(self) -> None:
         raise RuntimeError("cannot open the device")

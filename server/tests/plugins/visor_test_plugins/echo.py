@@ -28,7 +28,6 @@ class EchoPlugin(Plugin):
     name = "echo"
     version = "1.0.0"
     description = "Echoes text back; also sleeps, reports progress and runs async."
-    isolation = "in_process"
 
     @tool(default=True, description="Return the text and the serving process id.")
     def echo(self, args: EchoInput) -> EchoOutput:

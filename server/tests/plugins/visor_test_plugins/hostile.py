@@ -17,7 +17,6 @@ class RaisesPlugin(Plugin):
     name = "raises"
     version = "1.0.0"
     description = "Its tool always raises."
-    isolation = "in_process"
 
     @tool
     def boom(self) -> dict:
@@ -27,7 +26,6 @@ class RaisesPlugin(Plugin):
 class ReturnsNonePlugin(Plugin):
     name = "returns_none"
     version = "1.0.0"
-    isolation = "in_process"
 
     @tool
     def nothing(self):  # type: ignore[no-untyped-def]
@@ -37,7 +35,6 @@ class ReturnsNonePlugin(Plugin):
 class ReturnsListPlugin(Plugin):
     name = "returns_list"
     version = "1.0.0"
-    isolation = "in_process"
 
     @tool
     def listing(self):  # type: ignore[no-untyped-def]
@@ -47,7 +44,6 @@ class ReturnsListPlugin(Plugin):
 class NotJsonPlugin(Plugin):
     name = "not_json"
     version = "1.0.0"
-    isolation = "in_process"
 
     @tool
     def opaque(self) -> dict:
@@ -57,7 +53,6 @@ class NotJsonPlugin(Plugin):
 class BadOutputPlugin(Plugin):
     name = "bad_output"
     version = "1.0.0"
-    isolation = "in_process"
 
     @tool(
         output_schema={
@@ -73,7 +68,6 @@ class BadOutputPlugin(Plugin):
 class SlowConstructorPlugin(Plugin):
     name = "slow_constructor"
     version = "1.0.0"
-    isolation = "in_process"
 
     def __init__(self) -> None:
         time.sleep(3600)
@@ -95,7 +89,6 @@ class NotAPlugin:
 class StartupFailsPlugin(Plugin):
     name = "startup_fails"
     version = "1.0.0"
-    isolation = "in_process"
 
     def startup(self) -> None:
         raise OSError("model file missing")
@@ -109,7 +102,6 @@ class DuplicateEchoPlugin(Plugin):
     name = "echo"
     version = "9.9.9"
     description = "Claims a name that is already taken."
-    isolation = "in_process"
 
     @tool
     def echo(self) -> dict:

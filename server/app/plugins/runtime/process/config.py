@@ -2,15 +2,34 @@
 
 Precedence for every per-plugin value: an operator's per-plugin setting, then the plugin
 class's own preference (``Plugin.workers``, ``Plugin.memory_limit_mb``), then the
-server-wide default.
+server-wide default. The default number of workers is the machine's CPU count (capped at
+:data:`MAX_AUTO_WORKERS`): tools spend their time in C libraries, and one process per core
+is what lets a plugin use the machine. Only ``min_workers`` start with the plugin; the
+rest boot when calls wait for them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.plugins.loader.plugin_registry import PluginRecord
+
+#: A queue that absorbs a burst of a few seconds of work (docs/isolation.md, "Defaults").
+DEFAULT_QUEUE_SIZE = 128
+#: The automatic worker count stops here: more processes than this per plugin cost memory
+#: (one model copy each) for little gain on a single machine.
+MAX_AUTO_WORKERS = 8
+
+
+def auto_workers() -> int:
+    """Workers per plugin when nobody chose: the CPUs this process may use, 1 to 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_AUTO_WORKERS, cpus))
 
 
 @dataclass(frozen=True)
@@ -28,8 +47,9 @@ class WorkerSpec:
 class PoolConfig:
     """One plugin's pool: how many workers, how much queue, which limits."""
 
-    workers: int
+    workers: int  # at most this many run at once
     queue_size: int
+    min_workers: int  # booted with the plugin and kept
     memory_limit_mb: int | None
     startup_timeout_s: float
     max_result_bytes: int
@@ -39,9 +59,10 @@ class PoolConfig:
 class ProcessOptions:
     """Executor-wide settings for process isolation (built from :class:`Settings`)."""
 
-    default_workers: int | None = None  # None: the plugin class decides (Plugin.workers)
+    default_workers: int | None = None  # None: the CPU count (see auto_workers)
     workers: Mapping[str, int] = field(default_factory=dict)
-    queue_size: int = 16
+    min_workers: int = 1
+    queue_size: int = DEFAULT_QUEUE_SIZE
     queue_sizes: Mapping[str, int] = field(default_factory=dict)
     memory_limit_mb: int | None = 2048
     memory_limits_mb: Mapping[str, int] = field(default_factory=dict)
@@ -55,18 +76,22 @@ class ProcessOptions:
     def pool_config(self, record: PluginRecord) -> PoolConfig:
         cls = record.plugin_cls
         workers = self.workers.get(record.name)
+        if workers is None and cls is not None:
+            workers = cls.workers
         if workers is None:
             workers = self.default_workers
         if workers is None:
-            workers = cls.workers if cls is not None else 1
+            workers = auto_workers()
+        workers = max(1, int(workers))
         memory = self.memory_limits_mb.get(record.name)
         if memory is None and cls is not None:
             memory = cls.memory_limit_mb
         if memory is None:
             memory = self.memory_limit_mb
         return PoolConfig(
-            workers=max(1, int(workers)),
+            workers=workers,
             queue_size=max(0, int(self.queue_sizes.get(record.name, self.queue_size))),
+            min_workers=max(1, min(workers, int(self.min_workers))),
             memory_limit_mb=int(memory) if memory else None,  # 0 means unlimited
             startup_timeout_s=self.startup_timeout_s,
             max_result_bytes=self.max_result_bytes,

@@ -98,10 +98,12 @@ class ProcessExecutor:
             self._pools[record.name] = pool
         self._ensure_monitor()
         log.info(
-            "plugin %s: %d worker(s) ready (pids %s)",
+            "plugin %s: %d worker(s) ready (pids %s), up to %d on demand, queue %d",
             record.name,
-            config.workers,
+            config.min_workers,
             ", ".join(str(p) for p in pool.pids()),
+            config.workers,
+            config.queue_size,
         )
         return pool
 

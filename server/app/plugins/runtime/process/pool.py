@@ -1,12 +1,14 @@
-"""One plugin's warm worker processes, its bounded queue and its circuit breaker.
+"""One plugin's warm worker processes, its admission (limit + FCFS queue) and its circuit.
 
-Concurrency equals the number of workers: a call takes an idle worker or waits for one.
-At most ``workers + queue_size`` calls are admitted at a time; the next one is refused at
-once with ``ExecutionError/overloaded`` (503 + Retry-After) instead of piling up threads.
-A worker that dies, times out, is cancelled or exceeds its memory limit costs only the call
-it was running: it is reaped and a replacement boots in the background while queued calls
-wait for it. Worker losses feed the circuit breaker; while it is open, calls fail fast
-with ``plugin_unavailable`` until a probe finds the plugin healthy again.
+Concurrency equals the number of workers: the plugin's :class:`~..admission.Admission`
+lets at most ``workers`` calls run and ``queue_size`` wait in arrival order; the next one is
+refused at once with ``ExecutionError/overloaded`` (503 + Retry-After). The pool starts
+``min_workers`` warm workers and boots more, up to ``workers``, when calls hold a slot but
+find no idle worker — so an idle server keeps one model copy per plugin and a busy one
+uses every core. A worker that dies, times out, is cancelled or exceeds its memory limit
+costs only the call it was running: it is reaped and a replacement boots in the background
+while queued calls wait for it. Worker losses feed the circuit breaker; while it is open,
+calls fail fast with ``plugin_unavailable`` until a probe finds the plugin healthy again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from app.errors import ErrorCode, VisorError
 from app.plugins.base import InvalidInput, PluginUnavailable
+from app.plugins.runtime.admission import Admission
 from app.plugins.runtime.executor import ToolCall, ToolFailed
 from app.plugins.runtime.process.circuit import CircuitBreaker
 from app.plugins.runtime.process.config import PoolConfig, WorkerSpec
@@ -35,7 +38,8 @@ from app.plugins.runtime.process.output import OutputPump
 
 log = logging.getLogger("visor.runtime.process")
 
-_QUEUE_POLL_S = 0.05
+_QUEUE_POLL_S = 0.05  # only while closing and probing, never on a call's path
+_WORKER_WAIT_S = 1.0  # a safety net: waits for a worker are woken by notify
 _KILL_GRACE_S = 2.0
 #: Losses that say something about the plugin's health (a cancellation does not).
 _COUNTED = frozenset({ErrorCode.TIMEOUT, ErrorCode.WORKER_CRASHED, ErrorCode.MEMORY_LIMIT})
@@ -66,19 +70,19 @@ class WorkerPool:
         self._busy: set[WorkerHandle] = set()
         self._booting: set[WorkerHandle] = set()
         self._starting = 0  # replacements being booted in the background
-        self._admitted = 0
+        self._waiting = 0  # calls holding a slot that wait for a worker
+        self.admission = Admission(self.name, config.workers, config.queue_size)
         self._closing = False
         self._stopping = threading.Event()  # in-flight calls are being cancelled
         self._respawners: list[threading.Thread] = []
         self._probe_lock = threading.Lock()
-        self._avg_call_s = 0.0
         self.replaced = 0
 
     # -- lifecycle --------------------------------------------------------------------------
 
     @property
     def capacity(self) -> int:
-        return self.config.workers + self.config.queue_size
+        return self.admission.capacity
 
     def pids(self) -> list[int]:
         with self._cond:
@@ -87,21 +91,24 @@ class WorkerPool:
 
     def stats(self) -> dict[str, Any]:
         """A snapshot for operators and tests: sizes, admissions, replacements, circuit."""
+        admission = self.admission.stats()
         with self._cond:
             return {
                 "workers": self.config.workers,
                 "idle": len(self._idle),
                 "busy": len(self._busy),
                 "starting": self._starting,
-                "admitted": self._admitted,
+                "admitted": admission["running"] + admission["queued"],
+                "queued": admission["queued"],
+                "refused": admission["refused"],
                 "queue_size": self.config.queue_size,
                 "replaced": self.replaced,
                 "circuit_open": self.circuit.is_open,
             }
 
     def start(self) -> None:
-        """Boot every worker (startup hooks run in parallel); raise if any fails."""
-        handles = self._boot(self.config.workers)
+        """Boot the warm workers (startup hooks run in parallel); raise if any fails."""
+        handles = self._boot(self.config.min_workers)
         with self._cond:
             self._idle.extend(handles)
             self._cond.notify_all()
@@ -134,6 +141,13 @@ class WorkerPool:
     def close(self, timeout_s: float) -> None:
         """Refuse new calls, let running ones finish within ``timeout_s``, then stop all."""
         deadline = time.monotonic() + max(0.0, timeout_s)
+        self.admission.close(
+            VisorError(
+                f"plugin {self.name!r} is stopping",
+                code=ErrorCode.PLUGIN_UNAVAILABLE,
+                plugin=self.name,
+            )
+        )
         with self._cond:
             self._closing = True
             self._cond.notify_all()
@@ -171,16 +185,18 @@ class WorkerPool:
                 code=ErrorCode.INVALID_INPUT,
                 plugin=self.name,
             ) from exc
-        self._admit()
+        self._refuse_if_unavailable()
+        cancel = call.context.cancel_event
+        self.admission.acquire(cancel, call.timeout_s)
         try:
-            worker = self._acquire(call.context.cancel_event)
+            worker = self._acquire(cancel)
             started = time.monotonic()
             try:
                 result = worker.call(
                     request,
                     where=f"{self.name}.{call.tool.name}",
                     timeout_s=call.timeout_s,
-                    cancel=call.context.cancel_event,
+                    cancel=cancel,
                     progress=call.context.progress,
                     memory_limit_mb=self.config.memory_limit_mb,
                     stopping=self._stopping,
@@ -202,26 +218,7 @@ class WorkerPool:
             self._release(worker, time.monotonic() - started)
             return result
         finally:
-            with self._cond:
-                self._admitted -= 1
-
-    def _admit(self) -> None:
-        with self._cond:
-            self._refuse_if_unavailable()
-            if self._admitted >= self.capacity:
-                retry = self._retry_after_locked()
-                raise VisorError(
-                    f"plugin {self.name!r} is saturated ({self.config.workers} running, "
-                    f"{self.config.queue_size} queued); retry in {retry}s",
-                    code=ErrorCode.OVERLOADED,
-                    details={
-                        "retry_after_s": retry,
-                        "workers": self.config.workers,
-                        "queue_size": self.config.queue_size,
-                    },
-                    plugin=self.name,
-                )
-            self._admitted += 1
+            self.admission.release()
 
     def _refuse_if_unavailable(self) -> None:
         if self._closing:
@@ -231,36 +228,53 @@ class WorkerPool:
                 plugin=self.name,
             )
         if self.circuit.is_open:
-            raise VisorError(
-                f"plugin {self.name!r} is unavailable: {self.circuit.reason}",
-                code=ErrorCode.PLUGIN_UNAVAILABLE,
-                details={"retry_after_s": math.ceil(self.circuit.retry_after_s())},
-                plugin=self.name,
-            )
+            raise self._circuit_error()
 
-    def _retry_after_locked(self) -> int:
-        waves = self._admitted / max(1, self.config.workers)
-        return max(1, min(60, math.ceil(self._avg_call_s * waves)))
+    def _circuit_error(self) -> VisorError:
+        return VisorError(
+            f"plugin {self.name!r} is unavailable: {self.circuit.reason}",
+            code=ErrorCode.PLUGIN_UNAVAILABLE,
+            details={"retry_after_s": math.ceil(self.circuit.retry_after_s())},
+            plugin=self.name,
+        )
 
     def _acquire(self, cancel: threading.Event) -> WorkerHandle:
-        with self._cond:
-            while True:
-                self._refuse_if_unavailable()
-                if self._idle:
-                    worker = self._idle.pop()
-                    self._busy.add(worker)
-                    return worker
-                if cancel.is_set():
-                    raise VisorError(
-                        "call cancelled while queued", code=ErrorCode.CANCELLED, plugin=self.name
-                    )
-                self._replenish_locked()
-                self._cond.wait(_QUEUE_POLL_S)
+        """An idle worker for a call that holds a slot; boots one if the pool may grow."""
+        unsubscribe = getattr(cancel, "subscribe", None)
+        remove = unsubscribe(self._wake_all) if unsubscribe is not None else None
+        try:
+            with self._cond:
+                self._waiting += 1
+                try:
+                    while True:
+                        self._refuse_if_unavailable()
+                        if self._idle:
+                            worker = self._idle.pop()
+                            self._busy.add(worker)
+                            return worker
+                        if cancel.is_set():
+                            raise VisorError(
+                                "call cancelled while queued",
+                                code=ErrorCode.CANCELLED,
+                                plugin=self.name,
+                            )
+                        self._replenish_locked()
+                        self._cond.wait(_WORKER_WAIT_S if remove else _QUEUE_POLL_S)
+                finally:
+                    self._waiting -= 1
+        finally:
+            if remove is not None:
+                remove()
 
-    def _release(self, worker: WorkerHandle, elapsed_s: float) -> None:
+    def _wake_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _release(self, worker: WorkerHandle, elapsed_s: float | None) -> None:
+        if elapsed_s is not None:
+            self.admission.record_duration(elapsed_s)
         with self._cond:
             self._busy.discard(worker)
-            self._avg_call_s += 0.2 * (elapsed_s - self._avg_call_s)
             if not self._stopping.is_set():
                 self._idle.append(worker)
                 self._cond.notify()
@@ -284,8 +298,9 @@ class WorkerPool:
     def _circuit_opened(self) -> None:
         reason = self.circuit.reason or "circuit open"
         log.warning("plugin %s: %s", self.name, reason)
+        self.admission.reject_waiting(self._circuit_error())  # queued calls fail fast now
         with self._cond:
-            self._cond.notify_all()  # queued calls fail fast now
+            self._cond.notify_all()
         if self._on_circuit_open is not None:
             self._on_circuit_open(self.name, reason)
 
@@ -298,11 +313,15 @@ class WorkerPool:
     # -- replacement ------------------------------------------------------------------------
 
     def _replenish_locked(self) -> None:
-        """Boot replacements in the background until the pool is back at strength."""
+        """Boot workers in the background: back to ``min_workers`` after a loss, and up to
+        ``workers`` while calls that hold a slot wait for one."""
         if self._closing or self.circuit.is_open:
             return
         present = len(self._idle) + len(self._busy) + self._starting
-        for _ in range(self.config.workers - present):
+        wanted = min(
+            self.config.workers, max(self.config.min_workers, len(self._busy) + self._waiting)
+        )
+        for _ in range(wanted - present):
             self._starting += 1
             thread = threading.Thread(
                 target=self._respawn, name=f"visor-respawn-{self.name}", daemon=True
@@ -356,7 +375,8 @@ class WorkerPool:
         with self._cond:
             if self._closing:
                 return False
-            missing = self.config.workers - (len(self._idle) + len(self._busy) + self._starting)
+            present = len(self._idle) + len(self._busy) + self._starting
+            missing = self.config.min_workers - present
         if missing > 0:
             try:
                 handles = self._boot(missing)
@@ -374,7 +394,7 @@ class WorkerPool:
             return False
         healthy = worker.health(self._health_timeout_s)
         if healthy:
-            self._release(worker, self._avg_call_s)
+            self._release(worker, None)
             self.circuit.close()
             return True
         self._retire(worker, None)
