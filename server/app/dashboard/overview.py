@@ -20,10 +20,11 @@ from app.services.plugin_management_service import PluginManagementService
 class WorkerPoolStats(BaseModel):
     """A plugin's worker processes as its pool reports them."""
 
-    workers: int = Field(description="Configured worker processes.")
+    processes: int = Field(description="Worker processes alive now (idle, busy or booting).")
+    max_workers: int = Field(description="The most the pool may run at once.")
     idle: int
     busy: int
-    starting: int = Field(description="Replacements being booted.")
+    starting: int = Field(description="Workers being booted.")
     queued: int = Field(description="Calls admitted and waiting for a free worker.")
     replaced: int = Field(description="Workers replaced after a crash, timeout or kill.")
     circuit_open: bool
@@ -57,11 +58,12 @@ def pool_stats(plugins: PluginManagementService, name: str) -> WorkerPoolStats |
         return None
     stats = pool.stats()
     return WorkerPoolStats(
-        workers=stats["workers"],
+        processes=stats["idle"] + stats["busy"] + stats["starting"],
+        max_workers=stats["workers"],
         idle=stats["idle"],
         busy=stats["busy"],
         starting=stats["starting"],
-        queued=max(0, stats["admitted"] - stats["busy"]),
+        queued=stats["queued"],
         replaced=stats["replaced"],
         circuit_open=stats["circuit_open"],
     )

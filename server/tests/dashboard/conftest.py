@@ -1,4 +1,4 @@
-"""Dashboard fixtures: one live server and one Chromium per session, a fresh page per test.
+"""Dashboard fixtures: one live server for the package, Chromium per module, a page per test.
 
 Browser tests skip (with the reason) where Debian's Chromium or Playwright is missing; the
 page-level tests that need no browser always run. Every browser test's page logs its
@@ -11,27 +11,32 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from dashboard_browser import (
+from live_server import LiveServer
+
+from dashboard.dashboard_browser import (
     LAUNCH_ARGS,
     RequestLog,
     chromium_missing,
     chromium_path,
     dashboard_server,
 )
-from live_server import LiveServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
 
 
-@pytest.fixture(scope="session")
+# Package scope: the server (and its worker processes) is gone before session-scoped
+# checks elsewhere (tests/runtime) look for leftover workers.
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = dashboard_server(tmp_path_factory.mktemp("dashboard") / "data")
     yield live.start()
     live.stop()
 
 
-@pytest.fixture(scope="session")
+# Playwright's sync API keeps an event loop running on the main thread while it is open, so
+# it is opened per module, never for the session: other tests call asyncio.run.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     missing = chromium_missing()
     if missing:
@@ -42,7 +47,7 @@ def playwright() -> Iterator[Playwright]:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=chromium_path(), args=LAUNCH_ARGS)
     yield browser

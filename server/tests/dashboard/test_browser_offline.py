@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from dashboard_browser import RequestLog, astronaut_png
 from live_server import LiveServer
 from playwright.sync_api import Page, expect
+
+from dashboard.dashboard_browser import RequestLog, astronaut_png
 
 
 def _a_job(server: LiveServer) -> str:

@@ -19,9 +19,11 @@ def test_overview_lists_every_plugin_with_its_state(page: Page, server: LiveServ
     expect(broken.locator(".reason")).to_contain_text("visor_dependency_that_does_not_exist")
     expect(page.locator("#stat-ready")).to_have_text("Ready")
     expect(page.locator("#stat-plugins")).to_have_text(str(len(plugins)))
-    # Worker processes are shown for isolated plugins, "in-process" for the others.
-    expect(page.locator(".plugin-card[data-plugin='barcode'] .metrics")).to_contain_text("busy")
-    expect(page.locator(".plugin-card[data-plugin='echo'] .metrics")).to_contain_text("in-process")
+    # Worker processes of every running isolated plugin.
+    for plugin in plugins:
+        if plugin["isolation"] == "process" and plugin["state"] != "UNAVAILABLE":
+            workers = page.locator(f".plugin-card[data-plugin='{plugin['name']}'] .metrics")
+            expect(workers).to_contain_text(" up · 0 busy")
 
 
 def test_overview_updates_live_without_reloading(page: Page, server: LiveServer) -> None:

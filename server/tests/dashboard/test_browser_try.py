@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard_browser import QR_TEXT, astronaut_png, not_an_image, qr_png
 from playwright.sync_api import Page, expect
+
+from dashboard.dashboard_browser import QR_TEXT, astronaut_png, not_an_image, qr_png
 
 
 def choose(page: Page, plugin: str, tool: str) -> None:

@@ -82,13 +82,21 @@ def test_overview_reports_plugins_pools_and_queue(make_client: Any) -> None:
     rows = {row["health"]["name"]: row for row in body["plugins"]}
     assert set(rows) == {"echo", "import_fails", "image_info"}
     assert rows["echo"]["health"]["success_count"] == 1
-    assert rows["echo"]["pool"] is None  # in-process: no worker processes to show
     assert rows["import_fails"]["health"]["state"] == "UNAVAILABLE"
+    assert rows["import_fails"]["pool"] is None
     assert "visor_dependency_that_does_not_exist" in rows["import_fails"]["health"]["reason"]
-    pool = rows["image_info"]["pool"]  # process isolation: a real pool
-    assert pool["workers"] >= 1 and pool["busy"] == 0 and pool["circuit_open"] is False
-    assert pool["idle"] + pool["starting"] == pool["workers"]
+    pool = rows["image_info"]["pool"]  # process isolation: a real pool of real processes
+    executor = client.app.state.plugin_service.executor.process
+    assert pool["processes"] == len(executor.pids("image_info")) >= 1
+    assert pool["busy"] == 0 and pool["queued"] == 0 and pool["circuit_open"] is False
+    assert pool["max_workers"] >= pool["processes"]
     assert body["jobs"] == {"pending": 0, "running": 0}
+
+
+def test_overview_shows_no_pool_for_in_process_plugins(make_client: Any) -> None:
+    client = make_client(plugin_sources("echo"), force_in_process=True)
+    (row,) = client.get("/ui/api/overview").json()["plugins"]
+    assert row["health"]["isolation"] == "in_process" and row["pool"] is None
 
 
 def test_overview_counts_jobs_waiting_in_the_queue(client: Any) -> None:

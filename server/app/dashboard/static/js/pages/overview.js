@@ -29,7 +29,7 @@ async function toolsOf(name) {
 
 function workersText(pool, isolation) {
   if (!pool) return isolation === "in_process" ? "in-process" : "—";
-  return `${pool.busy}/${pool.workers} busy`;
+  return `${pool.processes} up · ${pool.busy} busy`;
 }
 
 function pluginCard({ health, pool }, tools) {
@@ -55,7 +55,7 @@ function pluginCard({ health, pool }, tools) {
       metric("Last used", ago(p.last_used)),
       metric("p50", ms(p.p50_ms)),
       metric("p95", ms(p.p95_ms)),
-      metric("Workers", workersText(pool, p.isolation)),
+      h("div", { title: pool ? `at most ${pool.max_workers} worker processes` : "" }, h("dt", {}, "Workers"), h("dd", {}, workersText(pool, p.isolation))),
     ),
     pool && (pool.queued || pool.replaced || pool.circuit_open)
       ? h(
