@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INTERNAL = "internal"
 
@@ -62,6 +63,9 @@ ERROR_TABLE: dict[ErrorCode, tuple[ErrorType, int]] = {
     ErrorCode.CONFLICT: (ErrorType.VALIDATION, 409),
     ErrorCode.UNAUTHORIZED: (ErrorType.VALIDATION, 401),
     ErrorCode.FORBIDDEN: (ErrorType.VALIDATION, 403),
+    # Refusals of the request itself (no or wrong key, scope, quota): nothing ran, the
+    # caller must change the request or wait, so they are ValidationErrors.
+    ErrorCode.RATE_LIMITED: (ErrorType.VALIDATION, 429),
     ErrorCode.PAYLOAD_TOO_LARGE: (ErrorType.VALIDATION, 413),
     ErrorCode.INTERNAL: (ErrorType.INTERNAL, 500),
 }

@@ -17,10 +17,14 @@ from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import analyze, health, jobs, metrics, plugins
+from app.api.routes import analyze, files, health, jobs, keys, metrics, plugins
+from app.auth.cors import install_cors
+from app.auth.middleware import AuthMiddleware
+from app.auth.service import AuthService
 from app.dashboard import install_dashboard
-from app.mcp.http import McpEndpoint, transport_security
-from app.mcp.server import build_mcp_server
+from app.files.store import FileLimits, FileStore
+from app.jobs.store.engine import build_engine
+from app.mcp.factory import build_mcp_endpoint
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
 from app.plugins.loader.plugin_loader import PluginSource
@@ -49,16 +53,23 @@ def create_app(
     registry = registry if registry is not None else get_registry()
     executor = executor if executor is not None else build_executor(settings, registry)
 
+    file_store = FileStore(
+        build_engine(settings.resolved_database_url()),
+        settings.data_dir / "files",
+        FileLimits(
+            max_bytes=settings.max_image_bytes,
+            ttl_s=settings.file_ttl_s,
+            quota_bytes=settings.file_quota_bytes,
+        ),
+    )
     plugin_service = PluginManagementService.from_settings(
-        settings, registry, executor, sources=plugin_sources
+        settings, registry, executor, sources=plugin_sources, files=file_store.read
     )
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
-    mcp = McpEndpoint(
-        build_mcp_server(plugin_service, version=VERSION),
-        max_body_bytes=settings.max_request_bytes,
-        security=transport_security(settings.host),
-    )
+    auth = AuthService.from_settings(settings, job_service.store.engine)
+    analysis_service = AnalysisService(plugin_service)
+    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +78,7 @@ def create_app(
         prometheus.attach()
         await run_in_threadpool(plugin_service.load)
         await run_in_threadpool(job_service.start)
+        await run_in_threadpool(auth.start)  # keys live in the job store's database
         app.state.ready = True
         log.info("visor ready: %d plugins", len(registry))
         try:
@@ -74,8 +86,10 @@ def create_app(
                 yield
         finally:
             app.state.ready = False
+            await run_in_threadpool(auth.stop)
             await run_in_threadpool(job_service.stop)
             await run_in_threadpool(plugin_service.shutdown, settings.shutdown_timeout_s)
+            await run_in_threadpool(file_store.close)
             prometheus.detach()
 
     app = FastAPI(
@@ -89,16 +103,22 @@ def create_app(
     app.state.settings = settings
     app.state.registry = registry
     app.state.plugin_service = plugin_service
-    app.state.analysis_service = AnalysisService(plugin_service)
+    app.state.analysis_service = analysis_service
     app.state.job_service = job_service
+    app.state.file_store = file_store
     app.state.metrics = prometheus
     app.state.mcp = mcp
+    app.state.auth = auth
     app.state.ready = False
 
     install_error_handlers(app)
+    app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
-    for router in (analyze.router, plugins.router, jobs.router, health.router, metrics.router):
+    install_cors(app, settings.allowed_origins)
+    routers = (analyze.router, plugins.router, jobs.router, files.router, health.router)
+    for router in (*routers, metrics.router):
         app.include_router(router)
+    app.include_router(keys.router)
     install_dashboard(app, version=VERSION)
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))

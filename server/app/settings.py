@@ -6,10 +6,12 @@ listening on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -83,6 +85,25 @@ class Settings(BaseSettings):
         default=10.0, description="On shutdown, in-flight calls get this long to finish."
     )
 
+    # -- executor: local worker processes or a Ray cluster (docs/deploy.md) ------------------
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Where isolated plugins run: local workers or Ray actors."
+    )
+    ray_address: str = Field(
+        default="",
+        description='Empty: start a Ray for this server; "auto" or "ray://host:10001": join one.',
+    )
+    ray_num_cpus: float = Field(
+        default=1.0, ge=0, description="CPUs Ray reserves per plugin actor (fractions allowed)."
+    )
+    ray_plugin_resources: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Per plugin: {"ocr": {"num_cpus": 2, "num_gpus": 0.5, "memory_mb": 4096}}.',
+    )
+    ray_local_num_cpus: int | None = Field(
+        default=None, ge=1, description="CPUs of the Ray this server starts (default: all)."
+    )
+
     # -- jobs -------------------------------------------------------------------------------
     job_concurrency: int = Field(default=4, ge=1, description="Jobs this server runs at once.")
     job_max_attempts: int = Field(
@@ -98,6 +119,9 @@ class Settings(BaseSettings):
         default=1.0, description="Idle check for jobs other servers accepted."
     )
     job_heartbeat_s: float = 5.0
+    job_max_wait_s: float = Field(
+        default=60.0, ge=0, description="Longest a submit with ?wait= holds the request open."
+    )
     job_lease_s: float = Field(
         default=30.0, description="A server silent for this long loses its RUNNING jobs to others."
     )
@@ -110,8 +134,72 @@ class Settings(BaseSettings):
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
 
+    # -- inputs by reference and uploaded files (docs/inputs.md) ----------------------------
+    allow_url_inputs: bool = Field(
+        default=False, description="Let tools fetch image_url inputs (public http(s) only)."
+    )
+    url_input_timeout_s: float = Field(
+        default=10.0, gt=0, description="Whole fetch, redirects included."
+    )
+    url_input_max_redirects: int = Field(default=5, ge=0, le=20)
+    url_input_allow_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs image_url may reach although private (an intranet image host).",
+    )
+    input_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Directories image_path may read from (comma- or os.pathsep-separated).",
+    )
+    file_ttl_s: float = Field(
+        default=24 * 3600.0, gt=0, description="Uploaded files expire after this."
+    )
+    file_quota_bytes: int = Field(
+        default=1024 * 1024 * 1024, ge=0, description="Bytes of uploaded files per owner."
+    )
+
+    # -- MCP (docs/mcp.md) ------------------------------------------------------------------
+    mcp_max_result_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="Largest tool result (JSON bytes) /mcp hands an agent; larger ones are "
+        "refused with invalid_output (REST and jobs use max_result_bytes).",
+    )
+
     # -- observability ----------------------------------------------------------------------
     log_level: str = "INFO"
+
+    # -- security (docs/security.md) --------------------------------------------------------
+    auth: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="auto: API keys are required once one exists (and refused to start on a "
+        "non-loopback host without one); required: always; off: never (loud warning).",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call Visor (and CORS), e.g. "
+        "https://app.example.com,http://localhost:*; empty: same-origin only, CORS off.",
+    )
+    auth_rate_per_s: float = Field(default=20.0, gt=0, description="Requests/s per key.")
+    auth_burst: int = Field(default=40, ge=1, description="Requests a key may make at once.")
+    auth_max_concurrent_calls: int = Field(
+        default=4, ge=1, description="Tool calls one key may run at once."
+    )
+    auth_failures_burst: int = Field(
+        default=10, ge=1, description="Failed authentications an address may make in a row."
+    )
+    auth_failures_per_min: float = Field(
+        default=6.0, gt=0, description="Failed authentications an address regains per minute."
+    )
+    auth_refresh_s: float = Field(
+        default=5.0, gt=0, description="Re-read keys (other servers' changes), write last-used."
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("plugins_allowlist", mode="before")
     @classmethod
@@ -122,6 +210,26 @@ class Settings(BaseSettings):
 
                 return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("url_input_allow_networks", "input_roots", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                import json
+
+                return json.loads(value)
+            if info.field_name == "input_roots":  # PATH-like; IPv6 networks contain ':'
+                value = value.replace(os.pathsep, ",")
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("url_input_allow_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
         return value
 
     def resolved_database_url(self) -> str:

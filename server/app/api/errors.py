@@ -36,8 +36,13 @@ _HTTP_CODES: dict[int, ErrorCode] = {
     405: ErrorCode.NOT_FOUND,
     409: ErrorCode.CONFLICT,
     413: ErrorCode.PAYLOAD_TOO_LARGE,
+    429: ErrorCode.RATE_LIMITED,
     422: ErrorCode.INVALID_INPUT,
 }
+
+
+#: Codes whose responses tell the client when to retry (``Retry-After``).
+_RETRY_CODES = frozenset({ErrorCode.OVERLOADED.value, ErrorCode.RATE_LIMITED.value})
 
 
 class EnvelopeError(Exception):
@@ -52,7 +57,7 @@ class EnvelopeError(Exception):
 def envelope_response(envelope: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     status = http_status_for(envelope)
     all_headers = dict(headers or {})
-    if envelope["error"]["details"].get("code") == ErrorCode.OVERLOADED.value:
+    if envelope["error"]["details"].get("code") in _RETRY_CODES:
         retry = envelope["error"]["details"].get("retry_after_s", DEFAULT_RETRY_AFTER_S)
         all_headers.setdefault("Retry-After", str(max(1, round(float(retry)))))
     return FastJSONResponse(public_error(envelope), status_code=status, headers=all_headers)

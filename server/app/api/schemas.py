@@ -12,11 +12,16 @@ from app.plugins.loader.plugin_registry import PluginHealth, PluginState
 
 class ToolManifest(BaseModel):
     name: str
+    title: str | None = None
     description: str
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
     default: bool
     timeout_s: float | None
+    hints: dict[str, bool] = Field(
+        default_factory=dict,
+        description="read_only, idempotent, open_world: what the tool does to the world.",
+    )
 
 
 class PluginManifest(BaseModel):

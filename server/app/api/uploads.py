@@ -8,6 +8,7 @@ import orjson
 from starlette.datastructures import FormData, UploadFile
 
 from app.errors import ErrorCode, VisorError
+from app.inputs.resolver import IMAGE_FIELDS
 
 _UNDECLARED = (None, "", "application/octet-stream")
 
@@ -31,11 +32,21 @@ def form_args(form: FormData) -> dict[str, Any]:
     return {}
 
 
-async def form_file(form: FormData, what: str) -> tuple[bytes, str | None]:
-    """The required ``file`` part: its bytes and declared type (None when it says nothing)."""
+async def form_file(
+    form: FormData, what: str, args: dict[str, Any]
+) -> tuple[bytes, str | None] | None:
+    """The ``file`` part: its bytes and declared type (None when it says nothing).
+
+    It may be left out only when ``args`` name the image another way (``image_ref`` …).
+    """
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise VisorError(f"{what} needs a 'file' part", code=ErrorCode.INVALID_INPUT)
+        if any(args.get(field) is not None for field in IMAGE_FIELDS):
+            return None
+        raise VisorError(
+            f"{what} needs a 'file' part (or an image_ref, image_url or image_path in 'args')",
+            code=ErrorCode.INVALID_INPUT,
+        )
     data = await upload.read()
     declared = upload.content_type if upload.content_type not in _UNDECLARED else None
     return data, declared

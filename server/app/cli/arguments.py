@@ -34,7 +34,7 @@ ServerOption = Annotated[
         "--server",
         "-s",
         envvar="VISOR_SERVER",
-        help="Base URL of a running Visor server (default: run in this process).",
+        help="A running Visor server, as a URL or host:port (default: run in this process).",
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]

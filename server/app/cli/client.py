@@ -1,8 +1,8 @@
 """The CLI's HTTP client for a running Visor server (``--server URL``).
 
 Every non-2xx answer becomes a :class:`CliFailure` carrying the server's own error
-envelope, so the CLI prints exactly what the API said; transport problems become an
-``UNREACHABLE`` failure with one line naming the server.
+envelope, so the CLI prints exactly what the API said; transport problems become a
+:class:`ServerUnreachable` (exit code 3) naming the server, with a hint.
 """
 
 from __future__ import annotations
@@ -13,15 +13,29 @@ from typing import Any
 import httpx
 import orjson
 
-from app.cli.errors import CliFailure, ExitCode
-from app.errors import ErrorCode
+from app.cli.errors import CliFailure, ServerUnreachable
 
-DEFAULT_SERVER = "http://127.0.0.1:8000"
+_START_HINT = "is the server running? Start one with `visor serve`, or pass --server URL"
+
+
+def server_url(value: str) -> str:
+    """What a user may type for ``--server``: a URL, or just ``host:port`` (http)."""
+    value = value.strip().rstrip("/")
+    return value if "://" in value else f"http://{value}"
+
+
+def default_server() -> str:
+    """The server ``visor serve`` would start with the same ``VISOR_*`` settings."""
+    from app.settings import Settings
+
+    settings = Settings()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
 
 
 class VisorClient:
-    def __init__(self, base_url: str, *, timeout_s: float = 300.0) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str | None = None, *, timeout_s: float = 300.0) -> None:
+        self.base_url = server_url(base_url or default_server())
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
 
     def __enter__(self) -> VisorClient:
@@ -81,11 +95,17 @@ class VisorClient:
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = self._http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            raise ServerUnreachable(
+                self.base_url, f"connection failed ({exc})", _START_HINT
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise ServerUnreachable(
+                self.base_url, f"no answer in time ({type(exc).__name__})", "try again later"
+            ) from exc
         except httpx.HTTPError as exc:
-            raise CliFailure.of(
-                ErrorCode.INTERNAL,
-                f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}",
-                ExitCode.UNREACHABLE,
+            raise ServerUnreachable(
+                self.base_url, f"{type(exc).__name__}: {exc}", "check the --server URL"
             ) from exc
         try:
             body = response.json()
@@ -95,9 +115,8 @@ class VisorClient:
             return body
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             raise CliFailure(body["error"])
-        raise CliFailure.of(
-            ErrorCode.INTERNAL,
-            f"{method} {path} answered HTTP {response.status_code} without an error envelope",
-            ExitCode.UNREACHABLE,
-            status=response.status_code,
+        raise ServerUnreachable(
+            self.base_url,
+            f"{method} {path} answered HTTP {response.status_code} without a Visor error envelope",
+            "is --server pointing at a Visor server?",
         )

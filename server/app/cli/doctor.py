@@ -1,8 +1,9 @@
 """``visor doctor``: is this installation able to serve?
 
 Checks what breaks a server at startup or first use — settings, a writable data
-directory and job store, plugins that load — and reports optional extras as warnings,
-with the install command that adds them. Exit code 1 when a required check fails.
+directory and job store, plugins that load and start — and reports optional extras, and
+optional plugins that lack theirs, as warnings with the install command that adds them.
+Exit code 1 only when a required check fails.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ OPTIONAL_EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     "postgres": (("psycopg",), "PostgreSQL job store"),
     "ocr-rapid": (("rapidocr", "onnxruntime"), "RapidOCR engine"),
 }
+
+
+def install_hint(extra: str) -> str:
+    """The command that adds an extra, as run from the repository root."""
+    return f'pip install -e "./server[{extra}]"'
 
 
 class Status(StrEnum):
@@ -93,7 +99,7 @@ def _job_store(settings: Settings) -> Check:
         return Check(
             "job store",
             Status.FAIL,
-            "PostgreSQL URL set but psycopg is missing: pip install 'visor-server[postgres]'",
+            f"PostgreSQL URL set but psycopg is missing: {install_hint('postgres')}",
         )
     return Check("job store", Status.OK, f"{url.split('://', 1)[0]} (connection not tested)")
 
@@ -102,16 +108,36 @@ def _plugins(settings: Settings) -> Iterator[Check]:
     from app.cli.local import local_services
     from app.plugins.loader.plugin_registry import PluginState
 
-    with local_services(settings) as service:
+    with local_services(settings, start=True) as service:  # doctor checks that they start
         plugins = service.list_plugins()
     if not plugins:
         yield Check("plugins", Status.FAIL, "no plugins found (is the allowlist too strict?)")
+    missing = _missing_requirements()
     for plugin in plugins:
-        if plugin.state in (PluginState.UNAVAILABLE, PluginState.FAILED):
+        if plugin.name in missing:  # an optional plugin without its extra: not a failure
+            yield Check(f"plugin {plugin.name}", Status.WARN, missing[plugin.name])
+        elif plugin.state in (PluginState.UNAVAILABLE, PluginState.FAILED):
             yield Check(f"plugin {plugin.name}", Status.FAIL, f"{plugin.state}: {plugin.reason}")
         else:
             tools = ", ".join(plugin.tools) or "no tools"
             yield Check(f"plugin {plugin.name}", Status.OK, f"{plugin.version} loads ({tools})")
+
+
+def _missing_requirements() -> dict[str, str]:
+    """Plugins whose own ``check_requirements`` says an optional dependency is missing."""
+    from app.plugins.base import PluginUnavailable
+    from app.plugins.loader.plugin_loader import discover, resolve_plugin
+
+    missing: dict[str, str] = {}
+    for source in discover():
+        try:
+            plugin_cls, _ = resolve_plugin(source.load())
+            plugin_cls.check_requirements()
+        except PluginUnavailable as exc:
+            missing[source.key] = f"optional, not installed: {exc.message}"
+        except Exception:  # reported by the load check above with its reason
+            continue
+    return missing
 
 
 def _extras() -> Iterator[Check]:
@@ -121,7 +147,7 @@ def _extras() -> Iterator[Check]:
             yield Check(
                 f"extra {extra}",
                 Status.WARN,
-                f"{purpose} unavailable: pip install 'visor-server[{extra}]'",
+                f"{purpose} unavailable: {install_hint(extra)}",
             )
         else:
             yield Check(f"extra {extra}", Status.OK, f"{purpose} available")

@@ -35,6 +35,10 @@ class CliFailure(Exception):
         self.error = error
         self.exit_code = exit_code
 
+    def describe(self) -> str:
+        """What the user reads: the envelope's ``Type/code: message``."""
+        return one_line(self.error)
+
     @classmethod
     def of(
         cls,
@@ -44,6 +48,23 @@ class CliFailure(Exception):
         **details: Any,
     ) -> CliFailure:
         return cls(build_envelope(code, message, details=details)["error"], exit_code)
+
+
+class ServerUnreachable(CliFailure):
+    """No answer from a Visor server: a connection problem, not an error of the API.
+
+    It has no envelope (nothing answered), so it is printed as what it is, with a hint.
+    """
+
+    def __init__(self, url: str, problem: str, hint: str) -> None:
+        self.url = url
+        self.problem = problem
+        self.hint = hint
+        message = f"cannot reach the Visor server at {url}: {problem}"
+        super().__init__({"message": message, "details": {"hint": hint}}, ExitCode.UNREACHABLE)
+
+    def describe(self) -> str:
+        return f"{self.error['message']}\nhint: {self.hint}"
 
 
 def one_line(error: dict[str, Any]) -> str:
@@ -66,19 +87,18 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except CliFailure as exc:  # expected: the envelope says it all, even with --debug
-            print_failure(exc.error)
+            print_failure(exc.describe())
             raise typer.Exit(int(exc.exit_code)) from None
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
         except Exception as exc:
             if debug_mode.get():
                 raise
-            print_failure(
-                build_envelope(
-                    ErrorCode.INTERNAL,
-                    f"{type(exc).__name__}: {exc} (run with --debug for the traceback)",
-                )["error"]
-            )
+            error = build_envelope(
+                ErrorCode.INTERNAL,
+                f"{type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            )["error"]
+            print_failure(one_line(error))
             raise typer.Exit(int(ExitCode.FAILED)) from None
 
     return wrapper

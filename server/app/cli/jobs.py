@@ -1,7 +1,8 @@
 """``visor jobs``: submit, list, inspect, follow and cancel jobs on a Visor server.
 
 Jobs live in the server's store, so every command here talks to a server (``--server``,
-``VISOR_SERVER``, default ``http://127.0.0.1:8000``).
+``VISOR_SERVER``; by default the one ``visor serve`` starts with the same ``VISOR_HOST`` and
+``VISOR_PORT``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from app.cli.arguments import (
     parse_args,
     parse_target,
 )
-from app.cli.client import DEFAULT_SERVER, VisorClient
+from app.cli.client import VisorClient
 from app.cli.errors import CliFailure, ExitCode, guarded
 from app.errors import ErrorCode
 
@@ -31,8 +32,14 @@ FINISHED = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
 jobs = typer.Typer(help="Submit and follow jobs on a Visor server.", no_args_is_help=True)
 
 JobServerOption = Annotated[
-    str,
-    typer.Option("--server", "-s", envvar="VISOR_SERVER", help="Base URL of the Visor server."),
+    str | None,
+    typer.Option(
+        "--server",
+        "-s",
+        envvar="VISOR_SERVER",
+        help="The Visor server: a URL or host:port (default: where `visor serve` listens, "
+        "from VISOR_HOST/VISOR_PORT).",
+    ),
 ]
 JobId = Annotated[str, typer.Argument(help="The job id.")]
 TimeoutOption = Annotated[
@@ -56,7 +63,7 @@ def submit(
     wait: Annotated[bool, typer.Option("--wait", help="Wait and print the result.")] = False,
     timeout: TimeoutOption = None,
     poll: PollOption = 0.25,
-    server: JobServerOption = DEFAULT_SERVER,
+    server: JobServerOption = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Submit a job (202 + id); with --wait, follow it and print its result."""
@@ -87,7 +94,7 @@ def list_jobs(
     tool: Annotated[str | None, typer.Option(help="Only this tool's jobs.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Jobs per page.")] = 50,
     cursor: Annotated[str | None, typer.Option(help="Page cursor from a previous list.")] = None,
-    server: JobServerOption = DEFAULT_SERVER,
+    server: JobServerOption = None,
     json_output: JsonFlag = False,
 ) -> None:
     """List jobs, newest first, with filters and paging."""
@@ -103,16 +110,16 @@ def list_jobs(
 
 @jobs.command("get")
 @guarded
-def get(
-    job_id: JobId, server: JobServerOption = DEFAULT_SERVER, json_output: JsonFlag = False
-) -> None:
+def get(job_id: JobId, server: JobServerOption = None, json_output: JsonFlag = False) -> None:
     """Show one job."""
     with VisorClient(server) as client:
         job = client.job(job_id)
     if json_output:
         output.print_json_line(job)
-    else:
-        output.out.print(output.job_detail(job))
+        return
+    output.out.print(output.job_detail(job))
+    if job.get("result") is not None:
+        output.out.print_json(data=job["result"])
 
 
 @jobs.command("wait")
@@ -121,7 +128,7 @@ def wait_for(
     job_id: JobId,
     timeout: TimeoutOption = None,
     poll: PollOption = 0.25,
-    server: JobServerOption = DEFAULT_SERVER,
+    server: JobServerOption = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Follow a job with a progress bar until it finishes; print its result."""
@@ -131,9 +138,7 @@ def wait_for(
 
 @jobs.command("cancel")
 @guarded
-def cancel(
-    job_id: JobId, server: JobServerOption = DEFAULT_SERVER, json_output: JsonFlag = False
-) -> None:
+def cancel(job_id: JobId, server: JobServerOption = None, json_output: JsonFlag = False) -> None:
     """Cancel a PENDING or RUNNING job."""
     with VisorClient(server) as client:
         job = client.cancel_job(job_id)
@@ -173,6 +178,7 @@ def _await_finish(
         TimeElapsedColumn(),
         console=output.err,
         transient=True,
+        disable=not output.err.is_terminal,  # no stray last frame in a redirected stderr
     )
     with bar:
         task = bar.add_task("", total=1.0, status="PENDING")

@@ -1,7 +1,9 @@
 """In-process Visor for the CLI: the same services the server builds, without HTTP.
 
 ``visor run`` and ``visor plugins`` use this by default, so a tool run from the shell goes
-through the same PluginRegistry, executor and ToolRunner as a server call.
+through the same PluginRegistry, executor and ToolRunner as a server call. Plugins are
+loaded (imported and validated) but not started: ToolRunner starts the one a call needs,
+so ``visor plugins`` starts no worker and ``visor run`` only the chosen plugin's.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from app.settings import Settings
 
 @contextmanager
 def local_services(
-    settings: Settings, sources: Sequence[PluginSource] | None = None
+    settings: Settings, sources: Sequence[PluginSource] | None = None, *, start: bool = False
 ) -> Iterator[PluginManagementService]:
-    """Load and start the plugins; stop them (and their workers) on exit."""
+    """Load the plugins (and start them all with ``start=True``); stop workers on exit."""
     registry = PluginRegistry()
     service = PluginManagementService.from_settings(
         settings, registry, build_executor(settings, registry), sources=sources
     )
     try:
-        service.load()
+        service.load(start=start)
         yield service
     finally:
         service.shutdown(settings.shutdown_timeout_s)

@@ -16,6 +16,7 @@ import typer
 from app.cli.doctor import doctor
 from app.cli.errors import debug_mode
 from app.cli.jobs import jobs
+from app.cli.keys import keys
 from app.cli.plugins import plugins
 from app.cli.run import run
 
@@ -50,6 +51,7 @@ def serve(
     """Start the server on its embedded defaults (SQLite, built-in plugins, 127.0.0.1)."""
     import uvicorn
 
+    from app.auth.exposure import serve_refusal
     from app.settings import Settings
 
     # Settings are read from the environment by every worker process, so the options go
@@ -60,6 +62,10 @@ def serve(
         if value is not None:
             os.environ[key] = str(value)
     settings = Settings()
+    refused = serve_refusal(settings)  # no API key on a public interface (docs/security.md)
+    if refused is not None:
+        typer.echo(f"error: {refused}", err=True)
+        raise typer.Exit(2)
     uvicorn.run(
         "app.main:app",  # an import string: required for workers > 1
         host=settings.host,
@@ -73,6 +79,7 @@ cli.command()(plugins)
 cli.command()(run)
 cli.command()(doctor)
 cli.add_typer(jobs, name="jobs")
+cli.add_typer(keys, name="keys")
 
 
 def main() -> None:

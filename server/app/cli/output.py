@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
@@ -32,8 +34,8 @@ _STATE_STYLE = {
 }
 
 
-def print_failure(error: Mapping[str, Any]) -> None:
-    err.print(f"[red]error:[/] {escape(one_line(dict(error)))}")
+def print_failure(text: str) -> None:
+    err.print(f"[red]error:[/] {escape(text)}")
 
 
 def print_json_line(value: Any) -> None:
@@ -91,9 +93,14 @@ def plugins_table(plugins: Iterable[Mapping[str, Any]]) -> RenderableType:
 
 
 def jobs_table(jobs: Iterable[Mapping[str, Any]]) -> Table:
-    table = Table(title="Jobs", title_justify="left")
-    for column in ("id", "tool", "status", "progress", "attempts", "created", "finished"):
-        table.add_column(column, overflow="fold")
+    """Jobs, one line each at 120 columns: ids never wrap (they are what you copy), no
+    vertical borders, times to the second."""
+    table = Table(title="Jobs", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("id", no_wrap=True, min_width=32)
+    for column in ("tool", "status", "progress", "attempts"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("created", overflow="fold")  # the first to give way on a narrow terminal
+    table.add_column("took", justify="right", no_wrap=True)
     for job in jobs:
         progress = job.get("progress")
         table.add_row(
@@ -102,10 +109,26 @@ def jobs_table(jobs: Iterable[Mapping[str, Any]]) -> Table:
             state(job.get("status")),
             "" if progress is None else f"{float(progress) * 100:.0f}%",
             f"{job.get('attempts', 0)}/{job.get('max_attempts', '?')}",
-            escape(str(job.get("created_at") or "")),
-            escape(str(job.get("finished_at") or "")),
+            escape(_second(job.get("created_at"))),
+            _took(job.get("started_at"), job.get("finished_at")),
         )
     return table
+
+
+def _second(timestamp: Any) -> str:
+    """``2026-11-27T11:13:38.538404Z`` → ``2026-11-27 11:13:38`` (UTC)."""
+    return str(timestamp or "")[:19].replace("T", " ")
+
+
+def _took(started: Any, finished: Any) -> str:
+    if not started or not finished:
+        return ""
+    try:
+        begin = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(str(finished).replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    return f"{(end - begin).total_seconds():.1f}s"
 
 
 def job_detail(job: Mapping[str, Any]) -> Table:

@@ -109,6 +109,7 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
         TextColumn("files"),
         TimeElapsedColumn(),
         console=output.err,
+        disable=not output.err.is_terminal,  # no stray last frame in a redirected stderr
     )
     task = bar.add_task("files", total=total)
     with bar:
@@ -137,6 +138,7 @@ def _caller(
     from app.cli.local import local_services
 
     with local_services(Settings()) as service:
+        service.start(plugin)  # only the chosen plugin's workers
         yield _local_call(service, plugin, tool, args)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from app.errors import ErrorInfo
 from app.jobs.status import JobStatus
@@ -31,6 +31,13 @@ class Job(BaseModel):
     updated_at: str | None = Field(default=None, description="ISO-8601 UTC.")
     result: dict[str, Any] | None = None
     error: ErrorInfo | None = Field(default=None, description="The error envelope's error section.")
+    # The API key that submitted the job (app.auth), for ownership checks: server-side only,
+    # so the job shape clients see does not change with authentication.
+    _key_id: str | None = PrivateAttr(default=None)
+
+    @property
+    def key_id(self) -> str | None:
+        return self._key_id
 
 
 class JobSubmission(AnalyzeRequest):

@@ -12,40 +12,55 @@ lifespan.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.responses import FastJSONResponse
+from app.auth.exposure import is_loopback
 from app.errors import ErrorCode, build_envelope, public_error
+from app.mcp import jsonrpc
+from app.mcp.cancellation import InFlightCalls, caller_of
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 
 
-def transport_security(host: str) -> TransportSecuritySettings | None:
-    """DNS-rebinding protection when bound to loopback (where browsers are the threat)."""
-    if host not in _LOOPBACK:
+def transport_security(
+    host: str, allowed_origins: Sequence[str] = ()
+) -> TransportSecuritySettings | None:
+    """The SDK's Host check when bound to loopback (DNS rebinding). Origins are checked for
+    every door, whatever the host, by :class:`app.auth.origins.OriginPolicy`; the SDK's own
+    origin list here is the same allowlist (plus loopback pages, which on a loopback-bound
+    server are same-origin)."""
+    if not is_loopback(host):
         return None
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost"],
-        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        allowed_origins=[*_LOOPBACK_ORIGINS, *allowed_origins],
     )
 
 
 class McpEndpoint:
     """ASGI app for ``/mcp``; serves only while :meth:`running` is active.
 
-    A call that asked for progress (its body carries a ``progressToken``) is answered as an
-    SSE stream so notifications can precede the result; everything else gets a plain JSON
-    response, which skips the stream machinery (the transport lets the server choose per
-    request). Two SDK session managers, one per response style, share the one server.
+    Every POST body is screened first (:mod:`app.mcp.jsonrpc`): a malformed message is
+    answered at once, without the SDK. A call that asked for progress (its request carries
+    a ``progressToken``) is answered as an SSE stream so notifications can precede the
+    result; everything else gets a plain JSON response, which skips the stream machinery
+    (the transport lets the server choose per request). Two SDK session managers, one per
+    response style, share the one server.
+
+    Cancellation: a ``tools/call`` whose client disconnects, and one named by an accepted
+    ``notifications/cancelled`` from the same caller, is stopped through the in-flight table
+    (:mod:`app.mcp.cancellation`) — the same cancel flag jobs use, so workers are stopped.
     """
 
     def __init__(
@@ -54,8 +69,10 @@ class McpEndpoint:
         *,
         max_body_bytes: int,
         security: TransportSecuritySettings | None = None,
+        in_flight: InFlightCalls | None = None,
     ) -> None:
         self.server = server
+        self.in_flight = in_flight if in_flight is not None else InFlightCalls()
         self._max_body_bytes = max_body_bytes
         self._security = security
         self._json: StreamableHTTPSessionManager | None = None
@@ -98,28 +115,76 @@ class McpEndpoint:
         if scope.get("method") != "POST":
             await sse_manager.handle_request(scope, receive, send)
             return
-        body, replay = await _buffered(receive)
-        manager = sse_manager if _PROGRESS_TOKEN in body else json_manager
-        await manager.handle_request(scope, replay, send)
+        body, disconnected = await _read_body(receive)
+        if disconnected:
+            return
+        message = jsonrpc.screen(body)
+        if isinstance(message, jsonrpc.Rejection):
+            await Response(message.body(), 400, media_type="application/json")(scope, receive, send)
+            return
+        manager = sse_manager if message.wants_progress else json_manager
+        send = _redacting(send)
+        if message.method == jsonrpc.TOOLS_CALL and message.id is not None:
+            await self._serve_call(manager, message.id, scope, body, receive, send)
+        elif (cancelled := message.cancelled_request_id()) is not None:
+            status = await _status_of(manager.handle_request, scope, _replay(body, receive), send)
+            if status == 202:  # accepted by the transport's checks (host, origin, version)
+                self.in_flight.cancel(caller_of(scope), cancelled)
+        else:
+            await manager.handle_request(scope, _replay(body, receive), send)
+
+    async def _serve_call(
+        self,
+        manager: StreamableHTTPSessionManager,
+        request_id: jsonrpc.RequestId,
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Serve a ``tools/call``, stopping its tool if the client goes away meanwhile.
+
+        The SDK does not listen for a disconnect on plain-JSON responses, so this does: it
+        owns ``receive`` after the body and hands the SDK the disconnect when it happens.
+        """
+        gone = anyio.Event()
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+            self.in_flight.cancel(caller_of(scope), request_id)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch)
+            await manager.handle_request(scope, replay, send)
+            tg.cancel_scope.cancel()
 
 
-_PROGRESS_TOKEN = b'"progressToken"'
-
-
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole request body, and a ``receive`` that hands it out again.
-
-    Body size is already capped by the app's request middleware.
-    """
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The whole request body (size is capped by the app's middleware), and whether the
+    client went away before sending it."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # disconnect: let the transport see it
-            break
+        if message["type"] != "http.request":
+            return b"", True
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands out the already-read body, then defers to the real one."""
     replayed = False
 
     async def replay() -> Message:
@@ -129,4 +194,53 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return body, replay
+    return replay
+
+
+async def _status_of(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> int | None:
+    """Run ``app`` and return the HTTP status it answered with."""
+    status: int | None = None
+
+    async def watching(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    await app(scope, receive, watching)
+    return status
+
+
+def _redacting(send: Send) -> Send:
+    """``send``, with validation internals taken out of JSON-RPC error bodies.
+
+    A JSON response's start is held until its body is seen (one message for the SDK's
+    JSON answers); streams pass straight through.
+    """
+    held: Message | None = None
+
+    async def redacting(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start":
+            if (b"content-type", b"application/json") in message.get("headers", ()):
+                held = message
+                return
+            await send(message)
+            return
+        if held is not None and message["type"] == "http.response.body":
+            start, held = held, None
+            if not message.get("more_body", False):
+                redacted = jsonrpc.redact_error_body(message.get("body", b""))
+                if redacted is not None:
+                    start = _with_length(start, len(redacted))
+                    message = {**message, "body": redacted}
+            await send(start)
+        await send(message)
+
+    return redacting
+
+
+def _with_length(start: Message, length: int) -> Message:
+    headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(length).encode("ascii")))
+    return {**start, "headers": headers}

@@ -1,10 +1,11 @@
 """The low-level MCP server: tools listed from the registry, calls run through ToolRunner.
 
-Built from the app's :class:`PluginManagementService` (never a registry or runner of its
-own), so an MCP call is the same governed call as ``POST /v1/analyze``: same validation,
-isolation, metrics and error envelope. ``ToolRunner.run`` blocks, so calls run on a worker
+Built from the app's :class:`AnalysisService` (never a registry or runner of its own), so
+an MCP call is the same governed call as ``POST /v1/analyze``: same validation, isolation,
+metrics, error envelope and rendering. ``ToolRunner.run`` blocks, so calls run on a worker
 thread; tool progress travels back from that thread through a small relay and goes out as
-``notifications/progress`` when the client asked for it.
+``notifications/progress`` when the client asked for it. Every running call is registered
+with its caller and request id, so ``notifications/cancelled`` can stop it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import logging
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -27,11 +28,13 @@ from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
-from app.errors import ErrorCode, public_error
+from app.errors import ErrorCode, build_envelope, public_error
 from app.mcp import tools
+from app.mcp.cancellation import InFlightCalls, caller_of
+from app.plugins.base import ToolSpec
+from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.executor import CallContext, ProgressCallback, call_context
-from app.services.analysis_service import image_payload
-from app.services.plugin_management_service import PluginManagementService
+from app.services.analysis_service import AnalysisService, AnalyzeResponse
 
 log = logging.getLogger("visor.mcp")
 
@@ -41,21 +44,29 @@ Progress = tuple[float, str | None]
 _UNKNOWN_TOOL_CODES = frozenset({ErrorCode.PLUGIN_NOT_FOUND.value, ErrorCode.TOOL_NOT_FOUND.value})
 
 INSTRUCTIONS = (
-    "Visor runs vision tools. Each tool is named plugin.tool; images are passed as the "
-    "base64-encoded 'image' argument (with 'mime_type' when known). A failed call returns "
-    "isError with {'error': {type, message, details: {code, ...}}}."
+    "Visor runs vision tools. Each tool is named plugin.tool. Pass an image as 'image' "
+    "(base64, a data: URL is fine) or, where the server allows, as 'image_ref' (an uploaded "
+    "file's id), 'image_url' or 'image_path'; 'mime_type' is optional. Tools that find "
+    "things take 'render': true to also return them drawn over the image. A failed call "
+    "returns isError with the JSON text {'error': {type, message, details: {code, ...}}}."
 )
 
 
-def build_mcp_server(plugins: PluginManagementService, *, version: str) -> Server[Any]:
-    """An MCP server whose tools are the plugin tools of ``plugins``, read on every call."""
-    registry = plugins.registry
+def build_mcp_server(
+    analysis: AnalysisService,
+    *,
+    version: str,
+    limits: tools.Limits,
+    in_flight: InFlightCalls,
+) -> Server[Any]:
+    """An MCP server whose tools are the plugin tools of ``analysis``, read on every call."""
+    registry = analysis.plugins.registry
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         # ttl 0: clients must not cache the list, it follows plugin reloads.
-        return types.ListToolsResult(tools=tools.list_tools(registry), ttl_ms=0)
+        return types.ListToolsResult(tools=tools.list_tools(registry, limits), ttl_ms=0)
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -64,14 +75,22 @@ def build_mcp_server(plugins: PluginManagementService, *, version: str) -> Serve
         if parts is None:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name} (tools are plugin.tool)")
         plugin, tool = parts
-        payload = _payload(plugins, plugin, tool, dict(params.arguments or {}))
-        call = CallContext(call_id=_request_id(ctx))
-        if _progress_token(params) is None:
-            result, error = await _run(plugins, plugin, tool, payload, call)
-        else:
-            result, error = await _run_reporting(plugins, plugin, tool, payload, call, ctx)
-        if not error:
-            return tools.success_result(result)
+        spec = _spec(registry, plugin, tool)
+        arguments = dict(params.arguments or {})
+        render = False
+        if spec is not None and tools.renders(spec) and tools.RENDER in arguments:
+            render = arguments.pop(tools.RENDER)
+            if not isinstance(render, bool):
+                return tools.error_result(_bad_render(plugin))
+        call = CallContext(call_id=_request_id(ctx), max_result_bytes=limits.max_result_bytes)
+        run = _Call(analysis, plugin, tool, arguments, call, render)
+        with _tracked(in_flight, ctx, call):
+            if _progress_token(params) is None:
+                response, error = await run.blocking()
+            else:
+                response, error = await run.reporting(ctx)
+        if response is not None:
+            return tools.success_result(response.result, response.rendered_image)
         if error["error"]["details"].get("code") in _UNKNOWN_TOOL_CODES:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}", data=public_error(error))
         return tools.error_result(error)
@@ -88,61 +107,76 @@ def build_mcp_server(plugins: PluginManagementService, *, version: str) -> Serve
     )
 
 
-def _payload(
-    plugins: PluginManagementService, plugin: str, tool: str, arguments: dict[str, Any]
-) -> dict[str, Any]:
-    """The tool payload; a missing ``mime_type`` is sniffed from the image, as REST does."""
-    record = plugins.registry.get(plugin)
-    spec = record.tools.get(tool) if record else None
-    image = arguments.get("image")
-    if (
-        spec is None
-        or not isinstance(image, str)
-        or "mime_type" in arguments
-        or "mime_type" not in spec.input_schema.get("properties", {})
-    ):
-        return arguments
-    return {**arguments, **image_payload(image, None)}
+def _spec(registry: PluginRegistry, plugin: str, tool: str) -> ToolSpec | None:
+    record = registry.get(plugin)
+    return record.tools.get(tool) if record else None
 
 
-async def _run(
-    plugins: PluginManagementService,
-    plugin: str,
-    tool: str,
-    payload: dict[str, Any],
-    call: CallContext,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run the call on a worker thread; a cancelled request cancels the tool too."""
-
-    def blocking() -> tuple[dict[str, Any], dict[str, Any]]:
-        with call_context(call):
-            return plugins.run(plugin, payload, tool)
-
-    try:
-        return await anyio.to_thread.run_sync(blocking, abandon_on_cancel=True)
-    except anyio.get_cancelled_exc_class():
-        call.cancel()  # the client went away: let the tool see ctx.cancelled
-        raise
+def _bad_render(plugin: str) -> dict[str, Any]:
+    return build_envelope(
+        ErrorCode.INVALID_INPUT,
+        "render must be true or false",
+        details={"field": tools.RENDER},
+        plugin=plugin,
+    )
 
 
-async def _run_reporting(
-    plugins: PluginManagementService,
-    plugin: str,
-    tool: str,
-    payload: dict[str, Any],
-    call: CallContext,
-    ctx: ServerRequestContext[Any, Any],
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """:func:`_run`, forwarding the tool's progress; all of it is sent before the result."""
-    send, receive = anyio.create_memory_object_stream[Progress](math.inf)
-    call.progress = _thread_reporter(send.send_nowait)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_forward_progress, receive, ctx)
+@contextlib.contextmanager
+def _tracked(
+    in_flight: InFlightCalls, ctx: ServerRequestContext[Any, Any], call: CallContext
+) -> Iterator[None]:
+    """Register the call so a ``notifications/cancelled`` from its caller can find it."""
+    scope = getattr(ctx.request, "scope", None)
+    if scope is None or ctx.request_id is None:
+        yield
+        return
+    with in_flight.track(caller_of(scope), ctx.request_id, call):
+        yield
+
+
+class _Call:
+    """One tool call on its way through the service layer, on a worker thread."""
+
+    def __init__(
+        self,
+        analysis: AnalysisService,
+        plugin: str,
+        tool: str,
+        payload: dict[str, Any],
+        call: CallContext,
+        render: bool,
+    ) -> None:
+        self._analysis = analysis
+        self._args = (plugin, tool, payload)
+        self._call = call
+        self._render = render
+
+    def _run(self) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
+        plugin, tool, payload = self._args
+        with call_context(self._call):
+            return self._analysis.run_tool(plugin, tool, payload, render=self._render)
+
+    async def blocking(self) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
+        """Run on a worker thread; a cancelled request (client gone) cancels the tool too."""
         try:
-            outcome = await _run(plugins, plugin, tool, payload, call)
-        finally:
-            send.close()
-    return outcome
+            return await anyio.to_thread.run_sync(self._run, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            self._call.cancel()  # let the tool see ctx.cancelled; workers are stopped
+            raise
+
+    async def reporting(
+        self, ctx: ServerRequestContext[Any, Any]
+    ) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
+        """:meth:`blocking`, forwarding the tool's progress; all of it precedes the result."""
+        send, receive = anyio.create_memory_object_stream[Progress](math.inf)
+        self._call.progress = _thread_reporter(send.send_nowait)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_forward_progress, receive, ctx)
+            try:
+                outcome = await self.blocking()
+            finally:
+                send.close()
+        return outcome
 
 
 _GONE = (anyio.ClosedResourceError, anyio.BrokenResourceError, RuntimeError)

@@ -39,6 +39,7 @@ __all__ = [
     "Plugin",
     "PluginUnavailable",
     "ToolContext",
+    "ToolHints",
     "ToolSpec",
     "tool",
 ]
@@ -57,15 +58,27 @@ class PluginUnavailable(VisorError):
 
 
 class ImageInput(BaseModel):
-    """Base input for tools that take one image: base64 bytes plus their mime type."""
+    """Base input for tools that take one image: base64 bytes plus, optionally, their type.
+
+    Callers may give ``image_ref``, ``image_url`` or ``image_path`` instead of ``image``;
+    Visor's input resolver turns them into ``image`` (and fills in ``mime_type`` from the
+    bytes) before the tool sees the call, so a tool only ever reads ``image``.
+    """
 
     image: str = Field(
-        description="The image file, base64-encoded.",
+        description=(
+            "The image file, base64-encoded (line breaks and a data: URL prefix are fine). "
+            "Instead of image, a call may give image_ref (an uploaded file's id), image_url "
+            "or image_path where the server allows them."
+        ),
         json_schema_extra={"contentEncoding": "base64"},
     )
-    mime_type: str = Field(
-        "image/png",
-        description="Mime type of the image, e.g. image/png or image/jpeg.",
+    mime_type: str | None = Field(
+        None,
+        description=(
+            "Mime type of the image, e.g. image/png or image/jpeg; read from the image's "
+            "bytes when omitted, refused when it contradicts them."
+        ),
     )
 
 
@@ -111,6 +124,27 @@ class ToolContext:
 
 
 @dataclass(frozen=True)
+class ToolHints:
+    """What a tool does to the world, for agents deciding whether to call it unasked.
+
+    The defaults describe a vision tool: it reads the image it is given, changes nothing,
+    gives the same answer twice and reaches nothing outside the server. A tool that writes,
+    deletes or calls the network must say so.
+    """
+
+    read_only: bool = True
+    idempotent: bool = True
+    open_world: bool = False
+
+    def as_dict(self) -> dict[str, bool]:
+        return {
+            "read_only": self.read_only,
+            "idempotent": self.idempotent,
+            "open_world": self.open_world,
+        }
+
+
+@dataclass(frozen=True)
 class ToolSpec:
     """Everything Visor knows about one tool, derived once from the decorated method."""
 
@@ -126,15 +160,19 @@ class ToolSpec:
     is_async: bool = False
     arity: int = 2
     annotations: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None
+    hints: ToolHints = ToolHints()
 
     def manifest(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "title": self.title,
             "description": self.description,
             "input_schema": self.input_schema,
             "output_schema": self.output_schema,
             "default": self.default,
             "timeout_s": self.timeout_s,
+            "hints": self.hints.as_dict(),
         }
 
     def prepare_args(self, payload: dict[str, Any]) -> Any:
@@ -177,8 +215,16 @@ def tool(
     output_schema: dict[str, Any] | None = None,
     default: bool = False,
     timeout_s: float | None = None,
+    title: str | None = None,
+    read_only: bool = True,
+    idempotent: bool = True,
+    open_world: bool = False,
 ) -> Any:
-    """Mark a plugin method as a tool. Usable bare (``@tool``) or with options."""
+    """Mark a plugin method as a tool. Usable bare (``@tool``) or with options.
+
+    ``title`` is a short human name; ``read_only``, ``idempotent`` and ``open_world``
+    become the tool's hints to agents (:class:`ToolHints`).
+    """
 
     def mark(f: Callable[..., Any]) -> Callable[..., Any]:
         setattr(
@@ -191,6 +237,8 @@ def tool(
                 "output_schema": output_schema,
                 "default": default,
                 "timeout_s": timeout_s,
+                "title": title,
+                "hints": ToolHints(read_only, idempotent, open_world),
             },
         )
         return f
@@ -239,6 +287,8 @@ def _build_spec(method_name: str, func: Callable[..., Any], options: dict[str, A
         timeout_s=options["timeout_s"],
         is_async=inspect.iscoroutinefunction(func),
         arity=len(params),
+        title=options.get("title"),
+        hints=options.get("hints") or ToolHints(),
     )
 
 
@@ -263,6 +313,12 @@ class Plugin:
     def health_check(self) -> bool:
         """Cheap liveness probe used to close an open circuit; True means healthy."""
         return True
+
+    @classmethod
+    def check_requirements(cls) -> None:
+        """Raise :class:`PluginUnavailable` (with the install command) when an optional
+        dependency is missing. Called when the plugin is loaded, in the server, before any
+        worker starts: keep it cheap (``importlib.util.find_spec``, not imports)."""
 
     @classmethod
     def tool_specs(cls) -> dict[str, ToolSpec]:

@@ -7,8 +7,6 @@ decompression bomb) becomes :class:`~app.plugins.base.InvalidInput`, i.e. a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import os
 import warnings
@@ -17,6 +15,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from app.inputs.base64_text import decode_base64_text
 from app.plugins.base import InvalidInput
 
 SUPPORTED_MIME_TYPES: dict[str, str] = {
@@ -49,20 +48,112 @@ class ImageLimits:
         )
 
 
-def decode_base64(data: str) -> bytes:
-    if not isinstance(data, str) or not data:
-        raise InvalidInput("image must be a non-empty base64 string", details={"field": "image"})
-    if data.startswith("data:") and "," in data:  # tolerate data URLs
-        data = data.split(",", 1)[1]
+#: Magic numbers of the formats above (WEBP is RIFF....WEBP, checked separately).
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
+#: Other things people send instead of an image, so the error can say what it was.
+_NOT_IMAGES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or an office document)"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"<svg", "an SVG drawing (not supported: send a PNG)"),
+    (b"<?xml", "XML text"),
+)
+#: Mime types that declare nothing: the bytes decide.
+_UNDECLARED = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
+
+
+def sniff_mime_type(data: bytes) -> str | None:
+    """The image type the first bytes show, or None when they are not a supported image."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for magic, mime in _MAGIC:
+        if data.startswith(magic):
+            return mime
+    return None
+
+
+def describe_bytes(data: bytes) -> str:
+    """A short human description of bytes that are not an image ("text", "a PDF document")."""
+    head = data[:512]
+    if head[4:8] == b"ftyp":
+        return "an HEIC, AVIF or MP4 file (not supported: send JPEG or PNG)"
+    for magic, what in _NOT_IMAGES:
+        if head.lstrip().startswith(magic):
+            return what
     try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidInput("image is not valid base64", details={"field": "image"}) from exc
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary data of no image format Visor reads"
+    if text.lstrip().lower().startswith(("<!doctype html", "<html")):
+        return "an HTML page"
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    if printable >= 0.95 * max(1, len(text)):
+        return "text"
+    return "binary data of no image format Visor reads"
+
+
+def normalise_mime_type(mime_type: object) -> str | None:
+    """A declared type in canonical form; None when nothing (useful) was declared."""
+    if mime_type is None:
+        return None
+    if not isinstance(mime_type, str):
+        raise InvalidInput(
+            f"mime_type must be a string, not {type(mime_type).__name__}",
+            details={"field": "mime_type"},
+        )
+    normalised = mime_type.split(";", 1)[0].strip().lower()
+    if normalised in _UNDECLARED:
+        return None
+    return _ALIASES.get(normalised, normalised)
+
+
+def image_mime_type(data: bytes, declared: object = None) -> str:
+    """The mime type of image bytes, checked against what the caller declared.
+
+    Says what is actually wrong: not an image at all (and what it looks like), a type
+    Visor does not read, or bytes of one type declared as another.
+    """
+    if not data:
+        raise InvalidInput("image is empty", details={"field": "image"})
+    sniffed = sniff_mime_type(data)
+    if sniffed is None:
+        raise InvalidInput(
+            f"image is not an image file: the bytes look like {describe_bytes(data)}",
+            details={"field": "image", "looks_like": describe_bytes(data)},
+        )
+    claimed = normalise_mime_type(declared)
+    if claimed is not None and claimed not in SUPPORTED_MIME_TYPES:
+        raise InvalidInput(
+            f"unsupported mime type {declared!r}; supported: "
+            + ", ".join(sorted(set(SUPPORTED_MIME_TYPES) - set(_ALIASES))),
+            details={"field": "mime_type", "supported": sorted(SUPPORTED_MIME_TYPES)},
+        )
+    if claimed is not None and _ALIASES.get(claimed, claimed) != sniffed:
+        raise InvalidInput(
+            f"the image bytes look like {sniffed} but mime_type says {claimed}",
+            details={"field": "mime_type", "declared": claimed, "detected": sniffed},
+        )
+    return sniffed
+
+
+def decode_base64(data: str) -> bytes:
+    """Base64 text (plain, wrapped, ``data:`` URL) to bytes; see :mod:`app.inputs.base64_text`."""
+    return decode_base64_text(data, "image")[0]
 
 
 def check_mime_type(mime_type: str) -> str:
-    normalised = (mime_type or "").split(";", 1)[0].strip().lower()
-    if normalised not in SUPPORTED_MIME_TYPES:
+    """A declared mime type Visor can decode (canonical form)."""
+    normalised = normalise_mime_type(mime_type)
+    if normalised is None or normalised not in SUPPORTED_MIME_TYPES:
         raise InvalidInput(
             f"unsupported mime type {mime_type!r}",
             details={"field": "mime_type", "supported": sorted(SUPPORTED_MIME_TYPES)},
@@ -113,8 +204,13 @@ def open_image(data: bytes, *, limits: ImageLimits | None = None) -> Image.Image
 
 
 def load_image(args: Any, *, limits: ImageLimits | None = None) -> Image.Image:
-    """Decode the ``image``/``mime_type`` of a tool's arguments (a model or a dict)."""
+    """Decode the ``image``/``mime_type`` of a tool's arguments (a model or a dict).
+
+    The bytes come first: a missing ``mime_type`` is read from them, a declared one must
+    agree with them.
+    """
     image_b64 = args["image"] if isinstance(args, dict) else args.image
-    mime_type = args.get("mime_type", "image/png") if isinstance(args, dict) else args.mime_type
-    check_mime_type(mime_type)
-    return open_image(decode_base64(image_b64), limits=limits)
+    mime_type = args.get("mime_type") if isinstance(args, dict) else args.mime_type
+    data = decode_base64(image_b64)
+    image_mime_type(data, mime_type)
+    return open_image(data, limits=limits)

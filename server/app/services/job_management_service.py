@@ -10,14 +10,14 @@ ToolRunner when the job runs, so a bad argument ends the job FAILED with
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+from app.auth.principal import owner_filter, owner_of_new_records
 from app.errors import ErrorCode, VisorError, build_envelope, public_error
+from app.inputs.resolver import ResolvedImage
 from app.jobs.dispatcher import Dispatcher, DispatcherOptions
 from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import MAX_ATTEMPTS_LIMIT, Job, JobList, JobQuery, JobSubmission
@@ -25,7 +25,8 @@ from app.jobs.status import JobStatus
 from app.jobs.store.engine import build_engine
 from app.jobs.store.migrate import upgrade
 from app.jobs.store.repository import JobInput, JobStore
-from app.services.analysis_service import AnalyzeResponse, sniff_mime_type
+from app.plugins.base import ToolSpec
+from app.services.analysis_service import AnalyzeResponse, request_payload
 from app.services.plugin_management_service import PluginManagementService
 from app.settings import Settings
 
@@ -39,14 +40,12 @@ class JobManagementService:
         events: JobEvents | None = None,
         options: DispatcherOptions | None = None,
         default_max_attempts: int = 3,
-        max_image_bytes: int = 25 * 1024 * 1024,
     ) -> None:
         self._store = store
         self._plugins = plugins
         self._events = events or JobEvents()
         self._dispatcher = Dispatcher(store, plugins, self._events, options)
         self._default_max_attempts = default_max_attempts
-        self._max_image_bytes = max_image_bytes
 
     @classmethod
     def from_settings(
@@ -66,7 +65,6 @@ class JobManagementService:
             plugins,
             options=options,
             default_max_attempts=settings.job_max_attempts,
-            max_image_bytes=settings.max_image_bytes,
         )
 
     @property
@@ -102,45 +100,50 @@ class JobManagementService:
     # -- commands ---------------------------------------------------------------------------
 
     def submit(self, submission: JobSubmission) -> Job:
-        image = _decode_image(submission.image) if submission.image is not None else None
-        return self.submit_input(
+        """A JSON submission (``POST /v1/jobs``)."""
+        return self.submit_payload(
             submission.plugin,
             submission.tool,
-            JobInput(submission.args, image, submission.mime_type),
+            request_payload(submission),
             max_attempts=submission.max_attempts,
         )
 
-    def submit_input(
+    def submit_payload(
         self,
         plugin: str,
         tool: str | None,
-        job_input: JobInput,
+        payload: dict[str, Any],
         *,
+        upload: tuple[bytes, str | None] | None = None,
         max_attempts: int | None = None,
     ) -> Job:
-        """Accept a job: check it can run, store it durably, wake the dispatcher."""
+        """Accept a job: check it can run, pin its image, store it durably, wake the
+        dispatcher.
+
+        The image — uploaded bytes, or any form the input resolver takes — is checked now
+        exactly as a synchronous call would check it, and its bytes are stored with the
+        job: a referenced file that expires later cannot fail it.
+        """
         if max_attempts is not None and not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
             raise VisorError(
                 f"max_attempts must be between 1 and {MAX_ATTEMPTS_LIMIT}",
                 code=ErrorCode.INVALID_INPUT,
             )
-        tool = self._resolve_tool(plugin, tool)
-        if job_input.image is not None:
-            if len(job_input.image) > self._max_image_bytes:
-                raise VisorError(
-                    f"image is {len(job_input.image)} bytes; the limit is {self._max_image_bytes}",
-                    code=ErrorCode.PAYLOAD_TOO_LARGE,
-                )
-            if job_input.mime_type is None:
-                job_input = JobInput(
-                    job_input.args, job_input.image, sniff_mime_type(job_input.image[:64])
-                )
+        tool, spec = self._resolve_tool(plugin, tool)
+        inputs = self._plugins.inputs
+        image: ResolvedImage | None
+        if upload is not None:
+            args, image = payload, inputs.check_bytes(upload[0], upload[1], "file")
+        else:
+            args, image = inputs.take_image(spec, payload)
+        job_input = JobInput(args, image.data, image.mime_type) if image else JobInput(args)
         job = self._store.insert(
             uuid.uuid4().hex,
             plugin,
             tool,
             max_attempts or self._default_max_attempts,
             job_input,
+            key_id=owner_of_new_records(),
         )
         self._events.publish(JobEventKind.STATUS, job)
         self._dispatcher.wake()
@@ -148,6 +151,7 @@ class JobManagementService:
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a PENDING or RUNNING job; a running tool is told to stop."""
+        self.get(job_id)  # another key's job does not exist for this caller
         error = public_error(build_envelope(ErrorCode.CANCELLED, "the job was cancelled"))
         job, owner = self._store.cancel(job_id, error["error"])
         if job is None:
@@ -169,13 +173,16 @@ class JobManagementService:
     # -- queries ----------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job:
+        """The job, if the caller may see it: a non-admin key sees only its own jobs, and
+        another key's job answers exactly as a job that does not exist."""
         job = self._store.get(job_id)
-        if job is None:
+        owner = owner_filter()
+        if job is None or (owner is not None and job.key_id != owner):
             raise VisorError(f"job {job_id!r} does not exist", code=ErrorCode.NOT_FOUND)
         return job
 
     def list_jobs(self, query: JobQuery) -> JobList:
-        return self._store.list_jobs(query)
+        return self._store.list_jobs(query, key_id=owner_filter())
 
     def count_by_status(self, statuses: Collection[JobStatus]) -> dict[JobStatus, int]:
         """Jobs per status, e.g. the queue depth (PENDING) an operator watches."""
@@ -204,13 +211,13 @@ class JobManagementService:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _resolve_tool(self, plugin: str, tool: str | None) -> str:
+    def _resolve_tool(self, plugin: str, tool: str | None) -> tuple[str, ToolSpec]:
         record = self._plugins.registry.get(plugin)
         if record is None:
             raise VisorError(
                 f"plugin {plugin!r} is not installed",
                 code=ErrorCode.PLUGIN_NOT_FOUND,
-                details={"available": self._plugins.registry.names()},
+                details={"available": self._plugins.registry.available_names()},
             )
         name = self._plugins.selected_tool(plugin, tool)
         if name is None or name not in record.tools:
@@ -225,14 +232,7 @@ class JobManagementService:
                 details={"available": sorted(record.tools)},
                 plugin=plugin,
             )
-        return name
-
-
-def _decode_image(image_b64: str) -> bytes:
-    try:
-        return base64.b64decode(image_b64, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise VisorError(f"image is not valid base64: {exc}", code=ErrorCode.INVALID_INPUT) from exc
+        return name, record.tools[name]
 
 
 def _elapsed_ms(job: Job) -> float:

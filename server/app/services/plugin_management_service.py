@@ -12,9 +12,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from app.auth import guard
 from app.errors import ErrorCode, VisorError
+from app.inputs.resolver import FileReader, InputResolver
 from app.plugins.base import PluginUnavailable
-from app.plugins.loader import plugin_loader
+from app.plugins.loader import plugin_loader, refresh
 from app.plugins.loader.plugin_registry import (
     PluginHealth,
     PluginRecord,
@@ -42,8 +44,10 @@ class PluginManagementService:
         force_in_process: bool = False,
         in_process: Sequence[str] = (),
         sources: Sequence[plugin_loader.PluginSource] | None = None,
+        inputs: InputResolver | None = None,
     ) -> None:
         self._registry = registry
+        self._inputs = inputs or InputResolver()
         self._executor = executor
         self._runner = ToolRunner(
             registry=registry,
@@ -51,6 +55,7 @@ class PluginManagementService:
             default_timeout_s=default_timeout_s,
             timeout_overrides=timeout_overrides,
             max_result_bytes=max_result_bytes,
+            input_resolver=self._inputs.resolve,
         )
         self._allowlist = list(allowlist) if allowlist is not None else None
         self._load_timeout_s = load_timeout_s
@@ -67,8 +72,10 @@ class PluginManagementService:
         executor: Executor,
         *,
         sources: Sequence[plugin_loader.PluginSource] | None = None,
+        files: FileReader | None = None,
     ) -> PluginManagementService:
-        """The service as the app and the CLI's in-process mode both build it."""
+        """The service as the app and the CLI's in-process mode both build it (the CLI
+        has no uploaded files: ``files`` is the app's file store)."""
         return cls(
             registry,
             executor,
@@ -80,6 +87,7 @@ class PluginManagementService:
             force_in_process=settings.force_in_process,
             in_process=[n for n, mode in settings.plugin_isolation.items() if mode == "in_process"],
             sources=sources,
+            inputs=InputResolver.from_settings(settings, files),
         )
 
     @property
@@ -90,12 +98,20 @@ class PluginManagementService:
     def executor(self) -> Executor:
         return self._executor
 
+    @property
+    def inputs(self) -> InputResolver:
+        """The input resolver every call goes through (jobs use it at submit)."""
+        return self._inputs
+
     # -- execution --------------------------------------------------------------------------
 
     def run(
         self, plugin_name: str, payload: dict[str, Any], tool: str | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        return self._runner.run(plugin_name, payload, tool)
+        with guard.tool_call() as refused:  # the caller's scope and concurrency quota
+            if refused:
+                return {}, refused
+            return self._runner.run(plugin_name, payload, tool)
 
     def selected_tool(self, plugin_name: str, tool: str | None, payload: Any = None) -> str | None:
         """The tool ToolRunner will pick for this call (for responses that name it)."""
@@ -104,11 +120,23 @@ class PluginManagementService:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def load(self) -> list[PluginRecord]:
-        """Discover, load and start plugins (startup and reload)."""
+    def load(self, *, start: bool = True) -> list[PluginRecord]:
+        """Discover, load and start plugins (startup and reload).
+
+        With ``start=False`` plugins stay LOADED (imported and validated, no worker):
+        ToolRunner starts one on its first call, so a command that lists plugins or runs
+        one tool pays only for what it uses.
+        """
         with self._reload_lock:
             for name in self._registry.names():
                 self._executor.stop_plugin(name)
+            if self._sources is None and len(self._registry):  # a reload: see new installs
+                refresh.see_new_installs()
+                refresh.forget_modules(
+                    s.origin
+                    for s in plugin_loader.discover()
+                    if s.distribution != plugin_loader.BUILTIN_DISTRIBUTION
+                )
             records = plugin_loader.load_into(
                 self._registry,
                 self._sources,
@@ -117,8 +145,16 @@ class PluginManagementService:
                 force_in_process=self._force_in_process,
                 in_process=self._in_process,
             )
-            self._start_all([r for r in records if r.state is PluginState.LOADED])
+            if start:
+                self._start_all([r for r in records if r.state is PluginState.LOADED])
             return records
+
+    def start(self, name: str) -> None:
+        """Start one LOADED plugin (after ``load(start=False)``); others are left alone."""
+        record = self._registry.get(name)
+        if record is not None and record.state is PluginState.LOADED:
+            with self._reload_lock:
+                self._start_one(record)
 
     def _start_all(self, records: list[PluginRecord]) -> None:
         threads = [

@@ -77,7 +77,7 @@ def test_analyze_sniffs_the_mime_type_and_reads_exif(client: TestClient) -> None
         (b64(_noisy_png()[:3000]), "image/png", "truncated"),
         (b64(b"GIF89a garbage"), "image/gif", "decoded"),
         (b64(png_bytes()), "application/pdf", "mime type"),
-        ("", "image/png", "non-empty"),
+        ("", "image/png", "is empty"),
     ],
 )
 def test_bad_images_are_validation_errors(

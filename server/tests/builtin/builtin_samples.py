@@ -86,8 +86,9 @@ def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     return inter / union if union else 0.0
 
 
-def box_tuple(box: dict[str, int]) -> tuple[int, int, int, int]:
-    return box["x"], box["y"], box["width"], box["height"]
+def box_tuple(box: list[int]) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    return x, y, w, h
 
 
 def dark_bbox(array: np.ndarray, offset: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -52,8 +52,8 @@ def test_every_code_is_decoded_with_text_and_position(builtins: PluginHarness) -
         else:  # 1-D: zxing reports the horizontal extent of the bars and the scanned rows
             assert _close((box[0], box[2]), (where[0], where[2]))
             assert where[1] - 4 <= box[1] and box[1] + box[3] <= where[1] + where[3] + 4
-        corners = code["position"]
-        assert corners["top_left"]["x"] <= corners["top_right"]["x"]
+        top_left, top_right, _, _ = code["polygon"]
+        assert top_left[0] <= top_right[0]
 
 
 def test_rotated_and_inverted_codes(builtins: PluginHarness) -> None:

@@ -16,6 +16,8 @@ TOOLS = (
     "ocr.read_words",
     "barcode.read",
     "faces.detect",
+    "people.detect",
+    "ocr.export",
     "image_info.describe",
     "ocr-rapid.read_text",
 )
@@ -39,7 +41,7 @@ BAD_INPUTS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def harness() -> Iterator[PluginHarness]:
-    with PluginHarness("ocr", "barcode", "faces", "image_info", "ocr-rapid") as h:
+    with PluginHarness("ocr", "barcode", "faces", "people", "image_info", "ocr-rapid") as h:
         yield h
 
 

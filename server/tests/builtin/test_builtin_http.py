@@ -10,7 +10,7 @@ from builtin_samples import encode, render_lines
 from helpers import b64, builtin_sources
 from PIL import Image
 
-BUILTINS = ("image_info", "ocr", "barcode", "faces")
+BUILTINS = ("image_info", "ocr", "barcode", "faces", "people")
 
 
 def test_builtins_are_listed_with_schemas_and_run_over_http(make_client: Any) -> None:

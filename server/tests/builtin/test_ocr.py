@@ -28,7 +28,7 @@ def test_word_recall_at_ordinary_sizes(builtins: PluginHarness, size: int) -> No
     expected = normalise_words(" ".join(SENTENCES))
     recall = word_recall(expected, normalise_words(result["text"]))
     assert recall >= 0.95, f"size {size}px: recall {recall:.2%}: {result['text']!r}"
-    assert result["confidence"] > 70
+    assert result["confidence"] > 0.7
     assert (result["width"], result["height"]) == image.size
 
 
@@ -49,7 +49,7 @@ def test_word_boxes_overlap_the_rendered_words(builtins: PluginHarness) -> None:
             matched += 1
     assert matched >= 0.95 * len(rendered), f"{matched}/{len(rendered)} boxes match"
     for word in result["words"]:
-        assert 0 <= word["confidence"] <= 100
+        assert 0 <= word["confidence"] <= 1
         assert 0 <= word["line"] < len(result["lines"])
     assert [line["text"] for line in result["lines"]] == list(SENTENCES[:2])
     assert result["text"] == "\n".join(SENTENCES[:2])
@@ -58,7 +58,7 @@ def test_word_boxes_overlap_the_rendered_words(builtins: PluginHarness) -> None:
 def test_min_confidence_filters_words(builtins: PluginHarness) -> None:
     image, _ = render_lines([SENTENCES[0]], 24)
     everything = builtins.call("ocr.read_words", image_payload(image))
-    nothing = builtins.call("ocr.read_words", image_payload(image, min_confidence=100))
+    nothing = builtins.call("ocr.read_words", image_payload(image, min_confidence=1.0))
     assert len(everything["words"]) == 9
     assert len(nothing["words"]) <= 1  # only a word Tesseract is exactly 100% sure of
 
@@ -81,7 +81,7 @@ def test_languages_lists_what_is_installed(builtins: PluginHarness) -> None:
     assert "eng" in result["languages"]
     assert "osd" not in result["languages"]
     assert result["tesseract_version"].startswith("tesseract 5")
-    assert os.path.isdir(result["tessdata_dir"])
+    assert "tessdata_dir" not in result  # a filesystem path is the log's business
 
 
 def test_unknown_language_and_bad_psm_are_validation_errors(builtins: PluginHarness) -> None:

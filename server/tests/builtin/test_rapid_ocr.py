@@ -47,14 +47,14 @@ def rapid(offline: None) -> Iterator[PluginHarness]:
 @needs_extra
 def test_reads_lines_with_boxes(rapid: PluginHarness) -> None:
     image, _ = render_lines(list(SENTENCES), 20)
-    result = rapid.call("read_text", image_payload(image, words=True))
+    result = rapid.call("read_text", image_payload(image, level="words"))
     expected = normalise_words(" ".join(SENTENCES))
     assert word_recall(expected, normalise_words(result["text"])) >= 0.95
     assert len(result["lines"]) == len(SENTENCES)
     first = result["lines"][0]
     assert len(first["polygon"]) == 4 and 0.5 < first["confidence"] <= 1.0
-    assert first["box"]["y"] < result["lines"][1]["box"]["y"]
-    assert [w["text"] for w in first["words"]][:3] == ["The", "quick", "brown"]
+    assert first["box"][1] < result["lines"][1]["box"][1]
+    assert [w["text"] for w in result["words"] if w["line"] == 0][:3] == ["The", "quick", "brown"]
 
 
 @needs_extra
@@ -98,7 +98,7 @@ def test_without_the_extra_it_is_unavailable_with_the_install_hint(
     monkeypatch.setattr(importlib.util, "find_spec", hide)
     with PluginHarness("ocr-rapid") as harness:
         assert harness.state("ocr-rapid") == "UNAVAILABLE"
-        assert 'pip install "visor-server[ocr-rapid]"' in (harness.reason("ocr-rapid") or "")
+        assert 'pip install -e "./server[ocr-rapid]"' in (harness.reason("ocr-rapid") or "")
         error = harness.error("ocr-rapid", {"image": b64(b"x")})
         assert error["type"] == "PluginError"
         assert error["details"]["code"] == "plugin_unavailable"
@@ -108,6 +108,6 @@ def test_without_the_extra_it_is_unavailable_with_the_install_hint(
     client = make_client(builtin_sources("ocr-rapid"), force_in_process=True)
     listed = {p["name"]: p for p in client.get("/v1/plugins").json()["plugins"]}
     assert listed["ocr-rapid"]["state"] == "UNAVAILABLE"
-    assert "visor-server[ocr-rapid]" in listed["ocr-rapid"]["reason"]
+    assert "./server[ocr-rapid]" in listed["ocr-rapid"]["reason"]
     response = client.post("/v1/analyze", json={"plugin": "ocr-rapid", "image": b64(b"x")})
     assert response.status_code == 503

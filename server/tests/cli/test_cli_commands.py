@@ -10,7 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from live_server import LiveServer
+from rich.console import Console
 from typer.testing import Result
+
+from app.cli import output
+from app.plugins.runtime.routing import RoutingExecutor
 
 Invoke = Callable[..., Result]
 
@@ -24,11 +28,14 @@ def only_json(result: Result) -> Any:
 # -- plugins --------------------------------------------------------------------------------
 
 
-def test_plugins_table_in_process(invoke: Invoke) -> None:
+def test_plugins_table_in_process(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(RoutingExecutor, "start_plugin", lambda self, r: started.append(r.name))
     result = invoke("plugins")
     assert result.exit_code == 0, result.stderr
-    for text in ("echo", "image_info", "INITIALIZED"):
+    for text in ("echo", "image_info", "LOADED"):  # loaded and validated, not started
         assert text in result.stdout
+    assert started == []  # a listing starts no worker
     listed = {p["name"]: p for p in only_json(invoke("plugins", "--json"))["plugins"]}
     assert set(listed["echo"]["tools"]) == {"echo", "noop", "sleep", "aecho"}
 
@@ -144,3 +151,39 @@ def test_jobs_unknown_id_prints_the_envelope(invoke: Invoke, jobs_server: LiveSe
     assert result.exit_code == 1
     assert "not_found" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_doctor_warns_for_an_optional_plugin_without_its_extra(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.plugins.builtin.rapid_ocr import bundle
+
+    monkeypatch.setattr(bundle, "REQUIRED_MODULES", ("rapidocr", "visor_no_such_module"))
+    monkeypatch.setenv("VISOR_PLUGINS_ALLOWLIST", "ocr-rapid,image_info")
+    result = invoke("doctor", "--json")
+    assert result.exit_code == 0, result.stdout
+    checks = {c["name"]: c for c in only_json(result)["checks"]}
+    assert checks["plugin ocr-rapid"]["status"] == "warn"
+    assert 'pip install -e "./server[ocr-rapid]"' in checks["plugin ocr-rapid"]["detail"]
+    assert checks["plugin image_info"]["status"] == "ok"
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_jobs_list_fits_120_columns_and_get_shows_the_result(
+    invoke: Invoke, jobs_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VISOR_PORT", str(jobs_server.port))  # the default server
+    submitted = invoke("jobs", "submit", "echo.echo", "-a", "text=shown", "--wait", "--json")
+    assert submitted.exit_code == 0, submitted.stderr
+    job_id = only_json(submitted)["id"]
+
+    monkeypatch.setattr(output, "out", Console(width=120, highlight=False, soft_wrap=True))
+    table = invoke("jobs", "list", "--plugin", "echo")
+    assert table.exit_code == 0, table.stderr
+    rows = [line for line in table.stdout.splitlines() if job_id in line]
+    assert len(rows) == 1 and "echo.echo" in rows[0] and "SUCCESS" in rows[0]
+    assert max(len(line) for line in table.stdout.splitlines()) <= 120
+
+    shown = invoke("jobs", "get", job_id)
+    assert shown.exit_code == 0, shown.stderr
+    assert '"text": "shown"' in shown.stdout

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
+import threading
 from collections.abc import Callable
+from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import LiveServer
+from live_server import LiveServer, free_port
+from rich.console import Console
 from typer.testing import Result
 
+from app.cli import output
+from app.plugins.loader.plugin_registry import PluginRecord
+from app.plugins.runtime.routing import RoutingExecutor
 from app.plugins.runtime.tool_runner import ToolRunner
 from app.services.plugin_management_service import PluginManagementService
 
@@ -49,7 +56,7 @@ def test_batch_shows_progress_and_reports_each_failure(
     result = invoke("run", "image_info", *images, broken, "-j", "2")
 
     assert result.exit_code == 1
-    assert "4/4" in result.stderr  # the batch progress bar, finished
+    assert "4/4" not in result.stderr  # stderr is not a terminal: no progress frames
     assert "4 files: 3 ok, 1 failed" in result.stderr
     assert f"✗ {broken}: ValidationError/invalid_input:" in result.stderr
     assert result.stdout.count('"width"') == 3
@@ -121,7 +128,7 @@ def test_monkeypatched_tool_runner_reaches_in_process_run(
 def test_unexpected_errors_are_one_line_unless_debug(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def explode(self: PluginManagementService) -> None:
+    def explode(self: PluginManagementService, **options: Any) -> None:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(PluginManagementService, "load", explode)
@@ -159,7 +166,7 @@ def test_server_mode_batch_uploads_files(
     result = invoke("run", "image_info.describe", *images, broken, "--server", live.url, "-j", "2")
 
     assert result.exit_code == 1
-    assert "4/4" in result.stderr
+    assert "4 files: 3 ok, 1 failed" in result.stderr
     assert result.stdout.count('"width"') == 3
     assert f"✗ {broken}: ValidationError/invalid_input:" in result.stderr
 
@@ -170,10 +177,69 @@ def test_server_mode_prints_the_servers_envelope(invoke: Invoke, live: LiveServe
     assert "PluginError/plugin_not_found: plugin 'nope' is not installed" in result.stderr
 
 
-def test_unreachable_server_exits_3(invoke: Invoke) -> None:
-    result = invoke("run", "echo.echo", "--server", "http://127.0.0.1:9")
+def test_unreachable_server_is_a_connection_problem_with_a_hint(invoke: Invoke) -> None:
+    result = invoke("run", "echo.echo", "--server", f"127.0.0.1:{free_port()}")
     assert result.exit_code == 3
-    assert result.stderr.startswith(
-        "error: InternalError/internal: cannot reach http://127.0.0.1:9"
-    )
-    assert len(result.stderr.strip().splitlines()) == 1
+    message, hint = result.stderr.strip().splitlines()
+    assert message.startswith("error: cannot reach the Visor server at http://127.0.0.1:")
+    assert "Connection refused" in message
+    assert "InternalError" not in result.stderr
+    assert hint == "hint: is the server running? Start one with `visor serve`, or pass --server URL"
+
+
+def test_server_accepts_host_and_port_without_scheme(invoke: Invoke, live: LiveServer) -> None:
+    result = invoke("run", "echo.echo", "-a", "text=hi", "-s", f"localhost:{live.port}", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json_lines(result.stdout)[0]["result"]["text"] == "hi"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_server_that_is_not_visor_is_reported_as_such(invoke: Invoke) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _QuietHandler)  # a plain web server: HTML errors
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = invoke("run", "echo.echo", "-s", f"127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 3
+    message, hint = result.stderr.strip().splitlines()
+    assert "answered HTTP 501 without a Visor error envelope" in message
+    assert hint == "hint: is --server pointing at a Visor server?"
+
+
+def test_batch_progress_bar_is_drawn_on_a_terminal(
+    invoke: Invoke, images: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100, highlight=False)
+    monkeypatch.setattr(output, "err", terminal)
+    result = invoke("run", "image_info", *images)
+    assert result.exit_code == 0, result.stderr
+    drawn = terminal.file.getvalue()  # type: ignore[attr-defined]
+    assert "3/3" in drawn and "running" in drawn
+    assert "3 files: 3 ok, 0 failed" in drawn
+
+
+def test_run_starts_only_the_chosen_plugin(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = _record_starts(monkeypatch)
+    result = invoke("run", "echo.echo", "-a", "text=x")
+    assert result.exit_code == 0, result.stderr
+    assert started == ["echo"]
+
+
+def _record_starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names the real executor is asked to start, in order."""
+    started: list[str] = []
+    real = RoutingExecutor.start_plugin
+
+    def start_plugin(self: RoutingExecutor, record: PluginRecord) -> None:
+        started.append(record.name)
+        real(self, record)
+
+    monkeypatch.setattr(RoutingExecutor, "start_plugin", start_plugin)
+    return started

@@ -16,11 +16,18 @@ def test_overloaded_plugin_delays_a_job_but_does_not_fail_it(make_client: Any) -
         plugin_workers={"echo": 1},
         plugin_queue_sizes={"echo": 0},
     )
-    busy = threading.Thread(
-        target=client.post,
-        args=("/v1/analyze",),
-        kwargs={"json": {"plugin": "echo", "tool": "sleep", "args": {"seconds": 1.5}}},
-    )
+    def sleep_call() -> None:
+        # The probe below may take the only worker first; the long call then gets 503
+        # (queue 0) and is retried until it holds the worker.
+        while True:
+            long_call = client.post(
+                "/v1/analyze",
+                json={"plugin": "echo", "tool": "sleep", "args": {"seconds": 1.5}},
+            )
+            if long_call.status_code != 503:
+                return
+
+    busy = threading.Thread(target=sleep_call)
     busy.start()
     try:
 

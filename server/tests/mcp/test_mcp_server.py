@@ -51,9 +51,14 @@ async def test_lists_every_tool_with_its_schemas(live: LiveServer, mode: str) ->
     assert set(listed) == set(expected)
     assert {"echo.echo", "echo.sleep", "raises.boom", "image_info.describe"} <= set(listed)
     for name, (record, spec) in expected.items():
-        assert listed[name].description == (spec.description or record.description)
+        assert (listed[name].description or "").startswith(spec.description or record.description)
         assert listed[name].input_schema == spec.input_schema
         assert listed[name].output_schema == spec.output_schema | {"type": "object"}
+        annotations = listed[name].annotations
+        assert annotations is not None
+        assert (annotations.read_only_hint, annotations.idempotent_hint) == (True, True)
+        assert annotations.open_world_hint is False
+        assert listed[name].title
     assert registry.state("import_fails") is PluginState.UNAVAILABLE
     assert not any(name.startswith("import_fails.") for name in listed)
 
@@ -89,8 +94,8 @@ async def test_tool_failure_is_an_error_result_carrying_the_envelope(
     assert error["plugin"] == "raises"
     assert "boom" in error["message"]
     assert set(error) == {"type", "message", "details", "plugin", "timestamp"}
-    for text in (raised.content[0].text, json.dumps(raised.structured_content)):  # type: ignore[union-attr]
-        assert "_internal" not in text and "Traceback" not in text
+    text = raised.content[0].text  # type: ignore[union-attr]
+    assert "_internal" not in text and "Traceback" not in text
 
     assert invalid.is_error
     assert _error_of(invalid)["type"] == "ValidationError"
@@ -203,8 +208,12 @@ async def test_trailing_slash_is_served_without_a_redirect(live: LiveServer) -> 
 
 
 def _error_of(result: Any) -> dict[str, Any]:
-    assert result.structured_content is not None
-    assert set(result.structured_content) == {"error"}
-    assert json.loads(result.content[0].text) == result.structured_content
-    error: dict[str, Any] = result.structured_content["error"]
+    """The envelope of an isError result: text content only (it would break the tool's
+    output schema as structuredContent)."""
+    assert result.is_error
+    assert result.structured_content is None
+    assert len(result.content) == 1 and result.content[0].type == "text"
+    body = json.loads(result.content[0].text)
+    assert set(body) == {"error"}
+    error: dict[str, Any] = body["error"]
     return error

@@ -28,4 +28,4 @@ def analyze(body: AnalyzeRequest, request: Request, service: AnalysisServiceDep)
     if error:
         raise EnvelopeError(error)
     assert response is not None
-    return FastJSONResponse(response.__dict__)
+    return FastJSONResponse(response.body())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +20,7 @@ from app.api.uploads import form_args, form_file
 from app.errors import ErrorCode, VisorError
 from app.jobs.events import JobEventKind
 from app.jobs.models import Job, JobList, JobQuery, JobSubmission
-from app.jobs.store.repository import JobInput
+from app.jobs.watch import JobWatch, watch_job
 from app.services.analysis_service import AnalyzeResponse
 from app.services.job_management_service import JobManagementService
 
@@ -74,16 +74,40 @@ def _job_response(
     openapi_extra=_SUBMIT_BODY_DOC,
     summary="Submit a job (JSON with a base64 image, or a multipart upload)",
 )
-async def submit_job(request: Request, jobs: JobServiceDep) -> Response:
+async def submit_job(
+    request: Request,
+    jobs: JobServiceDep,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            description="Seconds to wait for the job to finish (at most the server's "
+            "job_max_wait_s). A job that finishes in time answers 200 with its result or "
+            "error; otherwise 202 as without waiting. Durable either way.",
+        ),
+    ] = 0.0,
+) -> Response:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        plugin, tool, job_input, max_attempts = await _read_multipart(request)
+        plugin, tool, args, upload, max_attempts = await _read_multipart(request)
         job = await run_in_threadpool(
-            jobs.submit_input, plugin, tool, job_input, max_attempts=max_attempts
+            partial(
+                jobs.submit_payload, plugin, tool, args, upload=upload, max_attempts=max_attempts
+            )
         )
     else:
         submission = _parse_submission(await request.body())
         job = await run_in_threadpool(jobs.submit, submission)
-    return _job_response(job, 202, {"Location": f"/v1/jobs/{job.id}"})
+    location = {"Location": f"/v1/jobs/{job.id}"}
+    wait_s = min(wait, request.app.state.settings.job_max_wait_s)
+    if wait_s > 0:
+        watch = await _watch(jobs, job.id)
+        try:
+            job = await watch.finished(wait_s)
+        finally:
+            watch.close()
+        if job.status.is_terminal:
+            return _job_response(job, 200, location)
+    return _job_response(job, 202, location)
 
 
 @router.get("", response_model=JobList, responses=error_responses(400), summary="List jobs")
@@ -108,7 +132,7 @@ async def get_job_result(job_id: str, jobs: JobServiceDep) -> Response:
     if error:
         raise EnvelopeError(error)
     assert response is not None
-    return FastJSONResponse(response.model_dump())
+    return FastJSONResponse(response.body())
 
 
 @router.delete(
@@ -130,51 +154,22 @@ async def cancel_job(job_id: str, jobs: JobServiceDep) -> Response:
     summary="Server-Sent Events: 'status' and 'progress' (Job JSON), until the job ends",
 )
 async def job_events(job_id: str, jobs: JobServiceDep) -> EventSourceResponse:
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[JobEventKind, Job]] = asyncio.Queue()
+    watch = await _watch(jobs, job_id)
+    return EventSourceResponse(_event_stream(watch), ping=_SSE_PING_S)
 
-    def listener(kind: JobEventKind, job: Job) -> None:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(queue.put_nowait, (kind, job))
 
-    unsubscribe = jobs.events.subscribe(listener, job_id)  # before the read: miss nothing
+async def _watch(jobs: JobManagementService, job_id: str) -> JobWatch:
+    return await watch_job(jobs.events, jobs.get, jobs.store.get, job_id, jobs.dispatcher.poll_s)
+
+
+async def _event_stream(watch: JobWatch) -> AsyncIterator[dict[str, str]]:
+    """The job now, then every change, until a final status."""
     try:
-        job = await run_in_threadpool(jobs.get, job_id)
-    except BaseException:
-        unsubscribe()
-        raise
-    return EventSourceResponse(
-        _event_stream(job, queue, unsubscribe, jobs, jobs.dispatcher.poll_s), ping=_SSE_PING_S
-    )
-
-
-async def _event_stream(
-    job: Job,
-    queue: asyncio.Queue[tuple[JobEventKind, Job]],
-    unsubscribe: Callable[[], None],
-    jobs: JobManagementService,
-    poll_s: float,
-) -> AsyncIterator[dict[str, str]]:
-    """The job now, then every change, until a final status. Events come from this
-    server's dispatcher; a periodic re-read covers jobs another server runs."""
-    try:
-        last = job
-        yield {"event": JobEventKind.STATUS.value, "data": last.model_dump_json()}
-        while not last.status.is_terminal:
-            try:
-                kind, current = await asyncio.wait_for(queue.get(), timeout=poll_s)
-            except TimeoutError:
-                fresh = await run_in_threadpool(jobs.store.get, last.id)
-                if fresh is None:
-                    return
-                kind = JobEventKind.STATUS if fresh.status != last.status else JobEventKind.PROGRESS
-                current = fresh
-            if (current.updated_at or "") <= (last.updated_at or ""):
-                continue  # updated_at is a per-job version: this is not news
-            last = current
-            yield {"event": kind.value, "data": current.model_dump_json()}
+        yield {"event": JobEventKind.STATUS.value, "data": watch.current.model_dump_json()}
+        async for kind, job in watch.changes():
+            yield {"event": kind.value, "data": job.model_dump_json()}
     finally:
-        unsubscribe()
+        watch.close()
 
 
 def _parse_submission(body: bytes) -> JobSubmission:
@@ -184,21 +179,18 @@ def _parse_submission(body: bytes) -> JobSubmission:
         raise RequestValidationError(exc.errors(include_url=False)) from exc
 
 
-async def _read_multipart(request: Request) -> tuple[str, str | None, JobInput, int | None]:
+async def _read_multipart(
+    request: Request,
+) -> tuple[str, str | None, dict[str, Any], tuple[bytes, str | None] | None, int | None]:
     form = await request.form()
     plugin = form.get("plugin")
     if not isinstance(plugin, str) or not plugin:
         raise VisorError("multipart submit needs a 'plugin' part", code=ErrorCode.INVALID_INPUT)
     tool = form.get("tool")
-    data, mime = await form_file(form, "multipart submit")
     args = form_args(form)
+    upload = await form_file(form, "multipart submit", args)
     max_attempts = _optional_int(form.get("max_attempts"))
-    return (
-        plugin,
-        tool if isinstance(tool, str) and tool else None,
-        JobInput(args, data, mime),
-        max_attempts,
-    )
+    return plugin, tool if isinstance(tool, str) and tool else None, args, upload, max_attempts
 
 
 def _optional_int(value: Any) -> int | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -19,6 +19,8 @@ from app.plugins.runtime.executor import call_context
 from app.services.analysis_service import AnalyzeResponse, image_payload
 
 router = APIRouter(prefix="/v1/plugins", tags=["plugins"])
+
+_RENDER_DOC = "Also return the result's boxes and polygons drawn over the image (rendered_image)."
 
 _RUN_BODY_DOC: dict[str, Any] = {
     "requestBody": {
@@ -91,28 +93,34 @@ async def plugin_health(plugin: str, plugins: PluginServiceDep) -> PluginHealth:
     summary="Run a tool with JSON arguments, or on an uploaded image (multipart)",
 )
 async def run_tool(
-    plugin: str, tool: str, request: Request, service: AnalysisServiceDep
+    plugin: str,
+    tool: str,
+    request: Request,
+    service: AnalysisServiceDep,
+    render: Annotated[bool, Query(description=_RENDER_DOC)] = False,
 ) -> Response:
     payload = await _read_payload(request)
 
     def call() -> tuple[AnalyzeResponse | None, dict[str, Any]]:
         with call_context(call_id=request.state.request_id):
-            return service.run_tool(plugin, tool, payload)
+            return service.run_tool(plugin, tool, payload, render=render)
 
     response, error = await run_in_threadpool(call)
     if error:
         raise EnvelopeError(error)
     assert response is not None
-    return FastJSONResponse(response.__dict__)
+    return FastJSONResponse(response.body())
 
 
 async def _read_payload(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
-        data, declared = await form_file(form, "multipart upload")
         payload = form_args(form)
-        payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))
+        upload = await form_file(form, "multipart upload", payload)
+        if upload is not None:
+            data, declared = upload
+            payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))
         return payload
     body = await request.body()
     return json_object(body, "request body") if body else {}

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
+from app.auth import tables as _auth_tables  # noqa: F401  (visor_api_keys joins the metadata)
 from app.jobs.store.engine import WRITE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

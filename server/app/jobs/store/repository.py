@@ -159,7 +159,7 @@ class WorkerRow:
 def job_from_row(row: RowMapping | Mapping[str, Any]) -> Job:
     result = row["result"]
     error = row["error"]
-    return Job.model_validate(
+    job = Job.model_validate(
         {
             "id": row["id"],
             "plugin": row["plugin"],
@@ -177,6 +177,8 @@ def job_from_row(row: RowMapping | Mapping[str, Any]) -> Job:
             "error": orjson.loads(error) if error is not None else None,
         }
     )
+    job._key_id = row["key_id"]
+    return job
 
 
 def _json(value: Any) -> str | None:
@@ -233,7 +235,14 @@ class JobStore:
     # -- submit and read --------------------------------------------------------------------
 
     def insert(
-        self, job_id: str, plugin: str, tool: str | None, max_attempts: int, job_input: JobInput
+        self,
+        job_id: str,
+        plugin: str,
+        tool: str | None,
+        max_attempts: int,
+        job_input: JobInput,
+        *,
+        key_id: str | None = None,
     ) -> Job:
         stamp = now_us()
         row = {
@@ -250,6 +259,7 @@ class JobStore:
             "result": None,
             "error": None,
             "owner": None,
+            "key_id": key_id,
             "created_us": stamp,
             "started_us": None,
             "finished_us": None,
@@ -275,8 +285,11 @@ class JobStore:
             image = conn.execute(_GET_IMAGE, {"b_id": job_id}).scalar()
         return bytes(image) if image is not None else None
 
-    def list_jobs(self, query: JobQuery) -> JobList:
+    def list_jobs(self, query: JobQuery, *, key_id: str | None = None) -> JobList:
+        """A page of jobs, newest first; only ``key_id``'s jobs when it is given."""
         stmt = select(jobs)
+        if key_id is not None:
+            stmt = stmt.where(jobs.c.key_id == key_id)
         if query.status is not None:
             stmt = stmt.where(jobs.c.status == query.status.value)
         if query.plugin is not None:

@@ -5,6 +5,9 @@ PostgreSQL, and totally ordered for cursor paging. A job's input is its ``args``
 ``mime_type`` on the row plus, when there is one, the image bytes in ``visor_job_images``:
 list and claim scans never drag image bytes through the page cache, and a job without an
 image costs one row. Images are deleted with their job.
+
+``visor_files`` holds the metadata of uploaded files (``POST /v1/files``, :mod:`app.files`);
+their bytes live under the data directory.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ jobs = Table(
     Column("result", Text, nullable=True),
     Column("error", Text, nullable=True),
     Column("owner", String(32), nullable=True),
+    Column("key_id", String(32), nullable=True),  # the API key that submitted it (app.auth)
     Column("created_us", BigInteger, nullable=False),
     Column("started_us", BigInteger, nullable=True),
     Column("finished_us", BigInteger, nullable=True),
@@ -48,6 +52,7 @@ jobs = Table(
     Index("ix_visor_jobs_status_created", "status", "created_us"),
     Index("ix_visor_jobs_created", "created_us", "id"),
     Index("ix_visor_jobs_finished", "finished_us"),
+    Index("ix_visor_jobs_key_created", "key_id", "created_us"),
 )
 
 job_images = Table(
@@ -71,4 +76,19 @@ workers = Table(
     Column("process_started", Float, nullable=False),
     Column("started_us", BigInteger, nullable=False),
     Column("heartbeat_us", BigInteger, nullable=False),
+)
+
+files = Table(
+    "visor_files",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(64), nullable=True),
+    Column("filename", String(255), nullable=True),
+    Column("mime_type", String(100), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Index("ix_visor_files_owner_created", "owner", "created_us"),
+    Index("ix_visor_files_expires", "expires_us"),
 )

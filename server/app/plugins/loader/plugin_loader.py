@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from app.plugins.base import Plugin
+from app.plugins.base import Plugin, PluginUnavailable
 from app.plugins.loader.plugin_registry import PluginRecord, PluginRegistry, PluginState
 from app.plugins.runtime.deadline import call_with_deadline
 
@@ -77,6 +77,7 @@ def build_record(
     """
     plugin_cls, instance = resolve_plugin(source.load())
     plugin_cls.validate_class()
+    plugin_cls.check_requirements()  # a missing optional extra: UNAVAILABLE, no worker started
     runs_here = force_in_process or plugin_cls.name in in_process
     isolation = "in_process" if runs_here else "process"
     if instance is None and isolation == "in_process":
@@ -117,6 +118,8 @@ def _build_with_deadline(
             source.origin,
             f"loading took longer than {timeout_s:g}s (import or constructor hangs)",
         )
+    except PluginUnavailable as exc:  # the plugin's own words, e.g. the extra to install
+        return unavailable_record(source.key, source.origin, exc.message)
     except BaseException as exc:
         return unavailable_record(source.key, source.origin, f"{type(exc).__name__}: {exc}")
 

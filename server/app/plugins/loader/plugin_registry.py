@@ -73,6 +73,9 @@ class IllegalTransition(RuntimeError):
         self.target = target
 
 
+#: ``details.code`` of a call its caller cancelled (app.errors.ErrorCode.CANCELLED).
+CANCELLED_CODE = "cancelled"
+
 _WINDOW = 1024  # latency samples kept per plugin and per tool for percentiles
 
 
@@ -99,12 +102,14 @@ class _LatencyWindow:
 class _ToolStats:
     calls: int = 0
     errors: int = 0
+    cancelled: int = 0
     latency: _LatencyWindow = field(default_factory=_LatencyWindow)
 
 
 class ToolMetrics(BaseModel):
     calls: int
     errors: int
+    cancelled: int = Field(default=0, description="Calls their caller cancelled (also in errors).")
     p50_ms: float | None
     p95_ms: float | None
 
@@ -122,6 +127,9 @@ class PluginHealth(BaseModel):
     last_execution_state: ExecutionOutcome | None = None
     success_count: int = 0
     error_count: int = 0
+    cancelled_count: int = Field(
+        default=0, description="Calls the caller cancelled (also counted in error_count)."
+    )
     last_execution_time_ms: float | None = None
     avg_execution_time_ms: float | None = None
     p50_ms: float | None = None
@@ -151,6 +159,7 @@ class PluginRecord:
     last_execution_state: ExecutionOutcome | None = None
     success_count: int = 0
     error_count: int = 0
+    cancelled_count: int = 0
     last_execution_time_ms: float | None = None
     avg_execution_time_ms: float | None = None
     total_execution_time_ms: float = 0.0
@@ -202,6 +211,13 @@ class PluginRegistry:
     def names(self) -> list[str]:
         with self._lock:
             return sorted(self._records)
+
+    def available_names(self) -> list[str]:
+        """Names worth offering a caller: every plugin except the UNAVAILABLE ones."""
+        with self._lock:
+            return sorted(
+                n for n, r in self._records.items() if r.state is not PluginState.UNAVAILABLE
+            )
 
     def records(self) -> list[PluginRecord]:
         with self._lock:
@@ -280,8 +296,11 @@ class PluginRegistry:
         *,
         tool: str | None = None,
         reason: str | None = None,
+        cancelled: bool = False,
     ) -> bool:
         """Record one execution outcome (SUCCESS, ERROR, FAILED or UNAVAILABLE).
+
+        ``cancelled`` marks an ERROR the caller caused by cancelling the call.
 
         Updates counters, the running mean, percentiles, ``last_used``,
         ``last_execution_state`` and the lifecycle. Returns False for an unknown plugin
@@ -295,6 +314,7 @@ class PluginRegistry:
             errored = had_error or outcome is not ExecutionOutcome.SUCCESS
             if errored:
                 record.error_count += 1
+                record.cancelled_count += int(cancelled)
             else:
                 record.success_count += 1
             record.total_execution_time_ms += elapsed_ms
@@ -310,6 +330,7 @@ class PluginRegistry:
                     stats = record.tool_stats[tool] = _ToolStats()
                 stats.calls += 1
                 stats.errors += int(errored)
+                stats.cancelled += int(cancelled and errored)
                 stats.latency.add(elapsed_ms)
             self._apply_outcome_locked(record, outcome, reason)
         return True
@@ -347,6 +368,7 @@ class PluginRegistry:
             outcome is not ExecutionOutcome.SUCCESS,
             tool=tool,
             reason=reason,
+            cancelled=code == CANCELLED_CODE,
         )
         observers = self._observers  # (un)subscribe mutate it under the lock: iterate a copy
         if observers:
@@ -394,6 +416,7 @@ def _health_of(record: PluginRecord) -> PluginHealth:
         last_execution_state=record.last_execution_state,
         success_count=record.success_count,
         error_count=record.error_count,
+        cancelled_count=record.cancelled_count,
         last_execution_time_ms=_round(record.last_execution_time_ms),
         avg_execution_time_ms=_round(record.avg_execution_time_ms),
         p50_ms=record.latency.percentile(0.50),
@@ -410,6 +433,7 @@ def _tool_metrics(stats: _ToolStats | None) -> ToolMetrics:
     return ToolMetrics(
         calls=stats.calls,
         errors=stats.errors,
+        cancelled=stats.cancelled,
         p50_ms=stats.latency.percentile(0.5),
         p95_ms=stats.latency.percentile(0.95),
     )

@@ -67,7 +67,7 @@ class CallContext:
     Cheap to build (no uuid, no Event until someone asks): it sits on the hot path.
     """
 
-    __slots__ = ("_call_id", "_cancel_event", "progress", "timeout_s")
+    __slots__ = ("_call_id", "_cancel_event", "max_result_bytes", "progress", "timeout_s")
 
     def __init__(
         self,
@@ -76,11 +76,13 @@ class CallContext:
         progress: ProgressCallback | None = None,
         cancel_event: threading.Event | None = None,
         timeout_s: float | None = None,
+        max_result_bytes: int | None = None,
     ) -> None:
         self._call_id = call_id
         self.progress = progress
         self._cancel_event = cancel_event
         self.timeout_s = timeout_s  # caller's own deadline, tighter than the tool's
+        self.max_result_bytes = max_result_bytes  # a door's own, smaller result limit
 
     @property
     def call_id(self) -> str:

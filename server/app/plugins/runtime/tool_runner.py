@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -61,6 +61,9 @@ _CLIENT_CODES = frozenset(
     }
 )
 
+#: Turns the caller's form of an input (an image reference) into what the schema asks for.
+InputResolver = Callable[[ToolSpec, dict[str, Any]], dict[str, Any]]
+
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RESULT_BYTES = 32 * 1024 * 1024
 
@@ -86,12 +89,14 @@ class ToolRunner:
         default_timeout_s: float | None = DEFAULT_TIMEOUT_S,
         timeout_overrides: Mapping[str, float] | None = None,
         max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+        input_resolver: InputResolver | None = None,
     ) -> None:
         self._registry = registry if registry is not None else get_registry()
         self._executor = executor
         self._default_timeout_s = default_timeout_s
         self._timeouts = dict(timeout_overrides or {})
         self._max_result_bytes = max_result_bytes
+        self._input_resolver = input_resolver
 
     @property
     def registry(self) -> PluginRegistry:
@@ -120,6 +125,8 @@ class ToolRunner:
         try:
             record, spec = self._resolve(plugin_name, payload, tool)
             tool_name = spec.name
+            if self._input_resolver is not None and isinstance(payload, dict):
+                payload = self._input_resolver(spec, payload)  # image references → image
             args = self._validated_input(plugin_name, spec, payload)
             raw = self._execute(record, spec, args)
             result = self._validated_output(plugin_name, spec, raw)
@@ -154,7 +161,7 @@ class ToolRunner:
             raise VisorError(
                 f"plugin {plugin_name!r} is not installed",
                 code=ErrorCode.PLUGIN_NOT_FOUND,
-                details={"available": self._registry.names()},
+                details={"available": self._registry.available_names()},
             )
         if record.state not in RUNNABLE_STATES:
             if record.state is PluginState.LOADED:
@@ -269,12 +276,16 @@ class ToolRunner:
                 code=ErrorCode.INVALID_OUTPUT,
                 plugin=plugin_name,
             ) from exc
-        if len(encoded) > self._max_result_bytes:
+        limit = self._max_result_bytes
+        ctx = current_call_context()
+        if ctx is not None and ctx.max_result_bytes is not None:
+            limit = min(limit, ctx.max_result_bytes)
+        if len(encoded) > limit:
             raise VisorError(
-                f"tool {where} returned {len(encoded)} bytes; the limit is "
-                f"{self._max_result_bytes}",
+                f"tool {where} returned {len(encoded)} bytes of JSON; the limit is {limit} "
+                "bytes (ask the tool for less, if it has options for that)",
                 code=ErrorCode.INVALID_OUTPUT,
-                details={"limit_bytes": self._max_result_bytes},
+                details={"limit_bytes": limit, "result_bytes": len(encoded)},
                 plugin=plugin_name,
             )
         problems = validator_for(spec.output_schema).errors(raw)

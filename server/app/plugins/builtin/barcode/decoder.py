@@ -10,8 +10,8 @@ import numpy as np
 import zxingcpp
 
 from app.plugins.builtin.barcode.formats import format_name
-from app.plugins.builtin.barcode.models import Barcode, Corners
-from app.plugins.builtin.geometry import Box, Point
+from app.plugins.builtin.barcode.models import Barcode
+from app.plugins.vocabulary import box_around
 
 
 def decode(
@@ -39,18 +39,12 @@ def decode(
     return [_convert(found) for found in results]
 
 
-def _point(p: Any) -> Point:
-    return Point(x=int(p.x), y=int(p.y))
-
-
 def _convert(found: Any) -> Barcode:
     pos = found.position
-    corners = Corners(
-        top_left=_point(pos.top_left),
-        top_right=_point(pos.top_right),
-        bottom_right=_point(pos.bottom_right),
-        bottom_left=_point(pos.bottom_left),
-    )
+    corners = [
+        (int(p.x), int(p.y))
+        for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)
+    ]
     content_type = getattr(found.content_type, "name", None) or str(found.content_type)
     return Barcode(
         format=format_name(found.format),
@@ -58,8 +52,6 @@ def _convert(found: Any) -> Barcode:
         content_type=content_type.rsplit(".", 1)[-1],
         symbology_identifier=str(found.symbology_identifier),
         orientation=int(found.orientation),
-        position=corners,
-        box=Box.around(
-            [corners.top_left, corners.top_right, corners.bottom_right, corners.bottom_left]
-        ),
+        polygon=corners,
+        box=box_around(corners),
     )

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from app.plugins.base import ImageInput
 from app.plugins.builtin.barcode.formats import SUPPORTED_FORMATS
-from app.plugins.builtin.geometry import Box, Point
+from app.plugins.vocabulary import ImageResult, Polygon, Region
 
 
 class ReadInput(ImageInput):
@@ -22,28 +22,21 @@ class ReadInput(ImageInput):
     max_results: int = Field(50, ge=1, le=500, description="Stop after this many codes.")
 
 
-class Corners(BaseModel):
-    top_left: Point
-    top_right: Point
-    bottom_right: Point
-    bottom_left: Point
-
-
-class Barcode(BaseModel):
+class Barcode(Region):
     format: str = Field(description="zxing-cpp format name, e.g. QRCode, EAN13, Code128.")
     text: str = Field(description="Decoded content as text (binary content is escaped).")
     content_type: str = Field(description="Text, Binary, Mixed, GS1, ISO15434 or UnknownECI.")
     symbology_identifier: str = Field(description="ISO/IEC 15424 identifier, e.g. ]Q1.")
     orientation: int = Field(description="Rotation of the code in degrees.")
-    position: Corners = Field(description="The code's four corners (it may be rotated).")
-    box: Box = Field(description="Axis-aligned box around the corners.")
+    polygon: Polygon = Field(
+        description="The code's four corners [[x, y], ...]: its own top-left, top-right, "
+        "bottom-right, bottom-left (the code may be rotated)."
+    )
 
 
-class ReadOutput(BaseModel):
+class ReadOutput(ImageResult):
     barcodes: list[Barcode]
     count: int
-    width: int
-    height: int
 
 
 class FormatsOutput(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.plugins.base import ImageInput
-from app.plugins.builtin.geometry import Box
+from app.plugins.vocabulary import Detection, ImageResult
 
 
 class DetectInput(ImageInput):
@@ -43,17 +43,15 @@ class DetectInput(ImageInput):
     )
 
 
-class Face(BaseModel):
-    box: Box
+class Face(Detection):
     score: float = Field(
         description="Weight of the cascade's last stage: higher is more face-like "
-        "(true faces typically score above 2; comparable within one model only)."
+        "(true faces typically score above 2; comparable within one model only). "
+        "`confidence` is this score mapped into [0, 1] (0.5 at a score of 2)."
     )
 
 
-class DetectOutput(BaseModel):
+class DetectOutput(ImageResult):
     faces: list[Face]
     count: int
-    width: int
-    height: int
     model: str

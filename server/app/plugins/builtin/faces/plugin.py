@@ -13,9 +13,12 @@ from app.plugins.base import Plugin, ToolContext, tool
 from app.plugins.builtin.faces.cascades import cascade_dir
 from app.plugins.builtin.faces.detector import FaceDetector
 from app.plugins.builtin.faces.models import DetectInput, DetectOutput, Face
-from app.plugins.builtin.geometry import Box
 from app.plugins.builtin.pixels import to_gray
+from app.plugins.builtin.scores import logistic
 from app.plugins.images import load_image
+
+#: The cascade score at which a hit counts as even odds of being a face (confidence 0.5).
+SCORE_MIDPOINT = 2.0
 
 
 class FacesPlugin(Plugin):
@@ -51,7 +54,11 @@ class FacesPlugin(Plugin):
             min_score=args.min_score,
         )
         faces = [
-            Face(box=Box(x=d.x, y=d.y, width=d.width, height=d.height), score=d.score)
+            Face(
+                box=(d.x, d.y, d.width, d.height),
+                confidence=logistic(d.score, midpoint=SCORE_MIDPOINT, scale=1.0),
+                score=d.score,
+            )
             for d in found
         ]
         return DetectOutput(

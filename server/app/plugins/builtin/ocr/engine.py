@@ -16,14 +16,16 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from app.plugins.base import InvalidInput
-from app.plugins.builtin.geometry import Box
+from app.plugins.vocabulary import box_from_corners
 
 #: Operators may raise Tesseract's per-worker thread count with this variable.
 THREADS_ENV = "VISOR_OCR_THREADS"
@@ -31,26 +33,32 @@ _MAX_CACHED_LANGS = 4
 
 
 @dataclass(frozen=True)
-class RecognisedWord:
+class Element:
+    """One recognised block, paragraph, line or word; ``parent`` indexes the level above."""
+
     text: str
-    confidence: float
-    box: Box
-    line: int
+    confidence: float  # [0, 1]
+    box: tuple[int, int, int, int]
+    parent: int
 
 
-@dataclass(frozen=True)
-class RecognisedLine:
-    text: str
-    confidence: float
-    box: Box
+@dataclass
+class Page:
+    """Tesseract's layout of one image, each level in its reading order."""
 
+    blocks: list[Element] = field(default_factory=list)
+    paragraphs: list[Element] = field(default_factory=list)
+    lines: list[Element] = field(default_factory=list)
+    words: list[Element] = field(default_factory=list)
 
-@dataclass(frozen=True)
-class Recognition:
-    text: str
-    confidence: float
-    words: list[RecognisedWord]
-    lines: list[RecognisedLine]
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def confidence(self) -> float:
+        words = self.words
+        return sum(w.confidence for w in words) / len(words) if words else 0.0
 
 
 def limit_threads() -> None:
@@ -110,51 +118,98 @@ class TesseractEngine:
                 self._locks[lang] = threading.Lock()
             return api
 
+    @contextmanager
+    def _session(
+        self, image: Image.Image, lang: str, psm: int, variables: dict[str, str], dpi: int | None
+    ) -> Iterator[Any]:
+        """The language's API, locked, with ``image`` set; every setting undone afterwards."""
+        api = self._api(lang)
+        with self._locks[lang]:
+            defaults = {name: api.GetVariableAsString(name) for name in variables}
+            try:
+                for name, value in variables.items():
+                    if not api.SetVariable(name, value):
+                        raise InvalidInput(
+                            f"Tesseract refused the variable {name}={value!r}",
+                            details={"field": "variables", "name": name},
+                        )
+                api.SetPageSegMode(psm)
+                api.SetImage(image)
+                if dpi:
+                    api.SetSourceResolution(dpi)
+                yield api
+            finally:
+                api.Clear()
+                for name, value in defaults.items():
+                    if value is not None:
+                        api.SetVariable(name, value)
+
     # -- recognition ------------------------------------------------------------------------
 
-    def read_text(self, image: Image.Image, lang: str, psm: int) -> tuple[str, float]:
-        api = self._api(lang)
-        with self._locks[lang]:
-            api.SetPageSegMode(psm)
-            api.SetImage(image)
-            try:
-                text = api.GetUTF8Text() or ""
-                confidence = float(api.MeanTextConf())
-            finally:
-                api.Clear()
-        return _tidy(text), max(0.0, confidence)
+    def read_text(
+        self,
+        image: Image.Image,
+        lang: str,
+        psm: int,
+        variables: dict[str, str] | None = None,
+        dpi: int | None = None,
+    ) -> tuple[str, float]:
+        """Plain text and mean confidence in [0, 1], without the layout walk."""
+        with self._session(image, lang, psm, variables or {}, dpi) as api:
+            text = api.GetUTF8Text() or ""
+            confidence = float(api.MeanTextConf())
+        return tidy(text), max(0.0, confidence) / 100.0
 
-    def read_words(self, image: Image.Image, lang: str, psm: int) -> Recognition:
+    def read_page(
+        self,
+        image: Image.Image,
+        lang: str,
+        psm: int,
+        variables: dict[str, str] | None = None,
+        dpi: int | None = None,
+    ) -> Page:
+        """Blocks, paragraphs, lines and words with boxes, in Tesseract's reading order."""
         tess = self._tesserocr
-        word_level, line_level = tess.RIL.WORD, tess.RIL.TEXTLINE
-        api = self._api(lang)
-        words: list[RecognisedWord] = []
-        lines: list[RecognisedLine] = []
-        with self._locks[lang]:
-            api.SetPageSegMode(psm)
-            api.SetImage(image)
-            try:
-                api.Recognize()
-                iterator = api.GetIterator()
-                if iterator is not None:
-                    for item in tess.iterate_level(iterator, word_level):
-                        if item.IsAtBeginningOf(line_level):
-                            line = _element(item, line_level)
-                            if line is not None:
-                                text, conf, box = line
-                                lines.append(RecognisedLine(text, conf, box))
-                        word = _element(item, word_level)
-                        if word is not None:
-                            text, conf, box = word
-                            words.append(RecognisedWord(text, conf, box, max(0, len(lines) - 1)))
-            finally:
-                api.Clear()
-        full = "\n".join(line.text for line in lines)
-        mean = sum(w.confidence for w in words) / len(words) if words else 0.0
-        return Recognition(full, round(mean, 2), words, lines)
+        ril = tess.RIL
+        levels = ((ril.BLOCK, "blocks"), (ril.PARA, "paragraphs"), (ril.TEXTLINE, "lines"))
+        page = Page()
+        with self._session(image, lang, psm, variables or {}, dpi) as api:
+            api.Recognize()
+            iterator = api.GetIterator()
+            if iterator is None:
+                return page
+            for item in tess.iterate_level(iterator, ril.WORD):
+                parent = -1
+                for level, attr in levels:
+                    items: list[Element] = getattr(page, attr)
+                    if item.IsAtBeginningOf(level) or not items:
+                        found = _element(item, level, parent)
+                        if found is not None:
+                            items.append(found)
+                    parent = len(items) - 1
+                word = _element(item, ril.WORD, max(0, parent))
+                if word is not None and page.lines:
+                    page.words.append(word)
+        return page
+
+    def render(
+        self,
+        image: Image.Image,
+        lang: str,
+        psm: int,
+        variables: dict[str, str] | None,
+        dpi: int | None,
+        fmt: str,
+    ) -> tuple[str, float]:
+        """Tesseract's own hOCR or TSV output for the page, and its mean confidence."""
+        with self._session(image, lang, psm, variables or {}, dpi) as api:
+            api.Recognize()
+            rendered = api.GetHOCRText(0) if fmt == "hocr" else api.GetTSVText(0)
+            confidence = float(api.MeanTextConf())
+        return str(rendered or ""), max(0.0, confidence) / 100.0
 
 
-def _element(item: Any, level: Any) -> tuple[str, float, Box] | None:
+def _element(item: Any, level: Any, parent: int) -> Element | None:
     try:
         text = (item.GetUTF8Text(level) or "").strip()
     except RuntimeError:  # tesserocr's "No text returned" for an empty element
@@ -162,11 +217,11 @@ def _element(item: Any, level: Any) -> tuple[str, float, Box] | None:
     corners = item.BoundingBox(level)
     if not text or corners is None:
         return None
-    confidence = round(max(0.0, float(item.Confidence(level))), 2)
-    return text, confidence, Box.from_corners(*corners)
+    confidence = min(1.0, max(0.0, float(item.Confidence(level)) / 100.0))
+    return Element(tidy(text), round(confidence, 4), box_from_corners(*corners), parent)
 
 
-def _tidy(text: str) -> str:
+def tidy(text: str) -> str:
     """Drop form feeds and trailing space; keep one blank line between paragraphs."""
     lines = [line.rstrip() for line in text.replace("\f", "").splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -7,16 +7,18 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.plugins.base import ImageInput
-from app.plugins.builtin.geometry import Box
+from app.plugins.builtin.ocr.variables import TesseractVariables
+from app.plugins.builtin.text_result import Level, LimitInput, TextResult
+from app.plugins.vocabulary import Confidence, ImageResult
 
 #: Tesseract page segmentation modes that make sense for a caller (0 and 2 do no OCR).
 PageSegMode = Literal[1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
 
 PSM_HELP = (
     "Tesseract page segmentation mode: 3 = fully automatic (default), 1 = automatic with "
-    "orientation detection, 4 = one column, 6 = one uniform block, 7 = one line, "
-    "8 = one word, 10 = one character, 11 = sparse text, 12 = sparse text with orientation "
-    "detection, 13 = raw line."
+    "Tesseract's own orientation detection, 4 = one column, 6 = one uniform block, "
+    "7 = one line, 8 = one word, 10 = one character, 11 = sparse text, 12 = sparse text "
+    "with orientation detection, 13 = raw line."
 )
 
 
@@ -28,45 +30,68 @@ class OcrInput(ImageInput):
         "the `languages` tool lists what is installed.",
     )
     psm: PageSegMode = Field(3, description=PSM_HELP)
-
-
-class WordsInput(OcrInput):
-    min_confidence: float = Field(
-        0.0, ge=0.0, le=100.0, description="Drop words whose confidence is below this."
+    rotate: Literal["auto", 0, 90, 180, 270] = Field(
+        "auto",
+        description="'auto' detects pages turned by 90, 180 or 270 degrees and reads them "
+        "upright; a number turns the image clockwise by that much first; 0 reads it as is.",
+    )
+    background: Literal["auto", "normalize", "keep"] = Field(
+        "auto",
+        description="'auto' evens out uneven lighting (shadows, vignetting, photographed "
+        "pages) when the page needs it; 'normalize' always does; 'keep' never does.",
+    )
+    dpi: int | None = Field(
+        None,
+        ge=70,
+        le=2400,
+        description="Resolution of the scan; default: Tesseract estimates it from the text.",
+    )
+    variables: TesseractVariables | None = Field(
+        None,
+        description="Tesseract variables (an allowlisted set), e.g. "
+        '{"tessedit_char_whitelist": "0123456789"}.',
     )
 
 
-class TextOutput(BaseModel):
+class WordsInput(OcrInput, LimitInput):
+    level: Level = Field(
+        Level.WORDS,
+        description="Regions to return: blocks, paragraphs, lines, or words (words come "
+        "with their lines).",
+    )
+    min_confidence: float = Field(
+        0.0, ge=0.0, le=1.0, description="Drop regions whose confidence is below this."
+    )
+
+
+class ExportInput(OcrInput):
+    format: Literal["hocr", "tsv"] = Field(
+        "hocr", description="hOCR (HTML with bbox titles) or Tesseract's TSV table."
+    )
+
+
+class TextOutput(ImageResult):
     text: str = Field(description="Recognised text, lines separated by newlines.")
-    confidence: float = Field(description="Mean word confidence in [0, 100].")
+    confidence: Confidence = Field(description="Mean word confidence.")
     lang: str
-    width: int
-    height: int
+    orientation: int = Field(
+        0, description="Degrees the image was turned clockwise to read it upright."
+    )
 
 
-class Word(BaseModel):
-    text: str
-    confidence: float = Field(description="Tesseract's word confidence in [0, 100].")
-    box: Box
-    line: int = Field(description="Index into `lines` of the line holding this word.")
-
-
-class Line(BaseModel):
-    text: str
-    confidence: float
-    box: Box
-
-
-class WordsOutput(BaseModel):
-    words: list[Word]
-    lines: list[Line]
-    text: str
+class WordsOutput(TextResult):
     lang: str
-    width: int
-    height: int
+
+
+class ExportOutput(ImageResult):
+    format: Literal["hocr", "tsv"]
+    content: str = Field(
+        description="Tesseract's own rendering. Its coordinates are those of the image "
+        "Tesseract read: turned by `orientation` degrees clockwise."
+    )
+    orientation: int
 
 
 class LanguagesOutput(BaseModel):
     languages: list[str] = Field(description="Language codes with an installed model.")
-    tessdata_dir: str | None
     tesseract_version: str

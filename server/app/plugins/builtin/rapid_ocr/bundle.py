@@ -15,7 +15,8 @@ from typing import Any
 
 from app.plugins.base import PluginUnavailable
 
-EXTRA_HINT = 'pip install "visor-server[ocr-rapid]"'
+#: Works from the repository root, where the extra is defined (the package is not on PyPI).
+EXTRA_HINT = 'pip install -e "./server[ocr-rapid]"'
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,13 @@ class BundledModels:
         return self.det.parent
 
 
+#: What the ocr-rapid extra installs (checked by name, without importing them).
+REQUIRED_MODULES = ("rapidocr", "onnxruntime")
+
+
 def require_extra() -> None:
     """Raise PluginUnavailable naming the extra when rapidocr or onnxruntime is missing."""
-    missing = [m for m in ("rapidocr", "onnxruntime") if importlib.util.find_spec(m) is None]
+    missing = [m for m in REQUIRED_MODULES if importlib.util.find_spec(m) is None]
     if missing:
         raise PluginUnavailable(
             f"{' and '.join(missing)} not installed: the ocr-rapid extra is needed ({EXTRA_HINT})"

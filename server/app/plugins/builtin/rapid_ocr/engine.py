@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from app.plugins.builtin.geometry import Box, Point
 from app.plugins.builtin.rapid_ocr.bundle import BundledModels, forbid_downloads
+from app.plugins.vocabulary import box_around
 
 DETECTION_MAX_SIDE = 960
 
@@ -24,14 +24,14 @@ DETECTION_MAX_SIDE = 960
 class RapidWordResult:
     text: str
     confidence: float
-    box: Box
+    box: tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class RapidLineResult:
     text: str
     confidence: float
-    polygon: list[Point]
+    polygon: list[tuple[int, int]]
     words: list[RapidWordResult] | None
 
 
@@ -80,11 +80,11 @@ class RapidEngine:
         word_results = list(getattr(out, "word_results", None) or []) if words else []
         lines = []
         for index, (text, score, quad) in enumerate(zip(texts, scores, boxes, strict=False)):
-            polygon = [Point(x=round(float(x)), y=round(float(y))) for x, y in quad]
+            polygon = [(round(float(x)), round(float(y))) for x, y in quad]
             line_words = None
             if words and index < len(word_results):
                 line_words = [_word(item) for item in word_results[index] if _valid_word(item)]
-            lines.append(RapidLineResult(str(text), round(float(score), 4), polygon, line_words))
+            lines.append(RapidLineResult(str(text), _unit(score), polygon, line_words))
         return lines
 
 
@@ -94,5 +94,9 @@ def _valid_word(item: Any) -> bool:
 
 def _word(item: Any) -> RapidWordResult:
     text, score, quad = item
-    points = [Point(x=round(float(x)), y=round(float(y))) for x, y in quad]
-    return RapidWordResult(str(text), round(float(score), 4), Box.around(points))
+    points = [(float(x), float(y)) for x, y in quad]
+    return RapidWordResult(str(text), _unit(score), box_around(points))
+
+
+def _unit(score: Any) -> float:
+    return round(min(1.0, max(0.0, float(score))), 4)

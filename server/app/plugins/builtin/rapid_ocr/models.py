@@ -1,15 +1,20 @@
-"""Input and output schemas of the ``ocr-rapid`` tools."""
+"""Input and output schemas of the ``ocr-rapid`` tools (results: ``text_result``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import Field
 
 from app.plugins.base import ImageInput
-from app.plugins.builtin.geometry import Box, Point
+from app.plugins.builtin.text_result import LimitInput, TextResult
 
 
-class RapidInput(ImageInput):
-    min_score: float = Field(
+class RapidInput(ImageInput, LimitInput):
+    level: Literal["lines", "words"] = Field(
+        "lines", description="Regions to return: lines, or words (with their lines)."
+    )
+    min_confidence: float = Field(
         0.5, ge=0.0, le=1.0, description="Drop lines recognised with a lower confidence."
     )
     use_cls: bool = Field(
@@ -17,25 +22,7 @@ class RapidInput(ImageInput):
         description="Classify each line's orientation to read upside-down text. Off by "
         "default: the bundled classifier sometimes flips upright English lines.",
     )
-    words: bool = Field(False, description="Also return a box per word.")
 
 
-class RapidWord(BaseModel):
-    text: str
-    confidence: float = Field(description="In [0, 1].")
-    box: Box
-
-
-class RapidLine(BaseModel):
-    text: str
-    confidence: float = Field(description="Recognition confidence in [0, 1].")
-    box: Box
-    polygon: list[Point] = Field(description="The detected quadrilateral (text may be tilted).")
-    words: list[RapidWord] | None = None
-
-
-class RapidOutput(BaseModel):
-    text: str = Field(description="Lines in reading order, newline-separated.")
-    lines: list[RapidLine]
-    width: int
-    height: int
+class RapidOutput(TextResult):
+    pass

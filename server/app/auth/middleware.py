@@ -1,0 +1,162 @@
+"""AuthMiddleware: the one enforcement point for every door (SPEC §7).
+
+Pure ASGI, in front of the router, so REST, SSE streams, ``/mcp``, ``/metrics``, the docs
+and whatever is mounted later all pass it. Per request, in order:
+
+1. a browser ``Origin`` that is not allowed → 403 ``forbidden`` (even on an open server);
+2. the route's access level (:mod:`app.auth.policy`); ``public`` routes, and every route
+   while authentication is off, go straight through;
+3. no key → 401 ``unauthorized`` with ``WWW-Authenticate: Bearer``;
+4. an address that failed too often → 429 ``rate_limited`` (before its key is checked);
+5. a wrong, revoked or expired key → 401 (and one more failure for its address);
+6. a key below the route's level → 403 ``forbidden``;
+7. the key's request rate exhausted → 429 with ``Retry-After``;
+8. otherwise the request runs with its :class:`~app.auth.principal.Principal` in
+   ``scope["state"]["principal"]`` and in the context variable.
+
+Refusals are error envelopes; the key's secret is never logged (only its public id).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.routing import Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
+
+from app.api.responses import FastJSONResponse
+from app.auth import keys
+from app.auth.credentials import client_address, presented_key
+from app.auth.index import Refusal
+from app.auth.policy import RoutePolicy
+from app.auth.principal import _current
+from app.auth.quotas import retry_after
+from app.auth.scopes import Access
+from app.auth.service import AuthService
+from app.errors import ERROR_TABLE, ErrorCode, build_envelope, public_error
+
+log = logging.getLogger("visor.auth")
+
+_CHALLENGE = 'Bearer realm="visor"'
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, *, auth: AuthService, router: Router) -> None:
+        self.app = app
+        self.auth = auth
+        self._router = router
+        self._policy: RoutePolicy | None = None
+
+    @property
+    def policy(self) -> RoutePolicy:
+        # Built on first use: the middleware stack is built at the first request, after
+        # every route (including ones added to the app after create_app) exists.
+        if self._policy is None:
+            self._policy = RoutePolicy(self._router.routes)
+        return self._policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        auth = self.auth
+        refused_origin = auth.origins.refuses(scope)
+        if refused_origin is not None:
+            await self._refuse(
+                scope, receive, send, ErrorCode.FORBIDDEN,
+                f"origin {refused_origin!r} is not allowed (VISOR_ALLOWED_ORIGINS)",
+                {"reason": "origin"},
+            )  # fmt: skip
+            return
+        access = self.policy.access_for(
+            scope.get("method", "GET"), scope["path"], websocket=kind == "websocket"
+        )
+        if access is Access.PUBLIC or not auth.enabled:
+            await self.app(scope, receive, send)
+            return
+
+        key = presented_key(scope)
+        if key is None:
+            await self._unauthorized(scope, receive, send, "an API key is required", invalid=False)
+            return
+        address = client_address(scope)
+        wait = auth.failures.blocked_for(address)
+        if wait > 0:
+            await self._rate_limited(
+                scope, receive, send, wait, "too many failed authentications from this address"
+            )
+            return
+        principal = auth.index.authenticate(key)
+        if isinstance(principal, Refusal):
+            auth.failures.failed(address)
+            log.info(
+                "refused key %s from %s: %s",
+                keys.key_id_of(key) or "(malformed)",
+                address,
+                principal.value,
+            )
+            await self._unauthorized(scope, receive, send, principal.value, invalid=True)
+            return
+        if not principal.allows(access):
+            await self._refuse(
+                scope, receive, send, ErrorCode.FORBIDDEN,
+                f"key {principal.key_id} has scope {principal.scope.value}; "
+                f"this needs {access.name.lower()}",
+                {"scope": principal.scope.value, "required": access.name.lower()},
+            )  # fmt: skip
+            return
+        wait = principal.requests.take()
+        if wait > 0:
+            await self._rate_limited(
+                scope, receive, send, wait, f"key {principal.key_id} is over its request rate"
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        token = _current.set(principal)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current.reset(token)
+
+    # -- refusals ---------------------------------------------------------------------------
+
+    async def _unauthorized(
+        self, scope: Scope, receive: Receive, send: Send, message: str, *, invalid: bool
+    ) -> None:
+        challenge = _CHALLENGE + (', error="invalid_token"' if invalid else "")
+        await self._refuse(
+            scope, receive, send, ErrorCode.UNAUTHORIZED, message, {},
+            {"WWW-Authenticate": challenge},
+        )  # fmt: skip
+
+    async def _rate_limited(
+        self, scope: Scope, receive: Receive, send: Send, wait_s: float, message: str
+    ) -> None:
+        seconds = retry_after(wait_s)
+        await self._refuse(
+            scope, receive, send, ErrorCode.RATE_LIMITED, message,
+            {"retry_after_s": seconds}, {"Retry-After": str(seconds)},
+        )  # fmt: skip
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        code: ErrorCode,
+        message: str,
+        details: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if scope["type"] == "websocket":
+            # Closing before accepting makes the server answer the handshake with 403.
+            await WebSocketClose(code=1008, reason=message[:120])(scope, receive, send)
+            return
+        envelope = build_envelope(code, message, details=details)
+        response = FastJSONResponse(
+            public_error(envelope), status_code=ERROR_TABLE[code][1], headers=headers
+        )
+        await response(scope, receive, send)

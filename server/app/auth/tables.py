@@ -1,0 +1,36 @@
+"""The ``visor_api_keys`` table, in the job store's database and on its metadata.
+
+A key's secret is never stored: only its SHA-256 digest. Revoked keys keep their row (the
+audit trail, and "revoked" is a clearer answer than "unknown"); a name is unique among the
+keys that are not revoked. Quota columns are ``NULL`` when the key uses the settings'
+defaults.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, text
+
+from app.jobs.store.tables import metadata
+
+api_keys = Table(
+    "visor_api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=True),
+    Column("revoked_us", BigInteger, nullable=True),
+    Column("last_used_us", BigInteger, nullable=True),
+    Column("rate_per_s", Float, nullable=True),
+    Column("burst", Integer, nullable=True),
+    Column("max_concurrent", Integer, nullable=True),
+    Index(
+        "ux_visor_api_keys_active_name",
+        "name",
+        unique=True,
+        sqlite_where=text("revoked_us IS NULL"),
+        postgresql_where=text("revoked_us IS NULL"),
+    ),
+)

@@ -1,0 +1,23 @@
+"""The shapes clients see for uploaded files (one model per shape)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class FileInfo(BaseModel):
+    """An uploaded file; pass ``id`` as ``image_ref`` to any tool that takes an image."""
+
+    id: str
+    filename: str | None = Field(description="The name the client gave, if any.")
+    mime_type: str = Field(description="Detected from the bytes.")
+    size_bytes: int
+    sha256: str
+    created_at: str = Field(description="ISO-8601 UTC.")
+    expires_at: str = Field(description="ISO-8601 UTC; the id stops working after this.")
+
+
+class FileList(BaseModel):
+    files: list[FileInfo]
+    used_bytes: int = Field(description="Bytes this owner stores now.")
+    quota_bytes: int = Field(description="Bytes this owner may store.")

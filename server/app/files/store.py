@@ -1,0 +1,234 @@
+"""FileStore: uploaded files on disk, their metadata in the database.
+
+An upload is copied in chunks from the request's spooled part to ``<root>/.incoming``,
+hashed and counted on the way (never held in memory whole), checked (an image, within the
+size limit and the owner's quota) and only then renamed into place and recorded. Lookups
+treat a missing, expired and someone else's file alike: "no such file", so ids of other
+owners cannot be probed. Expired files are purged lazily on upload and listing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
+
+from app.errors import ErrorCode, VisorError
+from app.files.models import FileInfo, FileList
+from app.jobs.models import iso_from_micros
+from app.jobs.store.engine import WRITE
+from app.jobs.store.repository import now_us
+from app.jobs.store.tables import files
+from app.plugins.images import describe_bytes, sniff_mime_type
+
+log = logging.getLogger("visor.files")
+
+_CHUNK = 1024 * 1024
+_PURGE_BATCH = 200
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    max_bytes: int = 25 * 1024 * 1024
+    ttl_s: float = 24 * 3600.0
+    quota_bytes: int = 1024 * 1024 * 1024
+
+
+class FileNotFound(VisorError):
+    code = ErrorCode.NOT_FOUND
+
+
+class FileStore:
+    def __init__(self, engine: Engine, root: Path, limits: FileLimits | None = None) -> None:
+        self._engine = engine
+        self._root = root
+        self._incoming = root / ".incoming"
+        self._limits = limits or FileLimits()
+
+    @property
+    def limits(self) -> FileLimits:
+        return self._limits
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def save(self, source: BinaryIO, *, filename: str | None, owner: str | None) -> FileInfo:
+        """Store the bytes readable from ``source`` for ``owner``; returns the new file."""
+        self.purge_expired()
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        file_id = uuid.uuid4().hex
+        partial = self._incoming / f"{file_id}.part"
+        try:
+            size, digest, head = self._copy(source, partial)
+            mime = self._check(size, head, owner)
+            stamp = now_us()
+            row = {
+                "id": file_id,
+                "owner": owner,
+                "filename": _clean_name(filename),
+                "mime_type": mime,
+                "size_bytes": size,
+                "sha256": digest,
+                "created_us": stamp,
+                "expires_us": stamp + int(self._limits.ttl_s * 1_000_000),
+            }
+            os.replace(partial, self._path(file_id))
+            with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+                conn.execute(insert(files), row)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return _info(row)
+
+    def delete(self, file_id: str, owner: str | None) -> FileInfo:
+        info = self.get(file_id, owner)
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(delete(files).where(files.c.id == file_id))
+        self._path(file_id).unlink(missing_ok=True)
+        return info
+
+    def purge_expired(self) -> int:
+        """Delete expired files (a batch at a time; called on upload and listing)."""
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            ids = list(
+                conn.execute(
+                    select(files.c.id).where(files.c.expires_us < now_us()).limit(_PURGE_BATCH)
+                ).scalars()
+            )
+            if ids:
+                conn.execute(delete(files).where(files.c.id.in_(ids)))
+        for file_id in ids:
+            self._path(file_id).unlink(missing_ok=True)
+        return len(ids)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def get(self, file_id: str, owner: str | None) -> FileInfo:
+        row = self._row(file_id, owner)
+        if row is None:
+            raise FileNotFound(
+                f"file {file_id!r} does not exist or has expired", details={"file_id": file_id}
+            )
+        return _info(row)
+
+    def read(self, file_id: str, owner: str | None) -> tuple[bytes, str] | None:
+        """The bytes and type of the owner's live file, or None (missing, expired, foreign)."""
+        row = self._row(file_id, owner)
+        if row is None:
+            return None
+        try:
+            return self._path(file_id).read_bytes(), str(row["mime_type"])
+        except FileNotFoundError:
+            return None
+
+    def list_files(self, owner: str | None) -> FileList:
+        self.purge_expired()
+        stmt = (
+            select(files)
+            .where(_owned_by(owner), files.c.expires_us >= now_us())
+            .order_by(files.c.created_us.desc())
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return FileList(
+            files=[_info(r) for r in rows],
+            used_bytes=sum(int(r["size_bytes"]) for r in rows),
+            quota_bytes=self._limits.quota_bytes,
+        )
+
+    def used_bytes(self, owner: str | None) -> int:
+        stmt = select(func.coalesce(func.sum(files.c.size_bytes), 0)).where(
+            _owned_by(owner), files.c.expires_us >= now_us()
+        )
+        with self._engine.connect() as conn:
+            return int(conn.execute(stmt).scalar() or 0)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _row(self, file_id: str, owner: str | None) -> Any:
+        if not isinstance(file_id, str) or len(file_id) != 32 or not file_id.isalnum():
+            return None
+        stmt = select(files).where(
+            files.c.id == file_id, _owned_by(owner), files.c.expires_us >= now_us()
+        )
+        with self._engine.connect() as conn:
+            return conn.execute(stmt).mappings().first()
+
+    def _copy(self, source: BinaryIO, target: Path) -> tuple[int, str, bytes]:
+        limit = self._limits.max_bytes
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        with open(target, "wb") as out:
+            while chunk := source.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise VisorError(
+                        f"file is larger than the limit of {limit} bytes",
+                        code=ErrorCode.PAYLOAD_TOO_LARGE,
+                        details={"field": "file", "limit_bytes": limit},
+                    )
+                if len(head) < 512:
+                    head += chunk[: 512 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+        return size, digest.hexdigest(), head
+
+    def _check(self, size: int, head: bytes, owner: str | None) -> str:
+        if size == 0:
+            raise VisorError(
+                "file is empty", code=ErrorCode.INVALID_INPUT, details={"field": "file"}
+            )
+        mime = sniff_mime_type(head)
+        if mime is None:
+            looks = describe_bytes(head)
+            raise VisorError(
+                f"file is not an image: the bytes look like {looks}",
+                code=ErrorCode.INVALID_INPUT,
+                details={"field": "file", "looks_like": looks},
+            )
+        used = self.used_bytes(owner)
+        quota = self._limits.quota_bytes
+        if used + size > quota:
+            raise VisorError(
+                f"storage quota exceeded: {used} of {quota} bytes used, this file is {size}; "
+                "delete files (DELETE /v1/files/{id}) or wait for them to expire",
+                code=ErrorCode.PAYLOAD_TOO_LARGE,
+                details={"used_bytes": used, "quota_bytes": quota, "size_bytes": size},
+            )
+        return mime
+
+    def _path(self, file_id: str) -> Path:
+        return self._root / file_id
+
+
+def _owned_by(owner: str | None) -> ColumnElement[bool]:
+    return files.c.owner.is_(None) if owner is None else files.c.owner == owner
+
+
+def _clean_name(filename: str | None) -> str | None:
+    if not filename:
+        return None
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable())
+    return name[:255] or None
+
+
+def _info(row: Any) -> FileInfo:
+    return FileInfo(
+        id=row["id"],
+        filename=row["filename"],
+        mime_type=row["mime_type"],
+        size_bytes=row["size_bytes"],
+        sha256=row["sha256"],
+        created_at=iso_from_micros(row["created_us"]) or "",
+        expires_at=iso_from_micros(row["expires_us"]) or "",
+    )

@@ -1,0 +1,80 @@
+"""Base64 text → bytes, as people and tools really write it, with errors that say why.
+
+Accepted: plain base64, base64 wrapped at any width (the ``base64`` tool's 76 columns,
+CRLF from Windows), a ``data:<type>;base64,`` URL, the URL-safe alphabet and missing
+padding. Anything else is refused with the reason: a character outside the alphabet (and
+a hint when the text looks like a file path or a URL), a truncated length, an empty value.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+
+from app.plugins.base import InvalidInput
+
+_DATA_URL = re.compile(r"data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*),", re.IGNORECASE)
+_WHITESPACE = str.maketrans("", "", " \t\r\n\f\v")
+_URLSAFE = str.maketrans("-_", "+/")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
+_PATH_LIKE = re.compile(
+    r"^(?:~|\.{1,2}[/\\]|/|[A-Za-z]:[/\\])|\.(?:png|jpe?g|gif|bmp|tiff?|webp|pdf|txt)$",
+    re.IGNORECASE,
+)
+
+
+def refuse(field: str, reason: str, **details: object) -> InvalidInput:
+    """The one shape of an input refusal: a ValidationError naming the field and the reason."""
+    return InvalidInput(f"{field} {reason}", details={"field": field, "reason": reason, **details})
+
+
+def hint_for(text: str) -> str | None:
+    """What the caller probably meant when ``text`` is not base64 at all."""
+    head = text.strip()[:300]
+    if head.lower().startswith(("http://", "https://")):
+        return "it looks like a URL: pass it as image_url"
+    if _PATH_LIKE.search(head):
+        return (
+            "it looks like a file path: upload the file (POST /v1/files, then image_ref) "
+            "or pass image_path (a directory listed in VISOR_INPUT_ROOTS)"
+        )
+    return None
+
+
+def split_data_url(text: str, field: str) -> tuple[str, str | None]:
+    """``(base64 part, declared mime type or None)``; plain text passes through."""
+    if text[:5].lower() != "data:":
+        return text, None
+    match = _DATA_URL.match(text, 0, 1024)
+    if match is None:
+        raise refuse(field, "is a malformed data: URL (expected data:<type>;base64,<data>)")
+    if ";base64" not in match["params"].lower():
+        raise refuse(field, "is a data: URL that is not base64 (only ;base64 data URLs work)")
+    return text[match.end() :], (match["mime"].strip() or None)
+
+
+def decode_base64_text(text: object, field: str = "image") -> tuple[bytes, str | None]:
+    """Decode ``text``; returns ``(bytes, mime type declared by a data: URL or None)``."""
+    if not isinstance(text, str):
+        raise refuse(field, f"must be a base64 string, not {type(text).__name__}")
+    body, declared = split_data_url(text, field)
+    body = body.translate(_WHITESPACE)
+    if not body:
+        raise refuse(field, "is empty")
+    if "-" in body or "_" in body:
+        body = body.translate(_URLSAFE)
+    bad = _NOT_BASE64.search(body)
+    if bad is not None:
+        hint = hint_for(text)
+        reason = f"is not base64: it contains {bad.group()!r}, which base64 never does"
+        if hint:
+            reason = f"{reason}; {hint}"
+        raise refuse(field, reason, **({"hint": hint} if hint else {}))
+    body = body.rstrip("=")
+    if len(body) % 4 == 1:
+        raise refuse(field, "is not valid base64: its length is impossible (truncated?)")
+    body += "=" * (-len(body) % 4)
+    try:
+        return binascii.a2b_base64(body, strict_mode=True), declared
+    except binascii.Error as exc:  # e.g. padding in the middle
+        raise refuse(field, f"is not valid base64: {exc}") from exc

@@ -1,0 +1,79 @@
+"""``image_path``: read a local file, only from under the directories an operator listed.
+
+The check is made on the file actually opened: the path is resolved (``..`` and every
+symlink) and the open descriptor's real path (``/proc/self/fd``) must still lie under a
+root, so neither a symlink inside a root nor a swap between check and open escapes it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.inputs.base64_text import refuse
+
+FIELD = "image_path"
+
+
+class PathReader:
+    def __init__(self, roots: Sequence[Path], *, max_bytes: int) -> None:
+        # Roots are resolved once: a root that is itself a symlink means its target.
+        self._roots = [Path(os.path.realpath(r)) for r in roots]
+        self._max_bytes = max_bytes
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._roots)
+
+    def read(self, value: object) -> bytes:
+        if not self._roots:
+            raise refuse(
+                FIELD, "inputs are disabled on this server (set VISOR_INPUT_ROOTS to allow them)"
+            )
+        if not isinstance(value, str) or not value or "\x00" in value:
+            raise refuse(FIELD, "must be a non-empty path string")
+        candidate = Path(value).expanduser()
+        if not candidate.is_absolute():
+            candidate = self._roots[0] / candidate  # relative paths are taken from the first root
+        real = Path(os.path.realpath(candidate))
+        if not self._inside(real):
+            raise refuse(FIELD, "is outside the allowed input directories")
+        try:
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise refuse(FIELD, "does not exist") from None
+        except OSError as exc:
+            raise refuse(FIELD, f"cannot be read: {exc.strerror or 'error'}") from None
+        try:
+            opened = _opened_path(fd)
+            if opened is not None and not self._inside(opened):
+                raise refuse(FIELD, "is outside the allowed input directories")
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise refuse(FIELD, "is not a regular file")
+            if info.st_size > self._max_bytes:
+                raise refuse(
+                    FIELD,
+                    f"is {info.st_size} bytes; the limit is {self._max_bytes}",
+                    limit_bytes=self._max_bytes,
+                )
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                data = handle.read(self._max_bytes + 1)
+        finally:
+            os.close(fd)
+        if len(data) > self._max_bytes:  # it grew after the check
+            raise refuse(FIELD, f"is over the limit of {self._max_bytes} bytes")
+        return data
+
+    def _inside(self, real: Path) -> bool:
+        return any(real == root or real.is_relative_to(root) for root in self._roots)
+
+
+def _opened_path(fd: int) -> Path | None:
+    """Where the open descriptor really points (Linux); None where the OS cannot say."""
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None

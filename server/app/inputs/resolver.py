@@ -1,0 +1,194 @@
+"""InputResolver: the one place where ``image``/``image_ref``/``image_url``/``image_path``
+become the ``image`` + ``mime_type`` a tool's schema asks for.
+
+ToolRunner calls :meth:`InputResolver.resolve` after choosing the tool and before
+validating the payload, so every door (REST, run route, jobs, MCP, CLI) gets the same
+forms, the same limits and the same errors, and the failure is counted like any other
+invalid input. Jobs call :meth:`take_image` at submit instead: a reference is checked
+then, and its bytes are pinned into the job's stored input, so an upload that expires
+later cannot fail the job.
+
+The resolver acts on tools whose input schema has an ``image`` property; a reference
+field the tool declares itself (say, its own ``image_url``) is left to the tool.
+"""
+
+from __future__ import annotations
+
+import binascii
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import ErrorCode, VisorError
+from app.files.owner import current_owner
+from app.inputs.base64_text import decode_base64_text, hint_for, refuse
+from app.inputs.paths import PathReader
+from app.inputs.urls import UrlFetcher, UrlPolicy
+from app.plugins.base import InvalidInput, ToolSpec
+from app.plugins.images import image_mime_type
+from app.settings import Settings
+
+#: The ways to give a tool its image, in the order documented.
+IMAGE_FIELDS = ("image", "image_ref", "image_url", "image_path")
+
+#: ``(file id, owner) -> (bytes, mime type) | None`` — None: missing, expired or foreign.
+FileReader = Callable[[str, str | None], tuple[bytes, str] | None]
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    data: bytes
+    mime_type: str
+    field: str
+
+    def base64(self) -> str:
+        return binascii.b2a_base64(self.data, newline=False).decode("ascii")
+
+
+class InputResolver:
+    def __init__(
+        self,
+        *,
+        max_bytes: int = 25 * 1024 * 1024,
+        files: FileReader | None = None,
+        urls: UrlFetcher | None = None,
+        paths: PathReader | None = None,
+    ) -> None:
+        self._max_bytes = max_bytes
+        self._files = files
+        self._urls = urls or UrlFetcher(UrlPolicy(enabled=False))
+        self._paths = paths or PathReader((), max_bytes=max_bytes)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, files: FileReader | None = None) -> InputResolver:
+        policy = UrlPolicy(
+            enabled=settings.allow_url_inputs,
+            max_bytes=settings.max_image_bytes,
+            timeout_s=settings.url_input_timeout_s,
+            max_redirects=settings.url_input_max_redirects,
+            allow_networks=tuple(
+                ipaddress.ip_network(n, strict=False) for n in settings.url_input_allow_networks
+            ),
+        )
+        return cls(
+            max_bytes=settings.max_image_bytes,
+            files=files,
+            urls=UrlFetcher(policy),
+            paths=PathReader(settings.input_roots, max_bytes=settings.max_image_bytes),
+        )
+
+    # -- the two entry points ---------------------------------------------------------------
+
+    def resolve(self, spec: ToolSpec, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload with its image (in whatever form) as clean base64 + mime type."""
+        rest, image = self.take_image(spec, payload)
+        if image is None:
+            return payload
+        rest["image"] = image.base64()
+        if _takes_mime_type(spec):
+            rest["mime_type"] = image.mime_type
+        return rest
+
+    def take_image(
+        self, spec: ToolSpec, payload: dict[str, Any], owner: str | None = None
+    ) -> tuple[dict[str, Any], ResolvedImage | None]:
+        """``(payload without its image fields, the image)``; ``(payload, None)`` when the
+        tool takes no image or the call gives none (the schema then says what is missing)."""
+        fields = _image_fields(spec)
+        given = [f for f in fields if f in payload and payload[f] is not None]
+        if not given:
+            return payload, None
+        if not _takes_image(spec):
+            raise InvalidInput(
+                f"tool {spec.name!r} takes no image, but the call gives {given[0]}",
+                details={"field": given[0]},
+            )
+        if len(given) > 1:
+            raise InvalidInput(
+                f"give one of {', '.join(fields)}, not {' and '.join(given)}",
+                details={"field": given[1], "given": given},
+            )
+        field = given[0]
+        declared = payload.get("mime_type") if _takes_mime_type(spec) else None
+        image = self._load(field, payload[field], declared, owner)
+        rest = {k: v for k, v in payload.items() if k not in fields and k != "mime_type"}
+        return rest, image
+
+    def check_bytes(self, data: bytes, declared: object, field: str = "image") -> ResolvedImage:
+        """Uploaded bytes (multipart): the same size, type and agreement checks."""
+        return ResolvedImage(data, self._mime(data, declared, field), field)
+
+    # -- the forms --------------------------------------------------------------------------
+
+    def _load(self, field: str, value: Any, declared: object, owner: str | None) -> ResolvedImage:
+        if field == "image":
+            data, from_url = decode_base64_text(value, field)
+            declared = declared if declared not in (None, "") else from_url
+            try:
+                return self.check_bytes(data, declared, field)
+            except InvalidInput as exc:
+                hint = hint_for(value) if exc.details.get("looks_like") else None
+                if hint:
+                    exc.message = f"{exc.message}; {hint}"
+                    exc.details["hint"] = hint
+                raise
+        if field == "image_ref":
+            return self._from_file(value, declared, owner)
+        if field == "image_url":
+            data, content_type = self._urls.fetch(value)
+            return self.check_bytes(data, declared or content_type, field)
+        return self.check_bytes(self._paths.read(value), declared, field)
+
+    def _from_file(self, value: Any, declared: object, owner: str | None) -> ResolvedImage:
+        if not isinstance(value, str) or not value:
+            raise refuse("image_ref", "must be a file id from POST /v1/files")
+        if self._files is None:
+            raise refuse(
+                "image_ref", "cannot be used here: uploaded files live on a server (--server)"
+            )
+        found = self._files(value, owner if owner is not None else current_owner())
+        if found is None:
+            raise refuse(
+                "image_ref",
+                f"{value!r} does not exist or has expired (upload it again with POST /v1/files)",
+            )
+        data, _stored_type = found
+        return self.check_bytes(data, declared, "image_ref")
+
+    def _mime(self, data: bytes, declared: object, field: str) -> str:
+        if len(data) > self._max_bytes:
+            raise VisorError(
+                f"{field} is {len(data)} bytes; the limit is {self._max_bytes}",
+                code=ErrorCode.PAYLOAD_TOO_LARGE,
+                details={"field": field, "limit_bytes": self._max_bytes},
+            )
+        try:
+            return image_mime_type(data, declared)
+        except InvalidInput as exc:
+            if exc.details.get("field") == "image" and field != "image":
+                exc.message = exc.message.replace("image ", f"{field} ", 1)
+                exc.details["field"] = field
+            raise
+
+
+def _properties(spec: ToolSpec) -> dict[str, Any] | None:
+    """The declared properties; None for an open schema (it takes anything)."""
+    props = spec.input_schema.get("properties")
+    return props if isinstance(props, dict) else None
+
+
+def _takes_image(spec: ToolSpec) -> bool:
+    props = _properties(spec)
+    return props is None or "image" in props
+
+
+def _takes_mime_type(spec: ToolSpec) -> bool:
+    props = _properties(spec)
+    return props is None or "mime_type" in props
+
+
+def _image_fields(spec: ToolSpec) -> tuple[str, ...]:
+    """The image fields this tool leaves to the resolver (a tool may declare its own)."""
+    props = _properties(spec) or {}
+    return ("image", *(f for f in IMAGE_FIELDS[1:] if f not in props))

@@ -1,0 +1,27 @@
+"""Builds the ``/mcp`` endpoint from the app's services and settings (one place to wire it)."""
+
+from __future__ import annotations
+
+from app.mcp.cancellation import InFlightCalls
+from app.mcp.http import McpEndpoint, transport_security
+from app.mcp.server import build_mcp_server
+from app.mcp.tools import Limits
+from app.services.analysis_service import AnalysisService
+from app.settings import Settings
+
+
+def build_mcp_endpoint(
+    analysis: AnalysisService, settings: Settings, *, version: str
+) -> McpEndpoint:
+    in_flight = InFlightCalls()
+    limits = Limits(
+        max_image_bytes=settings.max_image_bytes,
+        max_result_bytes=min(settings.mcp_max_result_bytes, settings.max_result_bytes),
+    )
+    server = build_mcp_server(analysis, version=version, limits=limits, in_flight=in_flight)
+    return McpEndpoint(
+        server,
+        max_body_bytes=settings.max_request_bytes,
+        security=transport_security(settings.host, settings.allowed_origins),
+        in_flight=in_flight,
+    )

@@ -1,0 +1,58 @@
+"""Drawing shapes over an image with Pillow, into a PNG small enough to hand an agent.
+
+The picture is scaled so its longest side is at most ``max_side`` pixels (shapes are
+scaled with it), outlines and labels are sized to the picture, and colours cycle so
+neighbouring findings stay apart.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from PIL import Image, ImageDraw, ImageFont
+
+from app.rendering.shapes import Shape
+
+DEFAULT_MAX_SIDE = 1600
+_COLOURS = ((255, 48, 48), (40, 200, 64), (40, 120, 255), (255, 170, 0), (200, 60, 220))
+
+
+def render_png(
+    image: Image.Image, shapes: Sequence[Shape], *, max_side: int = DEFAULT_MAX_SIDE
+) -> bytes:
+    """``image`` with every shape outlined and labelled, as PNG bytes."""
+    canvas = image.convert("RGB")
+    scale = min(1.0, max_side / max(canvas.size))
+    if scale < 1.0:
+        size = (max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale)))
+        canvas = canvas.resize(size, Image.Resampling.LANCZOS)
+    draw = ImageDraw.Draw(canvas)
+    line = max(1, round(max(canvas.size) / 400))
+    font = ImageFont.load_default(size=max(10, round(max(canvas.size) / 60)))
+    for index, shape in enumerate(shapes):
+        colour = _COLOURS[index % len(_COLOURS)]
+        points = [(x * scale, y * scale) for x, y in shape.points]
+        draw.polygon(points, outline=colour, width=line)
+        if shape.label:
+            _label(draw, font, shape.label, points, colour)
+    out = io.BytesIO()
+    canvas.save(out, "PNG", optimize=False, compress_level=6)
+    return out.getvalue()
+
+
+def _label(
+    draw: ImageDraw.ImageDraw,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    text: str,
+    points: Sequence[tuple[float, float]],
+    colour: tuple[int, int, int],
+) -> None:
+    """The label on a filled tab just above the shape (inside the picture at the top edge)."""
+    left = min(x for x, _ in points)
+    top = min(y for _, y in points)
+    x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
+    width, height = x1 - x0 + 4, y1 - y0 + 4
+    y = top - height if top - height >= 0 else top
+    draw.rectangle((left, y, left + width, y + height), fill=colour)
+    draw.text((left + 2 - x0, y + 2 - y0), text, fill=(255, 255, 255), font=font)

@@ -1,0 +1,122 @@
+"""``visor serve`` on a public interface: refuses without keys, warns when told to run open."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from live_server import free_port
+
+from app.auth.exposure import AuthMode, is_loopback, refusal
+
+pytestmark = pytest.mark.slow
+
+
+def _visor() -> list[str]:
+    exe = shutil.which("visor")
+    return [exe] if exe else [sys.executable, "-c", "from app.cli.main import main; main()"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("VISOR_AUTH", "VISOR_HOST")},
+        "VISOR_DATA_DIR": str(tmp_path / "data"),
+        "VISOR_PLUGINS_ALLOWLIST": "visor_test_echo",
+        "VISOR_FORCE_IN_PROCESS": "true",
+        "VISOR_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    return env
+
+
+def _serve(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*_visor(), "serve", "--host", "0.0.0.0", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_health(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        try:
+            if httpx.get(f"{url}/v1/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> str:
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate(timeout=10)
+    return stderr.decode()
+
+
+def test_the_rule() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert is_loopback("127.0.0.2") and is_loopback("[::1]")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("::")
+    assert refusal("0.0.0.0", AuthMode.AUTO, any_keys=False) is not None
+    assert refusal("0.0.0.0", AuthMode.AUTO, any_keys=True) is None
+    assert refusal("0.0.0.0", AuthMode.OFF, any_keys=False) is None
+    assert refusal("0.0.0.0", AuthMode.REQUIRED, any_keys=False) is None
+    assert refusal("127.0.0.1", AuthMode.AUTO, any_keys=False) is None
+
+
+def test_public_host_without_a_key_refuses_to_start_with_one_line(tmp_path: Path) -> None:
+    process = _serve(tmp_path, _env(tmp_path), free_port())
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "refusing to serve 0.0.0.0 without API keys" in lines[0]
+    assert "visor keys create" in lines[0] and "VISOR_AUTH=off" in lines[0]
+
+
+def test_public_host_with_a_key_serves_and_requires_it(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    created = subprocess.run(
+        [*_visor(), "keys", "create", "ops", "--scope", "read"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    key = created.stdout.strip().splitlines()[-1]
+    port = free_port()
+    process = _serve(tmp_path, env, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_health(url, process)
+        assert httpx.get(f"{url}/v1/plugins").status_code == 401
+        answer = httpx.get(f"{url}/v1/plugins", headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 200
+        assert httpx.get(f"{url}/v1/health").status_code == 200
+    finally:
+        stderr = _stop(process)
+    assert key.split("_", 2)[2] not in stderr
+
+
+def test_auth_off_starts_open_with_a_loud_warning(tmp_path: Path) -> None:
+    port = free_port()
+    process = _serve(tmp_path, _env(tmp_path, VISOR_AUTH="off"), port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_health(url, process)
+        assert httpx.get(f"{url}/v1/plugins").status_code == 200
+    finally:
+        stderr = _stop(process)
+    assert "VISOR_AUTH=off on 0.0.0.0: ANYONE WHO CAN REACH THIS PORT" in stderr

@@ -1,0 +1,113 @@
+"""``/v1/files``: upload (streamed to disk), list, get, delete; expiry, quota, owners."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from helpers import png_bytes
+from sqlalchemy import update
+
+from app.jobs.store.tables import files
+
+
+@pytest.fixture
+def client(make_client: Any) -> TestClient:
+    return make_client([])  # no plugins needed
+
+
+def _upload(client: TestClient, data: bytes, name: str = "a.png", mime: str = "image/png") -> Any:
+    return client.post("/v1/files", files={"file": (name, data, mime)})
+
+
+def _error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["details"]["code"] == code
+    return error
+
+
+def test_upload_get_list_delete(client: TestClient, settings: Any) -> None:
+    data = png_bytes((40, 30))
+    response = _upload(client, data, name="../../etc/scan.png", mime="application/octet-stream")
+    assert response.status_code == 201, response.text
+    info = response.json()
+    assert response.headers["location"] == f"/v1/files/{info['id']}"
+    assert info["mime_type"] == "image/png"  # from the bytes, not the declared type
+    assert info["size_bytes"] == len(data)
+    assert info["filename"] == "scan.png"  # no directories kept
+    assert info["expires_at"] > info["created_at"]
+    stored = Path(settings.data_dir) / "files" / info["id"]
+    assert stored.read_bytes() == data  # on disk under the data directory
+
+    assert client.get(f"/v1/files/{info['id']}").json() == info
+    listing = client.get("/v1/files").json()
+    assert [f["id"] for f in listing["files"]] == [info["id"]]
+    assert listing["used_bytes"] == len(data)
+
+    assert client.delete(f"/v1/files/{info['id']}").status_code == 200
+    _error(client.get(f"/v1/files/{info['id']}"), 404, "not_found")
+    _error(client.delete(f"/v1/files/{info['id']}"), 404, "not_found")
+    assert not stored.exists()
+
+
+def test_files_that_are_not_images_are_refused(client: TestClient) -> None:
+    error = _error(
+        _upload(client, b"dear diary\n", "notes.txt", "text/plain"), 400, "invalid_input"
+    )
+    assert "not an image: the bytes look like text" in error["message"]
+    error = _error(_upload(client, b"%PDF-1.7\n...", "doc.pdf"), 400, "invalid_input")
+    assert "a PDF document" in error["message"]
+    _error(_upload(client, b""), 400, "invalid_input")
+
+
+def test_upload_needs_multipart_with_a_file(client: TestClient) -> None:
+    _error(client.post("/v1/files", json={"file": "x"}), 400, "invalid_input")
+    _error(client.post("/v1/files", files={"other": ("a.png", png_bytes())}), 400, "invalid_input")
+
+
+def test_size_limit(make_client: Any) -> None:
+    client = make_client([], max_image_bytes=1000)
+    error = _error(
+        _upload(client, png_bytes((200, 200), (1, 2, 3)) + b"\0" * 2000), 413, "payload_too_large"
+    )
+    assert "limit of 1000 bytes" in error["message"]
+    assert not any((Path(client.app.state.settings.data_dir) / "files" / ".incoming").iterdir())
+
+
+def test_quota_per_owner(make_client: Any) -> None:
+    data = png_bytes((40, 30))
+    client = make_client([], file_quota_bytes=2 * len(data) + 10)
+    assert _upload(client, data).status_code == 201
+    assert _upload(client, data).status_code == 201
+    error = _error(_upload(client, data), 413, "payload_too_large")
+    assert "storage quota exceeded" in error["message"]
+    assert error["details"]["quota_bytes"] == 2 * len(data) + 10
+    first = client.get("/v1/files").json()["files"][0]["id"]
+    client.delete(f"/v1/files/{first}")
+    assert _upload(client, data).status_code == 201  # room again
+
+
+def test_expired_and_foreign_files_are_not_found(client: TestClient) -> None:
+    store = client.app.state.file_store
+    expired = _upload(client, png_bytes()).json()["id"]
+    with store._engine.begin() as conn:
+        conn.execute(update(files).where(files.c.id == expired).values(expires_us=1))
+    foreign = store.save(io.BytesIO(png_bytes()), filename="b.png", owner="another-key").id
+    for file_id in (expired, foreign, "0" * 32, "not-an-id", "../../etc/passwd"):
+        _error(client.get(f"/v1/files/{file_id}"), 404, "not_found")
+    assert client.get("/v1/files").json()["files"] == []
+    # the other owner still sees theirs
+    assert store.get(foreign, "another-key").id == foreign
+
+
+def test_expired_files_are_purged_from_disk(client: TestClient, settings: Any) -> None:
+    store = client.app.state.file_store
+    old = _upload(client, png_bytes()).json()["id"]
+    with store._engine.begin() as conn:
+        conn.execute(update(files).where(files.c.id == old).values(expires_us=1))
+    client.get("/v1/files")  # listing purges
+    assert not (Path(settings.data_dir) / "files" / old).exists()
