@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.dashboard import docs, pages
+from app.dashboard import docs, pages, session
 from app.dashboard.paths import STATIC_DIR, STATIC_PREFIX, STATIC_ROUTE_NAME
 
 
@@ -16,5 +16,6 @@ def install_dashboard(app: FastAPI, *, version: str) -> None:
     pages do not shadow these.
     """
     app.include_router(pages.build_router(version))
+    app.include_router(session.build_router())
     app.include_router(docs.router)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name=STATIC_ROUTE_NAME)

@@ -1,10 +1,12 @@
-// The API-key session: when the server answers 401, ask for a key once and trade it for
-// an httpOnly session cookie (POST /ui/session); the page never stores the key itself.
+// The API-key session. When the server answers 401, the page asks for a key once and trades
+// it for an httpOnly session cookie (POST /ui/session): scripts never hold the key. The
+// scope the key has decides what the page offers: a read key sees but cannot run or cancel.
 
 import { api, ApiError } from "./api.js";
-import { h, fill } from "./dom.js";
+import { fill, h } from "./dom.js";
 
 let asking = false;
+let info = null;
 
 function askForKey() {
   const dialog = document.getElementById("login-dialog");
@@ -12,53 +14,58 @@ function askForKey() {
   asking = true;
   const form = document.getElementById("login-form");
   const error = document.getElementById("login-error");
-  form.onsubmit = async (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const key = form.elements.key.value.trim();
     try {
-      await api("/ui/session", { method: "POST", json: { key } });
+      await api("/ui/session", { method: "POST", json: { key: form.elements.key.value.trim() } });
       window.location.reload();
     } catch (err) {
       error.hidden = false;
       error.textContent = err instanceof ApiError ? err.envelope.message : String(err);
     }
-  };
+  });
+  dialog.addEventListener("cancel", (event) => event.preventDefault()); // nothing works without a key
   dialog.showModal();
 }
 
-async function showSession() {
+function showSession(session) {
   const box = document.getElementById("session");
-  if (!box) return;
-  let session;
-  try {
-    session = await api("/ui/session");
-  } catch {
-    return;
-  }
-  if (!session || !session.authenticated || !session.via_cookie) return;
-  const signOut = h("button", {
-    class: "btn small",
-    type: "button",
-    onclick: async () => {
-      await api("/ui/session", { method: "DELETE" }).catch(() => {});
-      window.location.reload();
-    },
-  }, "Sign out");
-  fill(box, h("span", { class: "tag", title: "API key scope" }, session.scope), h("span", {}, session.key_name ?? ""), signOut);
+  if (!box || !session.authenticated) return;
+  const signOut = session.via_cookie
+    ? h("button", {
+        class: "btn small",
+        type: "button",
+        id: "sign-out",
+        onclick: async () => {
+          await api("/ui/session", { method: "DELETE" }).catch(() => {});
+          window.location.reload();
+        },
+      }, "Sign out")
+    : null;
+  fill(
+    box,
+    h("span", { class: "tag", title: "the API key's scope", id: "session-scope" }, session.scope),
+    h("span", { class: "session-name" }, session.key_name ?? ""),
+    signOut,
+  );
   box.hidden = false;
 }
 
-/** Scope of the current session, or null when the server has no keys. */
-export async function currentScope() {
-  try {
-    const session = await api("/ui/session");
-    return session && session.authenticated ? session.scope : null;
-  } catch {
-    return null;
+/** The session: {enabled, authenticated, scope, ...}; fetched once per page. */
+export async function session() {
+  if (!info) {
+    info = api("/ui/session").catch(() => ({ enabled: false, authenticated: false, scope: null }));
   }
+  return info;
+}
+
+/** True unless the server requires keys and this one may not run tools (scope read). */
+export async function canRun() {
+  const s = await session();
+  return !s.enabled || (s.authenticated && s.scope !== "read");
 }
 
 export function initSession() {
   document.addEventListener("visor:unauthorized", askForKey);
-  showSession();
+  session().then(showSession);
 }

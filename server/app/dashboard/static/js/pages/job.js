@@ -6,10 +6,11 @@ import { envelopeView } from "../lib/envelope.js";
 import { badge, duration, time } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
 import { progressView } from "../lib/progress.js";
-import { initSession } from "../lib/session.js";
+import { canRun, initSession } from "../lib/session.js";
 
 const jobId = $("#main").dataset.job;
 const cancelButton = $("#cancel-button");
+let mayCancel = false; // decided by the key's scope (a read key cannot cancel)
 
 function summary(job) {
   const item = (label, value) => h("div", {}, h("dt", {}, label), h("dd", {}, value));
@@ -52,7 +53,7 @@ function render(job) {
   fill($("#job-progress"), progressView(job));
   fill($("#timeline"), ...timeline(job));
   fill($("#outcome"), outcome(job));
-  cancelButton.hidden = isTerminal(job);
+  cancelButton.hidden = isTerminal(job) || !mayCancel;
 }
 
 cancelButton.addEventListener("click", async () => {
@@ -67,6 +68,7 @@ cancelButton.addEventListener("click", async () => {
 });
 
 async function start() {
+  mayCancel = await canRun();
   try {
     render(await api(`/v1/jobs/${encodeURIComponent(jobId)}`));
   } catch (err) {

@@ -9,7 +9,7 @@ import { isTerminal, watchJob } from "../lib/jobwatch.js";
 import { collect, draw, findingsView, legendView, swatchesView } from "../lib/overlay.js";
 import { progressView } from "../lib/progress.js";
 import { renderSchemaForm, takesImage } from "../lib/schema_form.js";
-import { initSession } from "../lib/session.js";
+import { canRun, initSession } from "../lib/session.js";
 
 const OPEN_OPTIONS_UP_TO = 4;
 
@@ -21,6 +21,7 @@ const state = {
   previewUrl: null,
   stopWatch: null,
   stream: null,
+  mayRun: true, // false for a read-only key: it sees but cannot run
 };
 
 const els = {
@@ -100,7 +101,7 @@ function selectTool() {
 const needsImage = () => takesImage(state.tool?.input_schema);
 
 function updateButtons() {
-  const ready = Boolean(state.tool) && (!needsImage() || Boolean(state.file));
+  const ready = state.mayRun && Boolean(state.tool) && (!needsImage() || Boolean(state.file));
   els.run.disabled = !ready;
   els.job.disabled = !ready;
 }
@@ -292,7 +293,7 @@ function renderJob(job) {
         { class: "button-row" },
         badge(job.status),
         h("a", { class: "mono small", href: url(`/ui/jobs/${job.id}`) }, `job ${job.id.slice(0, 8)}`),
-        isTerminal(job) ? null : cancel,
+        isTerminal(job) || !state.mayRun ? null : cancel,
       ),
       progressView(job),
     ),
@@ -358,6 +359,14 @@ function showResult(result, caption) {
 // ---- start ---------------------------------------------------------------------------------
 
 initSession();
+canRun().then((allowed) => {
+  state.mayRun = allowed;
+  if (!allowed) {
+    for (const button of [els.run, els.job]) button.title = "This API key has the read scope: it can look, not run tools.";
+    els.status.textContent = "Your key can look at tools but not run them (scope read).";
+  }
+  updateButtons();
+});
 wireImageInputs();
 els.plugin.addEventListener("change", () => selectPlugin(null));
 els.tool.addEventListener("change", selectTool);
