@@ -21,6 +21,7 @@ from app.api.routes import analyze, files, health, jobs, keys, metrics, pipeline
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
+from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.jobs.store.engine import build_engine
 from app.mcp.factory import build_mcp_endpoint
@@ -113,6 +114,8 @@ def create_app(
         version=VERSION,
         description="Governed execution of vision plugins: REST, jobs, MCP.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from the dashboard's packaged assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -139,6 +142,7 @@ def create_app(
     for router in (*routers, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)
+    install_dashboard(app, version=VERSION)
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))
     return app
