@@ -33,6 +33,7 @@ from app.plugins.runtime.factory import build_executor
 from app.services.analysis_service import AnalysisService
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
+from app.serving import GracefulStop, register
 from app.settings import Settings
 
 log = logging.getLogger("visor")
@@ -70,6 +71,19 @@ def create_app(
     analysis_service = AnalysisService(plugin_service)
     mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
 
+    def not_ready() -> None:
+        app.state.ready = False
+
+    # Run once, when the server starts shutting down (app/serving.py) or the lifespan
+    # ends: jobs stop and are requeued while tool calls get shutdown_timeout_s.
+    stop = GracefulStop(
+        [
+            not_ready,
+            job_service.stop,
+            lambda: plugin_service.shutdown(settings.shutdown_timeout_s),
+        ]
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
@@ -79,15 +93,15 @@ def create_app(
         await run_in_threadpool(job_service.start)
         await run_in_threadpool(auth.start)  # keys live in the job store's database
         app.state.ready = True
+        unregister = register(stop)
         log.info("visor ready: %d plugins", len(registry))
         try:
             async with mcp.running():
                 yield
         finally:
-            app.state.ready = False
             await run_in_threadpool(auth.stop)
-            await run_in_threadpool(job_service.stop)
-            await run_in_threadpool(plugin_service.shutdown, settings.shutdown_timeout_s)
+            await run_in_threadpool(stop.run)  # at once if shutdown began it already
+            unregister()
             await run_in_threadpool(file_store.close)
             prometheus.detach()
 
