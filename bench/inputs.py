@@ -15,13 +15,13 @@ import io
 import tempfile
 from pathlib import Path
 
-from benchlib import per_call_us
 from PIL import Image
 from skimage import data as skdata
 
 from app.inputs.paths import PathReader
 from app.inputs.resolver import InputResolver
 from app.plugins.base import ImageInput, Plugin, tool
+from benchlib import per_call_us
 
 
 class _Describe(Plugin):
