@@ -2,7 +2,7 @@
 
 import { api, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
-import { ago, badge, count, duration, ms } from "../lib/format.js";
+import { ago, badge, count, duration, ms, plural } from "../lib/format.js";
 import { poll } from "../lib/live.js";
 import { miniProgress } from "../lib/progress.js";
 import { initSession } from "../lib/session.js";
@@ -63,7 +63,7 @@ function pluginCard({ health, pool }, tools) {
           { class: "muted small" },
           [
             pool.queued ? `${pool.queued} queued` : null,
-            pool.replaced ? `${pool.replaced} workers replaced` : null,
+            pool.replaced ? `${plural(pool.replaced, "worker")} replaced` : null,
             pool.circuit_open ? "circuit open" : null,
           ].filter(Boolean).join(" · "),
         )
