@@ -269,14 +269,20 @@ def bench_servers(jobs: int, rounds: int) -> None:
                     server.stop()
                 _drop(name)
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
-    print(
-        f"jobs/s end to end, PostgreSQL, {jobs} no-op jobs from 4 client threads, {rounds} rounds"
-    )
-    print(f"  1 API server (baseline)  {one:8.1f} jobs/s median")
-    print(f"  2 API servers            {two:8.1f} jobs/s median")
-    print(
-        f"  ratio 2 vs 1             {two / one:8.2f}x   ({os.cpu_count()} cores on this machine)"
-    )
+    print(f"jobs/s end to end, PostgreSQL, {jobs} no-op jobs, 4 client threads, {rounds} rounds")
+    print(f"  1 API server (baseline)  {one:8.1f} jobs/s median {rates[1]}")
+    print(f"  2 API servers            {two:8.1f} jobs/s median {rates[2]}")
+    print(f"  ratio 2 vs 1             {two / one:8.2f}x   ({os.cpu_count()} cores here)")
+    for count in (1, 2):
+        server_s = sum(c[0] for c in cpu[count])
+        pg_s = sum(c[1] for c in cpu[count])
+        capacity = sum(c[2] for c in cpu[count])
+        done = jobs * len(cpu[count])
+        print(
+            f"  {count} server(s): CPU per job {server_s / done * 1000:5.2f} ms Visor"
+            f" + {pg_s / done * 1000:5.2f} ms PostgreSQL;"
+            f" they used {(server_s + pg_s) / capacity:4.0%} of the machine's cores"
+        )
 
 
 def main() -> None:
