@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
     NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -60,6 +61,7 @@ ERROR_TABLE: dict[ErrorCode, tuple[ErrorType, int]] = {
     ErrorCode.CANCELLED: (ErrorType.EXECUTION, 409),
     ErrorCode.INTERRUPTED: (ErrorType.EXECUTION, 500),
     ErrorCode.NOT_FOUND: (ErrorType.VALIDATION, 404),
+    ErrorCode.METHOD_NOT_ALLOWED: (ErrorType.VALIDATION, 405),
     ErrorCode.CONFLICT: (ErrorType.VALIDATION, 409),
     ErrorCode.UNAUTHORIZED: (ErrorType.VALIDATION, 401),
     ErrorCode.FORBIDDEN: (ErrorType.VALIDATION, 403),

@@ -21,6 +21,7 @@ from app.api.routes import analyze, files, health, jobs, keys, metrics, plugins
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
+from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.jobs.store.engine import build_engine
 from app.mcp.factory import build_mcp_endpoint
@@ -33,6 +34,7 @@ from app.plugins.runtime.factory import build_executor
 from app.services.analysis_service import AnalysisService
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
+from app.serving import GracefulStop, register
 from app.settings import Settings
 
 log = logging.getLogger("visor")
@@ -70,6 +72,19 @@ def create_app(
     analysis_service = AnalysisService(plugin_service)
     mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
 
+    def not_ready() -> None:
+        app.state.ready = False
+
+    # Run once, when the server starts shutting down (app/serving.py) or the lifespan
+    # ends: jobs stop and are requeued while tool calls get shutdown_timeout_s.
+    stop = GracefulStop(
+        [
+            not_ready,
+            job_service.stop,
+            lambda: plugin_service.shutdown(settings.shutdown_timeout_s),
+        ]
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
@@ -79,15 +94,15 @@ def create_app(
         await run_in_threadpool(job_service.start)
         await run_in_threadpool(auth.start)  # keys live in the job store's database
         app.state.ready = True
+        unregister = register(stop)
         log.info("visor ready: %d plugins", len(registry))
         try:
             async with mcp.running():
                 yield
         finally:
-            app.state.ready = False
             await run_in_threadpool(auth.stop)
-            await run_in_threadpool(job_service.stop)
-            await run_in_threadpool(plugin_service.shutdown, settings.shutdown_timeout_s)
+            await run_in_threadpool(stop.run)  # at once if shutdown began it already
+            unregister()
             await run_in_threadpool(file_store.close)
             prometheus.detach()
 
@@ -96,6 +111,8 @@ def create_app(
         version=VERSION,
         description="Governed execution of vision plugins: REST, jobs, MCP.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from the dashboard's packaged assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -110,12 +127,17 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_request_bytes,
+        max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
+    )
     install_cors(app, settings.allowed_origins)
     routers = (analyze.router, plugins.router, jobs.router, files.router, health.router)
     for router in (*routers, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)
+    install_dashboard(app, version=VERSION)
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))
     return app

@@ -210,7 +210,6 @@ class PluginManagementService:
             "state": health.state,
             "reason": health.reason,
             "isolation": record.isolation,
-            "origin": record.origin,
             "default_tool": record.default_tool,
             "tools": [spec.manifest() for spec in record.tools.values()],
         }
