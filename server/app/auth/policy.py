@@ -54,6 +54,13 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("POST", "/v1/files"): RUN,
     ("GET", "/v1/files/{file_id}"): READ,
     ("DELETE", "/v1/files/{file_id}"): RUN,
+    # pipelines: saving and deleting changes what every key can run
+    ("GET", "/v1/pipelines"): READ,
+    ("POST", "/v1/pipelines"): ADMIN,
+    ("POST", "/v1/pipelines/run"): RUN,
+    ("GET", "/v1/pipelines/{name}"): READ,
+    ("DELETE", "/v1/pipelines/{name}"): ADMIN,
+    ("POST", "/v1/pipelines/{name}/run"): RUN,
     # MCP: listing needs read; tools/call needs run (checked per call: app.auth.guard)
     ("*", "/mcp"): READ,
     ("*", "/mcp/"): READ,
