@@ -68,6 +68,7 @@ def create_app(
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
+    prometheus.registry.register(auth.collector())
     analysis_service = AnalysisService(plugin_service)
     mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
 
