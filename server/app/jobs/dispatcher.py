@@ -313,12 +313,8 @@ class Dispatcher:
 
     def _execute(self, item: ClaimedJob, ctx: CallContext) -> Job | None:
         job = item.job
-        image = None
-        if item.has_image:
-            image = self._store.get_image(job.id)
-            if image is None:
-                raise LookupError(f"the image of job {job.id} is missing")
-        payload = build_payload(item.args, image, item.mime_type)
+        args, image = self._store.load_input(item)  # from the row or from files
+        payload = build_payload(args, image, item.mime_type)
         result, error = self._run_when_admitted(job, payload, ctx)
         if error:
             code = error["error"]["details"].get("code")

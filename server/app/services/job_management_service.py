@@ -23,6 +23,7 @@ from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import MAX_ATTEMPTS_LIMIT, Job, JobList, JobQuery, JobSubmission
 from app.jobs.status import JobStatus
 from app.jobs.store.engine import build_engine
+from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.migrate import upgrade
 from app.jobs.store.repository import JobInput, JobStore
 from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineService
@@ -63,7 +64,14 @@ class JobManagementService:
             shutdown_grace_s=settings.job_shutdown_grace_s,
         )
         return cls(
-            JobStore(build_engine(settings.resolved_database_url())),
+            JobStore(
+                build_engine(settings.resolved_database_url()),
+                JobInputFiles(
+                    settings.data_dir / "job-inputs",
+                    inline_bytes=settings.job_input_inline_bytes,
+                    max_total_bytes=settings.job_inputs_max_bytes,
+                ),
+            ),
             plugins,
             options=options,
             default_max_attempts=settings.job_max_attempts,
