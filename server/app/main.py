@@ -71,10 +71,11 @@ def create_app(
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
+    prometheus.registry.register(auth.collector())
     analysis_service = AnalysisService(plugin_service)
     pipeline_service = PipelineService(plugin_service, PipelineStore(job_service.store.engine))
     job_service.run_pipelines_with(pipeline_service)
-    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
+    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION, files=file_store)
 
     def not_ready() -> None:
         app.state.ready = False
