@@ -71,6 +71,7 @@ def create_app(
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
+    prometheus.registry.register(auth.collector())
     analysis_service = AnalysisService(plugin_service)
     pipeline_service = PipelineService(plugin_service, PipelineStore(job_service.store.engine))
     job_service.run_pipelines_with(pipeline_service)

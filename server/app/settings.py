@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     )
     ray_address: str = Field(
         default="",
-        description='Empty: start a Ray for this server; "auto" or "ray://host:10001": join one.',
+        description='Empty: start a Ray for this server; "auto" or "head:6379": join a cluster.',
     )
     ray_num_cpus: float = Field(
         default=1.0, ge=0, description="CPUs Ray reserves per plugin actor (fractions allowed)."
