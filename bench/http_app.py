@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.auth.policy import ROUTE_SCOPES
+from app.auth.scopes import Access
 from app.main import create_app
 from app.plugins.loader.plugin_loader import source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry
@@ -18,14 +20,20 @@ from benchlib import NoopPlugin, noop
 
 
 def build() -> FastAPI:
+    import os
     import tempfile
 
-    settings = Settings(data_dir=tempfile.mkdtemp(prefix="visor-bench-"), log_level="WARNING")
+    # BENCH_DATA_DIR: a data directory prepared by the benchmark (e.g. holding an API key,
+    # which turns authentication on); otherwise a fresh one (no key: the open server).
+    data_dir = os.environ.get("BENCH_DATA_DIR") or tempfile.mkdtemp(prefix="visor-bench-")
+    settings = Settings(data_dir=data_dir, log_level="WARNING")
     app = create_app(
         settings,
         registry=PluginRegistry(),
         plugin_sources=[source_for_class(NoopPlugin)],
     )
+
+    ROUTE_SCOPES[("POST", "/bench/bare")] = Access.RUN  # how an embedding app declares a route
 
     @app.post("/bench/bare")
     def bare(body: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,13 @@
-"""HTTP throughput of ``POST /v1/analyze`` (no-op tool) vs a bare FastAPI endpoint.
+"""HTTP throughput of ``POST /v1/analyze`` (no-op tool) vs a bare FastAPI endpoint, and
+with an API key vs without.
 
-Run: ``python bench/http_throughput.py``. Starts one uvicorn server (bench/http_app.py) holding both
-endpoints, then drives them alternately, round after round, from one asyncio load
-generator with keep-alive connections. Prints requests/s for each (median over rounds)
-and the ratio analyze/bare. Target: ≥ 0.90.
+Run: ``python bench/http_throughput.py``. Starts two uvicorn servers (bench/http_app.py):
+an open one (no key, loopback: the embedded default) holding both endpoints, and one whose
+database holds an API key, so authentication is on. Drives the three in turn, round after
+round, from one asyncio load generator with keep-alive connections. Prints requests/s for
+each (median over rounds), the ratio analyze/bare (target ≥ 0.90) and the ratio
+authenticated/open analyze (target ≥ 0.95), also as the median of per-round ratios (each
+round runs the two back to back, which is steadier on a shared machine).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +34,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _request(port: int, path: str, body: dict[str, object]) -> bytes:
+def _request(port: int, path: str, body: dict[str, object], key: str | None = None) -> bytes:
     data = json.dumps(body).encode()
+    auth = f"Authorization: Bearer {key}\r\n" if key else ""
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}"
         f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
     )
     return head.encode() + data
@@ -81,16 +87,12 @@ def _wait_ready(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError("server did not become ready")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--connections", type=int, default=16)
-    opts = parser.parse_args()
-
-    port = _free_port()
+def _server(port: int, data_dir: str | None = None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    server = subprocess.Popen(
+    env.pop("VISOR_AUTH", None)
+    if data_dir is not None:
+        env["BENCH_DATA_DIR"] = data_dir
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -106,36 +108,79 @@ def main() -> None:
         cwd=HERE,
         env=env,
     )
+
+
+def _keyed_data_dir() -> tuple[str, str]:
+    """A data directory whose database holds one run key (quotas high enough not to bind)."""
+    from app.auth.keys import KeyCreate
+    from app.auth.scopes import Scope
+    from app.auth.store import KeyStore
+    from app.jobs.store.engine import build_engine
+    from app.jobs.store.migrate import upgrade
+
+    data_dir = tempfile.mkdtemp(prefix="visor-bench-auth-")
+    engine = build_engine(f"sqlite:///{data_dir}/visor.sqlite3")
+    upgrade(engine)
+    request = KeyCreate(
+        name="bench", scope=Scope.RUN, rate_per_s=1e9, burst=10**9, max_concurrent=10**6
+    )
+    secret = KeyStore(engine).create(request).secret
+    engine.dispose()
+    return data_dir, secret
+
+
+def _print(label: str, values: list[float]) -> None:
+    rounds = ", ".join(f"{r:.0f}" for r in values)
+    print(f"{label:<26}: {statistics.median(values):9.0f} req/s  (rounds: {rounds})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--connections", type=int, default=16)
+    opts = parser.parse_args()
+
+    port, auth_port = _free_port(), _free_port()
+    data_dir, key = _keyed_data_dir()
+    servers = [_server(port), _server(auth_port, data_dir)]
     try:
         _wait_ready(port)
+        _wait_ready(auth_port)
         body = {"plugin": "bench_noop", "args": {"n": 1}}
-        analyze = _request(port, "/v1/analyze", body)
-        bare = _request(port, "/bench/bare", body)
-        asyncio.run(_drive(port, analyze, 1.0, opts.connections))  # warm up
-        asyncio.run(_drive(port, bare, 1.0, opts.connections))
-        results: dict[str, list[float]] = {"analyze": [], "bare": []}
+        requests = {
+            "bare": (port, _request(port, "/bench/bare", body)),
+            "analyze": (port, _request(port, "/v1/analyze", body)),
+            "analyze+key": (auth_port, _request(auth_port, "/v1/analyze", body, key)),
+        }
+        for target, request in requests.values():  # warm up
+            asyncio.run(_drive(target, request, 1.0, opts.connections))
+        results: dict[str, list[float]] = {name: [] for name in requests}
         for _ in range(opts.rounds):
-            for name, request in (("bare", bare), ("analyze", analyze)):
+            for name, (target, request) in requests.items():
                 results[name].append(
-                    asyncio.run(_drive(port, request, opts.seconds, opts.connections))
+                    asyncio.run(_drive(target, request, opts.seconds, opts.connections))
                 )
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        for server in servers:
+            server.send_signal(signal.SIGINT)
+        for server in servers:
+            server.wait(timeout=30)
 
     bare_rps = statistics.median(results["bare"])
     analyze_rps = statistics.median(results["analyze"])
+    keyed_rps = statistics.median(results["analyze+key"])
+    _print("bare FastAPI endpoint", results["bare"])
+    _print("POST /v1/analyze (open)", results["analyze"])
+    _print("POST /v1/analyze (API key)", results["analyze+key"])
+    print(f"{'ratio analyze/bare':<26}: {analyze_rps / bare_rps:9.3f}  (target ≥ 0.90)")
+    paired = [k / o for k, o in zip(results["analyze+key"], results["analyze"], strict=True)]
+    print(f"{'ratio with key/open':<26}: {keyed_rps / analyze_rps:9.3f}  (target ≥ 0.95)")
     print(
-        f"bare FastAPI endpoint : {bare_rps:9.0f} req/s  (rounds: "
-        + ", ".join(f"{r:.0f}" for r in results["bare"])
+        f"{'  per round (paired)':<26}: {statistics.median(paired):9.3f}  (rounds: "
+        + ", ".join(f"{r:.2f}" for r in paired)
         + ")"
     )
-    print(
-        f"POST /v1/analyze      : {analyze_rps:9.0f} req/s  (rounds: "
-        + ", ".join(f"{r:.0f}" for r in results["analyze"])
-        + ")"
-    )
-    print(f"ratio analyze/bare    : {analyze_rps / bare_rps:9.3f}  (target ≥ 0.90)")
 
 
 if __name__ == "__main__":

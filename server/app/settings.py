@@ -85,6 +85,25 @@ class Settings(BaseSettings):
         default=10.0, description="On shutdown, in-flight calls get this long to finish."
     )
 
+    # -- executor: local worker processes or a Ray cluster (docs/deploy.md) ------------------
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Where isolated plugins run: local workers or Ray actors."
+    )
+    ray_address: str = Field(
+        default="",
+        description='Empty: start a Ray for this server; "auto" or "ray://host:10001": join one.',
+    )
+    ray_num_cpus: float = Field(
+        default=1.0, ge=0, description="CPUs Ray reserves per plugin actor (fractions allowed)."
+    )
+    ray_plugin_resources: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Per plugin: {"ocr": {"num_cpus": 2, "num_gpus": 0.5, "memory_mb": 4096}}.',
+    )
+    ray_local_num_cpus: int | None = Field(
+        default=None, ge=1, description="CPUs of the Ray this server starts (default: all)."
+    )
+
     # -- jobs -------------------------------------------------------------------------------
     job_concurrency: int = Field(default=4, ge=1, description="Jobs this server runs at once.")
     job_max_attempts: int = Field(

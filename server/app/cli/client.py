@@ -7,6 +7,7 @@ envelope, so the CLI prints exactly what the API said; transport problems become
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,17 @@ def default_server() -> str:
 
 
 class VisorClient:
-    def __init__(self, base_url: str | None = None, *, timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout_s: float = 300.0,
+        api_key: str | None = None,
+    ) -> None:
         self.base_url = server_url(base_url or default_server())
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        key = api_key if api_key is not None else os.environ.get("VISOR_API_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}  # docs/security.md
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, headers=headers)
 
     def __enter__(self) -> VisorClient:
         return self

@@ -11,6 +11,12 @@ heartbeat, takes back RUNNING jobs whose worker died (retry or FAILED/interrupte
 tools whose job was cancelled through another server, and purges expired jobs. An idle
 claim every ``poll_s`` picks up jobs other servers accepted.
 
+Servers sharing PostgreSQL also wake each other (:mod:`app.jobs.notify`): a server whose
+slots are all busy announces its waiting work and a free dispatcher elsewhere claims it
+at once; every job event is announced too, so event streams on any server follow a job
+live and a job cancelled through another server stops at once. The poll and the
+heartbeat stay as the fallback.
+
 The two thread entry points (:meth:`_loop` and :meth:`_run`) are the boundary where
 unexpected exceptions are caught and logged: a store outage must not kill the dispatcher.
 """
@@ -28,6 +34,7 @@ from typing import Any
 from app.errors import ErrorCode, build_envelope, public_error
 from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import Job
+from app.jobs.notify import JobNotifier, NullNotifier, notifier_for
 from app.jobs.progress import ProgressThrottle
 from app.jobs.status import JobStatus
 from app.jobs.store.repository import ClaimedJob, JobStore, WorkerRow, now_us
@@ -99,6 +106,8 @@ class Dispatcher:
         )
         self._thread: threading.Thread | None = None
         self._last_purge = 0.0
+        self._notifier: JobNotifier = NullNotifier()
+        self._local_work = False  # wake() was called: announce if we cannot take it
 
     @property
     def worker_id(self) -> str:
@@ -117,6 +126,9 @@ class Dispatcher:
     def start(self) -> None:
         """Register, recover what dead workers left RUNNING, purge, then start claiming."""
         self._store.register_worker(self._worker)
+        self._notifier = notifier_for(self._store.engine, self._worker.id)
+        self._notifier.start(self._remote_pending, self._remote_changed)
+        self._events.relay = self._relay
         self.recover()
         self.purge()
         self._thread = threading.Thread(target=self._loop, name="visor-dispatcher", daemon=True)
@@ -140,10 +152,38 @@ class Dispatcher:
         for job in self._store.release(self._worker.id, interrupted_error()):
             self._events.publish(JobEventKind.STATUS, job)
         self._store.remove_workers([self._worker.id])
+        self._events.relay = None
+        self._notifier.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def wake(self) -> None:
+        """Jobs became claimable here (a submit, a requeue): claim them, or tell others."""
+        self._local_work = True
         self._wake.set()
+
+    # -- other servers (PostgreSQL LISTEN/NOTIFY) -------------------------------------------
+
+    def _relay(self, kind: JobEventKind, job: Job) -> None:
+        self._notifier.announce_changed(job.id, progress=kind is JobEventKind.PROGRESS)
+
+    def _remote_pending(self) -> None:
+        """Another server has claimable work it cannot run now: claim if we have room."""
+        self._wake.set()
+
+    def _remote_changed(self, status_ids: list[str], progress_ids: list[str]) -> None:
+        """Jobs changed on another server: feed our streams, stop what was cancelled."""
+        for ids, kind in ((status_ids, JobEventKind.STATUS), (progress_ids, JobEventKind.PROGRESS)):
+            for job_id in ids:
+                with self._lock:
+                    running_here = job_id in self._running
+                if not running_here and not self._events.has_listeners(job_id):
+                    continue
+                job = self._store.get(job_id)
+                if job is None:
+                    continue
+                if running_here and job.status is not JobStatus.RUNNING:
+                    self.cancel_running(job_id)  # cancelled (or taken back) over there
+                self._events.deliver(kind, job)
 
     def cancel_running(self, job_id: str) -> bool:
         """Stop the tool of a job this dispatcher runs; False if it runs elsewhere."""
@@ -202,10 +242,11 @@ class Dispatcher:
             wait_s = min(opts.poll_s, max(0.0, next_housekeeping - time.monotonic()))
             woken = self._wake.wait(wait_s)
             self._wake.clear()
+            local_work, self._local_work = self._local_work, False
             if self._stopping.is_set():
                 return
             try:
-                self._fill(peek=not woken)
+                self._fill(peek=not woken, announce=local_work)
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + opts.heartbeat_s
                     self._housekeeping()
@@ -213,15 +254,19 @@ class Dispatcher:
                 log.exception("job dispatcher: store operation failed; retrying")
                 self._stopping.wait(_ERROR_BACKOFF_S)
 
-    def _fill(self, *, peek: bool = False) -> None:
+    def _fill(self, *, peek: bool = False, announce: bool = False) -> None:
         """Claim jobs for the free slots. ``peek``: on an idle poll, look with a cheap read
-        before taking the write lock (a wake-up from a submit knows there is work)."""
+        before taking the write lock (a wake-up from a submit knows there is work).
+        ``announce``: work arrived here; if every slot is busy, wake other servers."""
         while not self._stopping.is_set():
             with self._lock:
                 free = self._options.slots - len(self._running)
                 if free <= 0:
                     self._backlog = True  # the next slot to free up wakes us
-                    return
+            if free <= 0:
+                if announce:
+                    self._notifier.announce_pending()  # a free dispatcher elsewhere takes it
+                return
             if peek and not self._store.has_pending():
                 return
             claimed = self._store.claim(self._worker.id, free)

@@ -4,6 +4,11 @@ Publishing happens on worker threads; listeners are plain callables and must be 
 and non-blocking (an SSE stream hands the event to its event loop with
 ``call_soon_threadsafe``). Events are a live view, never the record: a listener that
 misses one re-reads the store.
+
+Every event published here is also handed to the ``relay`` (set by the dispatcher when
+servers share PostgreSQL: see :mod:`app.jobs.notify`), so streams on other servers hear
+of it; what arrives from other servers is delivered here with :meth:`JobEvents.deliver`,
+which does not relay it again.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class JobEventKind(StrEnum):
 
 
 Listener = Callable[[JobEventKind, Job], None]
+Relay = Callable[[JobEventKind, Job], None]
 
 
 class JobEvents:
@@ -31,6 +37,7 @@ class JobEvents:
         self._lock = threading.Lock()
         self._by_job: dict[str, list[Listener]] = {}
         self._all: list[Listener] = []
+        self.relay: Relay | None = None
 
     def subscribe(self, listener: Listener, job_id: str | None = None) -> Callable[[], None]:
         """Listen to one job (or all when ``job_id`` is None); returns the unsubscribe."""
@@ -53,7 +60,22 @@ class JobEvents:
 
         return unsubscribe
 
+    def has_listeners(self, job_id: str) -> bool:
+        """Someone here follows this job (or every job)."""
+        return bool(self._all) or job_id in self._by_job
+
     def publish(self, kind: JobEventKind, job: Job) -> None:
+        """A change made by this server: tell listeners here and, through the relay, there."""
+        self.deliver(kind, job)
+        relay = self.relay
+        if relay is not None:
+            try:
+                relay(kind, job)
+            except Exception:
+                log.exception("relaying the job event for %s failed", job.id)
+
+    def deliver(self, kind: JobEventKind, job: Job) -> None:
+        """Tell this server's listeners only (a change another server announced)."""
         listeners = self._all + self._by_job.get(job.id, [])
         for listener in listeners:
             try:

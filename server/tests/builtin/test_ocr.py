@@ -104,3 +104,72 @@ def test_progress_is_reported(builtins: PluginHarness) -> None:
 def test_tesseract_runs_one_thread_per_worker(builtins: PluginHarness) -> None:
     # startup sets the OpenMP limit before tesserocr is imported (see ocr.engine).
     assert os.environ["OMP_THREAD_LIMIT"] == os.environ.get("VISOR_OCR_THREADS", "1")
+
+
+# -- options ------------------------------------------------------------------------------
+
+
+def test_levels_and_the_item_limit(builtins: PluginHarness) -> None:
+    image, _ = render_lines(list(SENTENCES), 24)
+    lines = builtins.call("ocr.read_words", image_payload(image, level="lines"))
+    assert [line["text"] for line in lines["lines"]] == list(SENTENCES)
+    assert lines["words"] == [] and lines["level"] == "lines"
+    assert (lines["truncated"], lines["total_items"]) == (False, 4)
+
+    limited = builtins.call("ocr.read_words", image_payload(image, max_items=5))
+    assert [w["text"] for w in limited["words"]] == SENTENCES[0].split()[:5]
+    assert limited["truncated"] is True
+    assert limited["total_items"] == sum(len(s.split()) for s in SENTENCES)
+    assert [line["text"] for line in limited["lines"]] == [SENTENCES[0]]  # only lines in use
+    assert limited["text"].splitlines() == list(SENTENCES)  # the text is always whole
+
+    blocks = builtins.call("ocr.read_words", image_payload(image, level="blocks"))
+    assert blocks["blocks"] and blocks["lines"] == []
+    joined = " ".join(b["text"] for b in blocks["blocks"])
+    assert normalise_words(joined) == normalise_words(" ".join(SENTENCES))
+
+
+def test_allowlisted_variables_apply_to_one_call_only(builtins: PluginHarness) -> None:
+    image, _ = render_lines(["Invoice 4821 paid 12 March"], 28)
+    digits = builtins.call(
+        "ocr.read_text",
+        image_payload(image, variables={"tessedit_char_whitelist": "0123456789 "}),
+    )
+    assert set(digits["text"]) <= set("0123456789 \n") and "4821" in digits["text"]
+    again = builtins.call("ocr.read_text", image_payload(image))
+    assert again["text"] == "Invoice 4821 paid 12 March"  # the whitelist did not stick
+    sauvola = builtins.call(
+        "ocr.read_text", image_payload(image, variables={"thresholding_method": 2}, dpi=300)
+    )
+    assert sauvola["text"] == "Invoice 4821 paid 12 March"
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{"tessedit_write_images": True}, {"thresholding_method": 7}, {"user_words_file": "/etc"}],
+)
+def test_other_variables_are_refused_by_the_schema(
+    builtins: PluginHarness, variables: dict[str, Any]
+) -> None:
+    image, _ = render_lines(["abc"], 20)
+    error = builtins.error("ocr.read_text", image_payload(image, variables=variables))
+    assert error["details"]["code"] == "invalid_input"
+
+
+def test_hocr_and_tsv_exports(builtins: PluginHarness) -> None:
+    image, _ = render_lines([SENTENCES[0]], 28)
+    hocr = builtins.call("ocr.export", image_payload(image))
+    assert hocr["format"] == "hocr"
+    assert "class='ocrx_word'" in hocr["content"] and ">quick</span>" in hocr["content"]
+    tsv = builtins.call("ocr.export", image_payload(image, format="tsv"))
+    rows = [r.split("\t") for r in tsv["content"].strip().splitlines()]
+    assert [r[-1] for r in rows if r[0] == "5"] == SENTENCES[0].split()
+
+
+@pytest.mark.parametrize("option", [{"dpi": 10}, {"level": "glyphs"}, {"max_items": 0}])
+def test_impossible_options_are_validation_errors(
+    builtins: PluginHarness, option: dict[str, Any]
+) -> None:
+    image, _ = render_lines(["abc"], 20)
+    error = builtins.error("ocr.read_words", image_payload(image, **option))
+    assert error["details"]["code"] == "invalid_input"

@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from executors import executor_settings
 from helpers import plugin_sources
 
 
-def test_constructors_that_crash_or_raise_leave_the_server_serving(make_client: Any) -> None:
-    client = make_client(plugin_sources("echo", "segfault_constructor", "raising_constructor"))
+def test_constructors_that_crash_or_raise_leave_the_server_serving(
+    make_client: Any, executor_kind: str
+) -> None:
+    client = make_client(
+        plugin_sources("echo", "segfault_constructor", "raising_constructor"),
+        **executor_settings(executor_kind),
+    )
     assert client.get("/v1/ready").status_code == 200
     plugins = {p["name"]: p for p in client.get("/v1/plugins").json()["plugins"]}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from executors import executor_settings
 from fastapi.testclient import TestClient
 from helpers import plugin_sources
 
@@ -29,13 +30,14 @@ LEAK_MARKERS = ("Traceback", "_internal", 'File "', "crashy.py")
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(tmp_path_factory: pytest.TempPathFactory, executor_kind: str) -> Iterator[TestClient]:
     settings = Settings(
         data_dir=Path(tmp_path_factory.mktemp("hostile")) / "data",
         default_timeout_s=30.0,
         tool_timeouts={"crashy.hang": TIME_LIMIT_S, "crashy.spin": TIME_LIMIT_S},
         max_result_bytes=1024 * 1024,
         circuit_failures=1000,  # this module is about single failures; see test_circuit.py
+        **executor_settings(executor_kind),
         _env_file=None,  # type: ignore[call-arg]
     )
     app = create_app(
@@ -143,8 +145,14 @@ def test_a_hostile_tool_costs_only_its_own_call(
     assert client.get("/v1/health").status_code == 200
 
 
-def test_a_saturated_plugin_answers_503_with_retry_after(make_client: Any) -> None:
-    client: TestClient = make_client(plugin_sources("crashy"), plugin_queue_sizes={"crashy": 0})
+def test_a_saturated_plugin_answers_503_with_retry_after(
+    make_client: Any, executor_kind: str
+) -> None:
+    client: TestClient = make_client(
+        plugin_sources("crashy"),
+        plugin_queue_sizes={"crashy": 0},
+        **executor_settings(executor_kind),
+    )
     busy = threading.Thread(
         target=_run, args=(client, "crashy", "sleep", {"seconds": 1.5}), daemon=True
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from executors import executor_settings
 from fastapi.testclient import TestClient
 from helpers import plugin_sources
 from isolation_helpers import eventually, gone
@@ -17,8 +18,12 @@ def _job(client: TestClient, job_id: str) -> dict[str, Any]:
     return body
 
 
-def test_a_job_reports_progress_and_a_cancel_kills_its_worker(make_client: Any) -> None:
-    client: TestClient = make_client(plugin_sources("crashy"), job_progress_interval_s=0.0)
+def test_a_job_reports_progress_and_a_cancel_kills_its_worker(
+    make_client: Any, executor_kind: str
+) -> None:
+    client: TestClient = make_client(
+        plugin_sources("crashy"), job_progress_interval_s=0.0, **executor_settings(executor_kind)
+    )
     done = client.post(
         "/v1/jobs",
         json={"plugin": "crashy", "tool": "sleep", "args": {"seconds": 0.2, "steps": 4}},

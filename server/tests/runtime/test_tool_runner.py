@@ -1,4 +1,5 @@
-"""ToolRunner's contract, clause by clause (SPEC §2), on the in-process executor."""
+"""ToolRunner's contract, clause by clause (SPEC §2), on the in-process executor and on
+Ray actors (the ``contract_executor`` fixture)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from helpers import plugin_sources
 from app.plugins.base import InvalidInput, Plugin, PluginUnavailable, tool
 from app.plugins.loader.plugin_loader import load_plugins, source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry, PluginState
-from app.plugins.runtime.executor import CallContext, call_context
+from app.plugins.runtime.executor import CallContext, Executor, call_context
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.plugins.runtime.tool_runner import ToolRunner
 
@@ -45,16 +46,14 @@ class _Picky(Plugin):
 
 
 @pytest.fixture
-def runner() -> Iterator[ToolRunner]:
+def runner(contract_executor: Executor) -> Iterator[ToolRunner]:
     registry = PluginRegistry()
     sources = [
         *plugin_sources("echo", "raises", "returns_none", "returns_list", "not_json", "bad_output"),
         source_for_class(_Picky),
     ]
     registry.replace_all(load_plugins(sources))
-    executor = InProcessExecutor()
-    yield ToolRunner(registry=registry, executor=executor)
-    executor.shutdown(1)
+    yield ToolRunner(registry=registry, executor=contract_executor)
 
 
 def _assert_exclusive(result: dict[str, Any], error: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """Builds the executor the app runs tools on, from settings.
 
 Every plugin goes through a :class:`RoutingExecutor`: supervised worker processes by
-default (SPEC §4), in-process only where the operator's settings say so. Both executors
-take their per-plugin concurrency limit and queue bound from the same options.
+default (SPEC §4) or Ray actors with ``VISOR_EXECUTOR=ray``, in-process only where the
+operator's settings say so. All executors take their per-plugin concurrency limit and queue
+bound from the same options.
 """
 
 from __future__ import annotations
@@ -32,11 +33,30 @@ def process_options(settings: Settings) -> ProcessOptions:
     )
 
 
+def isolated_executor(
+    settings: Settings, options: ProcessOptions, registry: PluginRegistry | None
+) -> Executor:
+    """Where isolated plugins run: local worker processes, or Ray actors
+    (``VISOR_EXECUTOR=ray``; Ray is imported only then: it is an optional extra)."""
+    if settings.executor == "ray":
+        from app.plugins.runtime.ray import RayExecutor, RayOptions
+
+        ray_options = RayOptions(
+            address=settings.ray_address,
+            limits=options,
+            num_cpus=settings.ray_num_cpus,
+            resources=dict(settings.ray_plugin_resources),
+            local_num_cpus=settings.ray_local_num_cpus,
+        )
+        return RayExecutor(ray_options, registry=registry)
+    return ProcessExecutor(options, registry=registry)
+
+
 def build_executor(settings: Settings, registry: PluginRegistry | None = None) -> Executor:
     """The app's executor; ``registry`` receives circuit-breaker state changes."""
     options = process_options(settings)
     return RoutingExecutor(
-        ProcessExecutor(options, registry=registry),
+        isolated_executor(settings, options, registry),
         InProcessExecutor(options),
         force_in_process=settings.force_in_process,
         overrides=settings.plugin_isolation,

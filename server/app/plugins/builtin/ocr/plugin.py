@@ -26,9 +26,9 @@ from app.plugins.builtin.ocr.models import (
     WordsInput,
     WordsOutput,
 )
-from app.plugins.builtin.ocr.orient import turn, unturn_box
 from app.plugins.builtin.ocr.prepare import even_out
 from app.plugins.builtin.ocr.tessdata import find_tessdata_dir, installed_languages
+from app.plugins.builtin.orient import turn, unturn_box
 from app.plugins.builtin.pixels import to_gray
 from app.plugins.builtin.text_result import Level, TextWord
 from app.plugins.images import load_image

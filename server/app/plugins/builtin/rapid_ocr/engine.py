@@ -1,8 +1,9 @@
 """The rapidocr engine: PP-OCR detection, orientation and recognition on onnxruntime.
 
-Detection runs with ``limit_type=max`` at 960 px: rapidocr's default upsamples the
-*shorter* side to 736 px, which makes a wide 800x140 text strip a 4200x736 tensor and
-costs seconds per call. ONNX Runtime gets one intra-op thread per worker, for the same
+Detection runs with ``limit_type=max``: the longest side is scaled down to the detection
+size (960 px unless the caller or the plugin's size rule asks for more). rapidocr's default
+upsamples the *shorter* side to 736 px, which makes a wide 800x140 text strip a 4200x736
+tensor and costs seconds per call. ONNX Runtime gets one intra-op thread per worker, for the same
 reason Tesseract does (see ``ocr.engine``).
 """
 
@@ -18,6 +19,8 @@ from app.plugins.builtin.rapid_ocr.bundle import BundledModels, forbid_downloads
 from app.plugins.vocabulary import box_around
 
 DETECTION_MAX_SIDE = 960
+#: rapidocr first shrinks any image to this longest side (its own default), then detects.
+PREPROCESS_MAX_SIDE = 2000
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,20 @@ class RapidEngine:
         self._engine = engine
 
     def read(
-        self, bgr: np.ndarray, *, min_score: float, use_cls: bool, words: bool
+        self,
+        bgr: np.ndarray,
+        *,
+        min_score: float,
+        use_cls: bool,
+        words: bool,
+        detection_side: int = DETECTION_MAX_SIDE,
     ) -> list[RapidLineResult]:
         with self._lock:
-            out = self._engine(bgr, use_cls=use_cls, return_word_box=words, text_score=min_score)
+            engine = self._engine
+            # rapidocr reads both sizes on every call; set them for this call only.
+            engine.text_det.limit_side_len = detection_side
+            engine.max_side_len = max(PREPROCESS_MAX_SIDE, detection_side)
+            out = engine(bgr, use_cls=use_cls, return_word_box=words, text_score=min_score)
         texts = getattr(out, "txts", None)
         boxes = getattr(out, "boxes", None)
         if not texts or boxes is None:

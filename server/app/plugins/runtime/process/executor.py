@@ -24,7 +24,7 @@ from app.plugins.loader.plugin_registry import (
 )
 from app.plugins.runtime.executor import ToolCall
 from app.plugins.runtime.process.circuit import CircuitBreaker
-from app.plugins.runtime.process.config import ProcessOptions
+from app.plugins.runtime.process.config import PoolConfig, ProcessOptions
 from app.plugins.runtime.process.handle import StartupFailed
 from app.plugins.runtime.process.output import OutputPump
 from app.plugins.runtime.process.pool import WorkerPool
@@ -74,14 +74,7 @@ class ProcessExecutor:
             window_s=self.options.circuit_window_s,
             cooldown_s=self.options.circuit_cooldown_s,
         )
-        pool = WorkerPool(
-            config,
-            self.options.worker_spec(record, config),
-            self._pump,
-            circuit,
-            on_circuit_open=self._circuit_opened,
-            health_timeout_s=self.options.health_timeout_s,
-        )
+        pool = self._new_pool(record, config, circuit)
         try:
             pool.start()
         except StartupFailed as exc:
@@ -107,6 +100,19 @@ class ProcessExecutor:
             config.queue_size,
         )
         return pool
+
+    def _new_pool(
+        self, record: PluginRecord, config: PoolConfig, circuit: CircuitBreaker
+    ) -> WorkerPool:
+        """One plugin's pool (the Ray executor's subclass makes a pool of actors here)."""
+        return WorkerPool(
+            config,
+            self.options.worker_spec(record, config),
+            self._pump,
+            circuit,
+            on_circuit_open=self._circuit_opened,
+            health_timeout_s=self.options.health_timeout_s,
+        )
 
     def stop_plugin(self, name: str) -> None:
         with self._lock:

@@ -113,8 +113,12 @@ class WorkerPool:
             self._idle.extend(handles)
             self._cond.notify_all()
 
+    def _new_handle(self) -> WorkerHandle:
+        """One worker, not yet started (the Ray executor's pool makes actors here)."""
+        return WorkerHandle(self._spec, self._pump)
+
     def _boot(self, count: int) -> list[WorkerHandle]:
-        handles = [WorkerHandle(self._spec, self._pump) for _ in range(count)]
+        handles = [self._new_handle() for _ in range(count)]
         with self._cond:
             self._booting.update(handles)
         try:

@@ -1,7 +1,7 @@
 """Turning a page by quarter turns and mapping what was read back onto the input image.
 
-Tesseract reads the page after it has been turned upright; callers get coordinates in
-the image they sent, so every box found on the turned copy is turned back.
+The OCR engines read a page after it has been turned upright; callers get coordinates in
+the image they sent, so every box and point found on the turned copy is turned back.
 """
 
 from __future__ import annotations
@@ -39,3 +39,17 @@ def unturn_box(
     if degrees == 270:  # turned (x', y') = (y, width - 1 - x)
         return width - y - h, x, h, w
     return box
+
+
+def unturn_point(point: tuple[int, int], degrees: int, size: tuple[int, int]) -> tuple[int, int]:
+    """A point on the image turned clockwise by ``degrees``, in the original's coordinates."""
+    x, y = point
+    width, height = size
+    degrees %= 360
+    if degrees == 90:
+        return y, height - x
+    if degrees == 180:
+        return width - x, height - y
+    if degrees == 270:
+        return width - y, x
+    return point

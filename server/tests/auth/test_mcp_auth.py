@@ -1,0 +1,87 @@
+"""MCP with the official Python client: no key is refused, read lists, run calls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import httpx2
+import pytest
+from auth_helpers import Keys, bearer, create_keys
+from helpers import plugin_sources
+from live_server import LiveServer
+from mcp import Client
+
+from app.settings import Settings
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def secured_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path_factory.mktemp("mcp-auth") / "data",
+        force_in_process=True,
+        auth_failures_burst=1000,
+        _env_file=None,
+    )
+    server = LiveServer(settings, plugin_sources("echo")).start()
+    keys = create_keys(server.app.state.auth, rate_per_s=1000.0, burst=1000)
+    yield server, keys
+    server.stop()
+
+
+@asynccontextmanager
+async def mcp_client(
+    server: LiveServer, headers: dict[str, str], statuses: list[int] | None = None
+) -> AsyncIterator[Client]:
+    """The official client, sending ``headers``; HTTP statuses it saw go to ``statuses``."""
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def record(response: httpx2.Response) -> None:
+        if statuses is not None:
+            statuses.append(response.status_code)
+
+    async with (
+        httpx2.AsyncClient(headers=headers, event_hooks={"response": [record]}) as http,
+        Client(streamable_http_client(server.mcp_url, http_client=http)) as client,
+    ):
+        yield client
+
+
+async def test_no_key_is_refused(secured_live: tuple[LiveServer, Keys]) -> None:
+    server, keys = secured_live
+    for headers in ({}, bearer(keys.revoked), bearer(keys.expired)):
+        statuses: list[int] = []
+        with pytest.raises(Exception):  # noqa: B017 (the SDK wraps the HTTP error in groups)
+            async with mcp_client(server, headers, statuses) as client:
+                await client.list_tools()
+        assert statuses and set(statuses) == {401}, statuses
+    raw = httpx2.post(server.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert raw.status_code == 401
+    assert raw.headers["www-authenticate"].startswith("Bearer")
+    assert raw.json()["error"]["details"]["code"] == "unauthorized"
+
+
+async def test_read_key_lists_but_cannot_call(secured_live: tuple[LiveServer, Keys]) -> None:
+    server, keys = secured_live
+    async with mcp_client(server, bearer(keys.read)) as client:
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        assert "echo.echo" in listed
+        refused = await client.call_tool("echo.echo", {"text": "hi"})
+    assert refused.is_error
+    text = refused.content[0].text  # type: ignore[union-attr]
+    assert '"forbidden"' in text and "running tools needs run" in text
+
+
+async def test_run_key_calls_tools(secured_live: tuple[LiveServer, Keys]) -> None:
+    server, keys = secured_live
+    async with mcp_client(server, {"X-API-Key": keys.run}) as client:
+        result = await client.call_tool("echo.echo", {"text": "hi"})
+    assert not result.is_error
+    assert result.structured_content is not None and result.structured_content["text"] == "hi"

@@ -1,0 +1,109 @@
+"""Real Visor servers (``python -m app serve``) as subprocesses, for the scale-out tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from live_server import free_port
+
+START_TIMEOUT_S = 90.0
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
+    """Poll ``predicate`` until it is truthy (never assert on time: fail after a while)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+class VisorProcess:
+    """One server with the echo test plugin, configured through ``VISOR_*`` variables."""
+
+    def __init__(self, data_dir: Path, log_path: Path, **env: str) -> None:
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.env = env
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30.0)
+
+    def launch(self) -> VisorProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VISOR_")}
+        env.update(VISOR_PLUGINS_ALLOWLIST="visor_test_echo", VISOR_LOG_LEVEL="INFO", **self.env)
+        cmd = [sys.executable, "-m", "app", "serve", "--port", str(self.port)]
+        cmd += ["--data-dir", str(self.data_dir)]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd, env=env, cwd=self.data_dir, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def wait_ready(self) -> VisorProcess:
+        wait_until(self._ready, f"server on port {self.port} to be ready", START_TIMEOUT_S)
+        return self
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"server exited: {self.log_path.read_text()[-3000:]}")
+        try:
+            return self.http.get("/v1/ready").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.http.close()
+
+    # -- client calls -----------------------------------------------------------------------
+
+    def submit(self, tool: str, **args: Any) -> str:
+        body = {"plugin": "echo", "tool": tool, "args": args}
+        response = self.http.post("/v1/jobs", json=body)
+        assert response.status_code == 202, response.text
+        job_id: str = response.json()["id"]
+        return job_id
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/v1/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()
+        return job
+
+    def all_jobs(self) -> dict[str, dict[str, Any]]:
+        jobs: dict[str, dict[str, Any]] = {}
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 500}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.http.get("/v1/jobs", params=params).json()
+            jobs.update({j["id"]: j for j in page["jobs"]})
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return jobs
