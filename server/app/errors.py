@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
     NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     JOB_NOT_FOUND = "job_not_found"
     JOB_NOT_FINISHED = "job_not_finished"
@@ -63,6 +64,7 @@ ERROR_TABLE: dict[ErrorCode, tuple[ErrorType, int]] = {
     ErrorCode.CANCELLED: (ErrorType.EXECUTION, 409),
     ErrorCode.INTERRUPTED: (ErrorType.EXECUTION, 500),
     ErrorCode.NOT_FOUND: (ErrorType.VALIDATION, 404),
+    ErrorCode.METHOD_NOT_ALLOWED: (ErrorType.VALIDATION, 405),
     ErrorCode.CONFLICT: (ErrorType.VALIDATION, 409),
     # Jobs: the caller named a job that is not there, or asked for what its state forbids.
     ErrorCode.JOB_NOT_FOUND: (ErrorType.VALIDATION, 404),

@@ -131,6 +131,10 @@ class Settings(BaseSettings):
 
     # -- requests ---------------------------------------------------------------------------
     max_request_bytes: int = 40 * 1024 * 1024
+    max_bodies_in_flight_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        description="Request bodies held at once; beyond it, 503 overloaded before reading.",
+    )
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
 

@@ -52,7 +52,12 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            server_header=False,  # as `visor serve` runs it
         )
         server = uvicorn.Server(config)  # off the main thread it installs no signal handlers
         thread = threading.Thread(target=server.run, name=f"visor-live-{self.port}", daemon=True)

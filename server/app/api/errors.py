@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.api.responses import FastJSONResponse
 from app.errors import (
@@ -28,16 +29,19 @@ from app.errors import (
 
 log = logging.getLogger("visor.api")
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
 _HTTP_CODES: dict[int, ErrorCode] = {
     400: ErrorCode.INVALID_INPUT,
     401: ErrorCode.UNAUTHORIZED,
     403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
     409: ErrorCode.CONFLICT,
     413: ErrorCode.PAYLOAD_TOO_LARGE,
     429: ErrorCode.RATE_LIMITED,
     422: ErrorCode.INVALID_INPUT,
+    503: ErrorCode.OVERLOADED,
 }
 
 
@@ -60,7 +64,33 @@ def envelope_response(envelope: dict[str, Any], headers: dict[str, str] | None =
     if envelope["error"]["details"].get("code") in _RETRY_CODES:
         retry = envelope["error"]["details"].get("retry_after_s", DEFAULT_RETRY_AFTER_S)
         all_headers.setdefault("Retry-After", str(max(1, round(float(retry)))))
-    return FastJSONResponse(public_error(envelope), status_code=status, headers=all_headers)
+    body = public_error(envelope)
+    try:
+        return FastJSONResponse(body, status_code=status, headers=all_headers)
+    except TypeError:  # a client's lone surrogate echoed in a message: not encodable
+        return FastJSONResponse(_encodable(body), status_code=status, headers=all_headers)
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with every string made valid UTF-8 (lone surrogates become U+FFFD)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    return value
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route
+    that matched the path, so ``GET`` and ``DELETE`` of one path went missing)."""
+    methods = {"OPTIONS"}
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methods.add(method)
+    return sorted(methods)
 
 
 def _request_id(request: Request) -> str:
@@ -90,18 +120,30 @@ def _to_envelope(request: Request, exc: Exception) -> tuple[dict[str, Any], dict
         code = _HTTP_CODES.get(exc.status_code, ErrorCode.INTERNAL)
         message = str(exc.detail) if exc.detail else "request failed"
         headers = dict(exc.headers or {})
-        envelope = build_envelope(code, message, details={"status": exc.status_code})
+        details: dict[str, Any] = {"status": exc.status_code}
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            message = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+            details["allowed"] = allowed
+        elif limit := getattr(exc, "limit", None):
+            details["limit_bytes"] = limit
+        envelope = build_envelope(code, message, details=details)
         return envelope, headers
     return build_envelope(ErrorCode.INTERNAL, "internal error", exc=exc), {}
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
+    if (
+        isinstance(exc, StarletteHTTPException)
+        and exc.status_code == 405
+        and request.method == "OPTIONS"
+    ):  # the route exists: say which methods it takes
+        return Response(status_code=204, headers={"Allow": ", ".join(allowed_methods(request))})
     envelope, headers = _to_envelope(request, exc)
     traceback = envelope.get("_internal", {}).get("traceback")
     if envelope["error"]["type"] == "InternalError":
         log.error("request %s failed: %s\n%s", _request_id(request), exc, traceback or "")
-    if isinstance(exc, StarletteHTTPException) and exc.status_code in (405,):
-        return FastJSONResponse(public_error(envelope), status_code=405, headers=headers)
     return envelope_response(envelope, headers)
 
 

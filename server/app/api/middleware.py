@@ -1,23 +1,56 @@
-"""Pure ASGI middleware: request ids and request-size limits (cheap on the hot path)."""
+"""Pure ASGI middleware: request ids, request-size limits and a budget for bodies in flight.
+
+Cheap on the hot path: a header scan and two integer updates per request.
+
+- A body over ``max_body_bytes`` is refused with 413 ``payload_too_large`` — before reading
+  when ``Content-Length`` says so, or as soon as a chunked body crosses the limit. The
+  refusal is a Starlette ``HTTPException``, so it surfaces as 413 whether the route or
+  FastAPI's own body parsing was reading (FastAPI turns other read errors into 400s).
+- All bodies being handled at once may hold at most ``max_in_flight_bytes``: a request whose
+  declared body does not fit is answered 503 ``overloaded`` with ``Retry-After`` before a
+  byte of it is read; a chunked body is counted as it arrives. A request's share is given
+  back when its response is done, since that is when its body's memory is freed.
+"""
 
 from __future__ import annotations
 
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.responses import FastJSONResponse
-from app.errors import ErrorCode, build_envelope, public_error
+from app.errors import DEFAULT_RETRY_AFTER_S, ErrorCode, build_envelope, public_error
 
 REQUEST_ID_HEADER = b"x-request-id"
 
 
-class RequestContextMiddleware:
-    """Gives every request an id (``X-Request-ID`` in and out) and caps its body size."""
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds {limit} bytes")
+        self.limit = limit
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+
+class BodiesInFlight(HTTPException):
+    """The server holds as many request bodies as it may: come back shortly."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            503,
+            f"the server is receiving {limit} bytes of request bodies already; retry shortly",
+            headers={"Retry-After": str(DEFAULT_RETRY_AFTER_S)},
+        )
+        self.limit = limit
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (``X-Request-ID`` in and out) and bounds body memory."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_in_flight_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_in_flight_bytes = max(max_in_flight_bytes, max_body_bytes)
+        self.in_flight = 0  # bytes of bodies held by requests being handled (event loop only)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,22 +63,34 @@ class RequestContextMiddleware:
                 request_id = value.decode("latin-1")[:128]
             elif name == b"content-length":
                 declared = int(value) if value.isdigit() else None
-        request_id = request_id or uuid.uuid4().hex
+        request_id = _printable(request_id) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         limit = self.max_body_bytes
         if declared is not None and declared > limit:
-            await self._too_large(scope, receive, send, request_id)
+            await self._refuse(scope, receive, send, request_id, BodyTooLarge(limit))
             return
-
+        held = declared or 0
+        if held and self.in_flight + held > self.max_in_flight_bytes:
+            await self._refuse(
+                scope, receive, send, request_id, BodiesInFlight(self.max_in_flight_bytes)
+            )
+            return
+        self.in_flight += held
         received = 0
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, held
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge()
+                    raise BodyTooLarge(limit)
+                if received > held:  # chunked (or lying) body: count it as it comes
+                    grow = received - held
+                    if self.in_flight + grow > self.max_in_flight_bytes:
+                        raise BodiesInFlight(self.max_in_flight_bytes)
+                    self.in_flight += grow
+                    held = received
             return message
 
         async def send_with_id(message: Message) -> None:
@@ -57,20 +102,32 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
-        except _BodyTooLarge:
-            await self._too_large(scope, receive, send, request_id)
+        except (BodyTooLarge, BodiesInFlight) as exc:
+            await self._refuse(scope, receive, send, request_id, exc)
+        finally:
+            self.in_flight -= held
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        envelope = build_envelope(
-            ErrorCode.PAYLOAD_TOO_LARGE,
-            f"request body exceeds {self.max_body_bytes} bytes",
-            details={"limit_bytes": self.max_body_bytes},
-        )
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        exc: BodyTooLarge | BodiesInFlight,
+    ) -> None:
+        if isinstance(exc, BodyTooLarge):
+            code, details = ErrorCode.PAYLOAD_TOO_LARGE, {"limit_bytes": exc.limit}
+        else:
+            code = ErrorCode.OVERLOADED
+            details = {"limit_bytes": exc.limit, "retry_after_s": DEFAULT_RETRY_AFTER_S}
+        envelope = build_envelope(code, str(exc.detail), details=details)
+        headers = {"x-request-id": request_id, **(exc.headers or {})}
         response = FastJSONResponse(
-            public_error(envelope), status_code=413, headers={"x-request-id": request_id}
+            public_error(envelope), status_code=exc.status_code, headers=headers
         )
         await response(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _printable(text: str) -> str:
+    """A client's request id, without characters that could forge log lines or headers."""
+    return "".join(ch for ch in text if ch.isprintable())

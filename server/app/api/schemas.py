@@ -31,7 +31,6 @@ class PluginManifest(BaseModel):
     state: PluginState
     reason: str | None
     isolation: str
-    origin: str | None
     default_tool: str | None
     tools: list[ToolManifest]
 

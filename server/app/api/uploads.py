@@ -1,14 +1,21 @@
-"""Reading multipart uploads and JSON option fields the same way on every route."""
+"""Reading JSON bodies, multipart uploads and JSON option fields the same way on every route.
+
+One JSON parser (orjson) for every REST body, so one malformed input — a lone surrogate,
+a trailing comma — gets one answer whichever route it was sent to.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from app.errors import ErrorCode, VisorError
-from app.inputs.resolver import IMAGE_FIELDS
+
+M = TypeVar("M", bound=BaseModel)
 
 _UNDECLARED = (None, "", "application/octet-stream")
 
@@ -24,6 +31,15 @@ def json_object(text: str | bytes, what: str) -> dict[str, Any]:
     return parsed
 
 
+def parse_body(body: bytes, model: type[M]) -> M:
+    """A JSON request body as ``model``: parse errors and validation errors are both 400."""
+    parsed = json_object(body or b"{}", "request body")
+    try:
+        return model.model_validate(parsed)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
 def form_args(form: FormData) -> dict[str, Any]:
     """The optional ``args`` part: tool options as a JSON object."""
     text = form.get("args")
@@ -32,21 +48,15 @@ def form_args(form: FormData) -> dict[str, Any]:
     return {}
 
 
-async def form_file(
-    form: FormData, what: str, args: dict[str, Any]
-) -> tuple[bytes, str | None] | None:
-    """The ``file`` part: its bytes and declared type (None when it says nothing).
+async def form_file(form: FormData) -> tuple[bytes, str | None] | None:
+    """The optional ``file`` part: its bytes and declared type (None when it says nothing).
 
-    It may be left out only when ``args`` name the image another way (``image_ref`` …).
+    Without one the call is judged like a JSON call with the same ``args``: an image
+    reference there is resolved, a missing image is the tool schema's to report.
     """
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        if any(args.get(field) is not None for field in IMAGE_FIELDS):
-            return None
-        raise VisorError(
-            f"{what} needs a 'file' part (or an image_ref, image_url or image_path in 'args')",
-            code=ErrorCode.INVALID_INPUT,
-        )
+        return None
     data = await upload.read()
     declared = upload.content_type if upload.content_type not in _UNDECLARED else None
     return data, declared

@@ -49,9 +49,8 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING, ...")] = None,
 ) -> None:
     """Start the server on its embedded defaults (SQLite, built-in plugins, 127.0.0.1)."""
-    import uvicorn
-
     from app.auth.exposure import serve_refusal
+    from app.serving import serve as serve_app
     from app.settings import Settings
 
     # Settings are read from the environment by every worker process, so the options go
@@ -66,12 +65,14 @@ def serve(
     if refused is not None:
         typer.echo(f"error: {refused}", err=True)
         raise typer.Exit(2)
-    uvicorn.run(
+    serve_app(
         "app.main:app",  # an import string: required for workers > 1
         host=settings.host,
         port=settings.port,
+        shutdown_timeout_s=settings.shutdown_timeout_s,
         workers=workers,
         log_level=settings.log_level.lower(),
+        server_header=False,  # no "Server: uvicorn": library details stay out of responses
     )
 
 

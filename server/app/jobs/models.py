@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 from app.errors import ErrorInfo
 from app.jobs.status import JobStatus
 from app.services.analysis_service import AnalyzeRequest
 
 MAX_ATTEMPTS_LIMIT = 20
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 class Job(BaseModel):
@@ -66,6 +68,16 @@ class JobQuery(BaseModel):
     created_before: datetime | None = None
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
+
+    @field_validator("created_after", "created_before", mode="before")
+    @classmethod
+    def _iso_only(cls, value: Any) -> Any:
+        """ISO-8601 only: pydantic would read ``0.5`` as 0.5 s after 1970, a silent mistake."""
+        if isinstance(value, int | float) or (
+            isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+        ):
+            raise ValueError("must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z")
+        return value
 
 
 def to_micros(moment: datetime) -> int:

@@ -210,7 +210,6 @@ class PluginManagementService:
             "state": health.state,
             "reason": health.reason,
             "isolation": record.isolation,
-            "origin": record.origin,
             "default_tool": record.default_tool,
             # One truth: ``default`` is whether ToolRunner picks this tool when none is named
             # (a plugin's only tool is its default without saying so).

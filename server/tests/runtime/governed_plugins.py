@@ -37,3 +37,62 @@ class StuckPlugin(Plugin):
     @tool
     def ping(self) -> dict:
         return {"pong": True}
+
+    @tool
+    def block(self, args: dict) -> dict:
+        """Say it started (a marker file), then never return."""
+        with open(args["marker"], "w") as out:
+            out.write(str(os.getpid()))
+        RELEASE.wait()
+        return {"released": True}
+
+
+class StuckIsolatedPlugin(StuckPlugin):
+    name = "stuck_isolated"
+
+
+_CHILD = (
+    "import os, signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "if sys.argv[1] == 'escape': os.setsid()\n"
+    "time.sleep(600)\n"
+)
+
+
+class SpawnerPlugin(Plugin):
+    """Starts a subprocess that ignores SIGTERM (and may leave the process group)."""
+
+    name = "spawner"
+    version = "1.0.0"
+    workers = 1
+
+    @tool
+    def spawn(self, args: dict) -> dict:
+        import subprocess
+        import sys
+        import time
+
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, args.get("mode", "stay")])
+        with open(args["pid_file"], "w") as out:
+            out.write(str(child.pid))
+        if args.get("hang", True):
+            time.sleep(600)
+        return {"child": child.pid}
+
+
+class FloodPlugin(Plugin):
+    """Prints as much as it is asked to (issue 10 item 7: 20 MB became 81,940 log lines)."""
+
+    name = "flood"
+    version = "1.0.0"
+    workers = 1
+
+    @tool
+    def flood(self, args: dict) -> dict:
+        import sys
+
+        line = "x" * int(args.get("width", 100))
+        for i in range(int(args["lines"])):
+            sys.stdout.write(f"{i} {line}\n")
+        sys.stdout.flush()
+        return {"printed": int(args["lines"])}

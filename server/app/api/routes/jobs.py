@@ -7,8 +7,6 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -16,7 +14,7 @@ from starlette.responses import Response
 from app.api.errors import EnvelopeError
 from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
-from app.api.uploads import form_args, form_file
+from app.api.uploads import form_args, form_file, parse_body
 from app.errors import ErrorCode, VisorError
 from app.jobs.events import JobEventKind
 from app.jobs.models import Job, JobList, JobQuery, JobSubmission
@@ -95,7 +93,7 @@ async def submit_job(
             )
         )
     else:
-        submission = _parse_submission(await request.body())
+        submission = parse_body(await request.body(), JobSubmission)
         job = await run_in_threadpool(jobs.submit, submission)
     location = {"Location": f"/v1/jobs/{job.id}"}
     wait_s = min(wait, request.app.state.settings.job_max_wait_s)
@@ -172,13 +170,6 @@ async def _event_stream(watch: JobWatch) -> AsyncIterator[dict[str, str]]:
         watch.close()
 
 
-def _parse_submission(body: bytes) -> JobSubmission:
-    try:
-        return JobSubmission.model_validate_json(body or b"{}")
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from exc
-
-
 async def _read_multipart(
     request: Request,
 ) -> tuple[str, str | None, dict[str, Any], tuple[bytes, str | None] | None, int | None]:
@@ -188,7 +179,7 @@ async def _read_multipart(
         raise VisorError("multipart submit needs a 'plugin' part", code=ErrorCode.INVALID_INPUT)
     tool = form.get("tool")
     args = form_args(form)
-    upload = await form_file(form, "multipart submit", args)
+    upload = await form_file(form)
     max_attempts = _optional_int(form.get("max_attempts"))
     return plugin, tool if isinstance(tool, str) and tool else None, args, upload, max_attempts
 

@@ -135,7 +135,8 @@ class PluginHealth(BaseModel):
     p50_ms: float | None = None
     p95_ms: float | None = None
     isolation: str = "process"
-    origin: str | None = Field(None, description="Entry point that provided the plugin.")
+    #: Kept for the log and the CLI; never sent to clients (it names module paths).
+    origin: str | None = Field(None, exclude=True)
     tools: dict[str, ToolMetrics] = Field(default_factory=dict)
 
 

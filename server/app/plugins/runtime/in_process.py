@@ -86,7 +86,7 @@ class InProcessExecutor:
         with self._lock:
             lane = self._lanes.get(record.name)
             if lane is None:
-                if self._stopping:
+                if self._stopping:  # shut down: no plugin starts again
                     raise VisorError(
                         "the executor is shut down",
                         code=ErrorCode.PLUGIN_UNAVAILABLE,
@@ -147,11 +147,10 @@ class InProcessExecutor:
         return lane.admission if lane is not None else None
 
     def shutdown(self, timeout_s: float = 10.0) -> None:
-        """Refuse new calls; running ones get ``timeout_s``; then their callers are told
-        the server is shutting down (a stuck thread is abandoned: it is a daemon)."""
+        """Refuse new calls; running and queued ones get ``timeout_s``; then their callers
+        are told the server is shutting down (a stuck thread is abandoned: a daemon)."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         with self._lock:
-            self._stopping = True
             lanes = list(self._lanes.values())
         for lane in lanes:
             lane.admission.close(
@@ -161,9 +160,14 @@ class InProcessExecutor:
                 )
             )
         with self._idle:
-            while self._pending and time.monotonic() < deadline:
-                self._idle.wait(max(0.0, deadline - time.monotonic()))
+            while self._busy(lanes) and time.monotonic() < deadline:
+                self._idle.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            self._stopping = True
             stranded = list(self._pending)
+        for lane in lanes:
+            lane.admission.reject_waiting(
+                VisorError("call cancelled: the server is shutting down", code=ErrorCode.CANCELLED)
+            )
         for pending in stranded:
             pending.event.set()  # the caller sees _stopping and answers "cancelled"
         for name in list(self._lanes):
@@ -172,6 +176,11 @@ class InProcessExecutor:
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._loop_thread is not None:
                 self._loop_thread.join(timeout=max(0.1, deadline - time.monotonic()))
+
+    def _busy(self, lanes: list[_Lane]) -> bool:
+        if self._pending:
+            return True
+        return any(lane.admission.stats()["queued"] for lane in lanes)
 
     # -- execution --------------------------------------------------------------------------
 
@@ -280,7 +289,11 @@ class InProcessExecutor:
         raise _timeout(call)
 
     def _abandon(self, pending: _Pending, call: ToolCall) -> None:
-        """The caller stops waiting; an async tool is cancelled, a sync one runs on."""
+        """The caller stops waiting; an async tool is cancelled, a sync one runs on (holding
+        its slot, but no longer a call that shutdown waits for: nobody awaits it)."""
+        with self._idle:
+            self._pending.discard(pending)
+            self._idle.notify_all()
         if pending.cancel_hook is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(pending.cancel_hook)
 

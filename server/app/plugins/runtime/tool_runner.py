@@ -326,6 +326,8 @@ class ToolRunner:
         code = info["details"].get("code")
         quiet = code in _CLIENT_CODES
         level = logging.INFO if quiet else logging.WARNING
+        if code == ErrorCode.OVERLOADED.value:
+            level = logging.DEBUG  # shedding load must stay cheap: no line per refusal
         if not log.isEnabledFor(level):
             return
         ctx = current_call_context()

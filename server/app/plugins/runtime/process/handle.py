@@ -29,7 +29,7 @@ from app.plugins.runtime.process import worker
 from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
-from app.plugins.runtime.process.output import OutputPump
+from app.plugins.runtime.process.output import OutputPump, OutputSource
 
 _SLICE_S = 0.05  # how often a waiting call looks at its deadline, cancel flag and memory
 _REAP_S = 2.0
@@ -74,6 +74,7 @@ class WorkerHandle:
         self._conn: Connection | None = None
         self._process: Any = None  # multiprocessing.context.SpawnProcess
         self._ps: psutil.Process | None = None
+        self._output: OutputSource | None = None  # budgets our stdout/stderr per call
         self.calls = 0
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -102,7 +103,7 @@ class WorkerHandle:
             writer.close()
         self._conn, self._process = parent_conn, process
         _live.add(self)
-        self._pump.add(out_r, self.spec.plugin, process.pid or 0)
+        self._output = self._pump.add(out_r, self.spec.plugin, process.pid or 0)
 
     def wait_ready(self, timeout_s: float) -> None:
         """Block until the startup hook finished; raise :class:`StartupFailed` otherwise."""
@@ -141,22 +142,35 @@ class WorkerHandle:
         self.kill()
 
     def kill(self) -> None:
-        """SIGKILL the process, reap it and close our pipe end (idempotent)."""
+        """SIGKILL the worker and everything it started, reap it, close our pipe end
+        (idempotent)."""
         process = self._process
         if process is not None:
-            if process.exitcode is None:
-                with contextlib.suppress(OSError, ValueError):
-                    process.kill()
+            self.signal_kill()
             process.join(_REAP_S)
+            _kill_group(process.pid)  # children of a worker that exited by itself
         self.close_pipe()
         _live.discard(self)
 
     def signal_kill(self) -> None:
-        """SIGKILL only: safe from any thread, even while another one waits on the pipe."""
+        """SIGKILL the worker's process tree: safe from any thread, even while another one
+        waits on the pipe.
+
+        The worker leads its own process group (it calls ``setsid``), so one ``killpg``
+        takes the tool's subprocesses too; descendants that left the group (their own
+        ``setsid``) are found through /proc before the worker dies and orphans them.
+        """
         process = self._process
-        if process is not None and process.exitcode is None:
-            with contextlib.suppress(OSError, ValueError):
+        if process is None or process.pid is None:
+            return
+        escaped = _escaped_descendants(process.pid)
+        _kill_group(process.pid)
+        with contextlib.suppress(OSError, ValueError):
+            if process.exitcode is None:
                 process.kill()
+        for child in escaped:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
 
     def close_pipe(self) -> None:
         conn, self._conn = self._conn, None
@@ -183,6 +197,8 @@ class WorkerHandle:
         """
         conn = self._require_conn()
         self.calls += 1
+        if self._output is not None:
+            self._output.begin_call()
         started = time.monotonic()
         deadline = None if timeout_s is None else started + timeout_s
         try:
@@ -282,6 +298,28 @@ class WorkerHandle:
         if self._conn is None:
             raise WorkerLost(ErrorCode.WORKER_CRASHED, "the worker is no longer available")
         return self._conn
+
+
+def _kill_group(pgid: int | None) -> None:
+    if pgid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def _escaped_descendants(pid: int) -> list[psutil.Process]:
+    """Descendants of ``pid`` outside its process group (they would survive killpg)."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    escaped = []
+    for child in children:
+        try:
+            if os.getpgid(child.pid) != pid:
+                escaped.append(child)
+        except (OSError, psutil.Error):
+            continue
+    return escaped
 
 
 def _load_result(where: str, body: Any) -> Any:

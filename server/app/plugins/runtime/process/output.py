@@ -6,6 +6,14 @@ log lines under ``visor.plugin.<name>`` and can never corrupt the IPC pipe. One 
 serves every worker through a selector, so the thread count does not grow with plugins.
 The thread, selector and wake-up pipe exist only once a worker does: an app that is built
 but never started holds no file descriptors.
+
+Output is budgeted per call (the worker's handle marks each call's start): a call may log
+:data:`CALL_LINES` lines / :data:`CALL_BYTES` bytes at once, refilled at
+:data:`REFILL_LINES_PER_S` lines a second so a long tool's occasional messages still get
+through. Past the budget lines are read (the pipe must drain) and dropped; one warning
+says so when dropping starts, and one line says how much was dropped when the call ends
+(the next call starts or the worker exits). A tool printing 20 MB costs a handful of log
+lines, not 80,000.
 """
 
 from __future__ import annotations
@@ -15,19 +23,72 @@ import logging
 import os
 import selectors
 import threading
+import time
 from dataclasses import dataclass, field
 
 _READ_BYTES = 64 * 1024
 _MAX_LINE_CHARS = 4000
 _MAX_PENDING_BYTES = 64 * 1024  # a line longer than this is logged in pieces
+CALL_LINES = 200
+CALL_BYTES = 64 * 1024
+REFILL_LINES_PER_S = 10.0
+_REFILL_BYTES_PER_S = REFILL_LINES_PER_S * 200
 
 
 @dataclass
-class _Source:
+class OutputSource:
     plugin: str
     pid: int
     logger: logging.Logger
     pending: bytearray = field(default_factory=bytearray)
+    call_seq: int = 0  # bumped by the handle when a call starts (any thread)
+    seen_seq: int = 0
+    lines: float = CALL_LINES
+    bytes: float = CALL_BYTES
+    refilled: float = field(default_factory=time.monotonic)
+    dropped_lines: int = 0
+    dropped_bytes: int = 0
+
+    def begin_call(self) -> None:
+        """A new call starts: it gets a fresh output budget (read by the pump thread)."""
+        self.call_seq += 1
+
+    def admit(self, size: int) -> bool:
+        """Whether one line of ``size`` bytes fits the budget; counts it as dropped if not."""
+        now = time.monotonic()
+        if self.seen_seq != self.call_seq:
+            self.report_dropped()
+            self.seen_seq = self.call_seq
+            self.lines, self.bytes, self.refilled = CALL_LINES, CALL_BYTES, now
+        elif now > self.refilled:
+            elapsed, self.refilled = now - self.refilled, now
+            self.lines = min(CALL_LINES, self.lines + elapsed * REFILL_LINES_PER_S)
+            self.bytes = min(CALL_BYTES, self.bytes + elapsed * _REFILL_BYTES_PER_S)
+        if self.lines >= 1 and self.bytes >= size:
+            self.lines -= 1
+            self.bytes -= size
+            return True
+        if not self.dropped_lines:
+            self.logger.warning(
+                "[worker %d] output limit reached (%d lines / %d bytes a call); "
+                "dropping the rest of this call's output",
+                self.pid,
+                CALL_LINES,
+                CALL_BYTES,
+            )
+        self.dropped_lines += 1
+        self.dropped_bytes += size
+        return False
+
+    def report_dropped(self) -> None:
+        if self.dropped_lines:
+            self.logger.warning(
+                "[worker %d] dropped %d lines (%d bytes) of plugin output from one call",
+                self.pid,
+                self.dropped_lines,
+                self.dropped_bytes,
+            )
+        self.dropped_lines = self.dropped_bytes = 0
 
 
 @dataclass
@@ -44,18 +105,20 @@ class OutputPump:
         self._loop: _Loop | None = None
         self._closing = False
 
-    def add(self, fd: int, plugin: str, pid: int) -> None:
-        """Start forwarding ``fd`` (the pump owns and eventually closes it)."""
-        source = _Source(plugin, pid, logging.getLogger(f"visor.plugin.{plugin}"))
+    def add(self, fd: int, plugin: str, pid: int) -> OutputSource:
+        """Start forwarding ``fd`` (the pump owns and eventually closes it); the returned
+        source's :meth:`~OutputSource.begin_call` marks where each call's budget starts."""
+        source = OutputSource(plugin, pid, logging.getLogger(f"visor.plugin.{plugin}"))
         with self._lock:
             if self._closing:
                 os.close(fd)
-                return
+                return source
             loop = self._loop
             if loop is None:
                 loop = self._loop = self._open()
             loop.selector.register(fd, selectors.EVENT_READ, source)
         os.write(loop.wake_w, b"x")
+        return source
 
     def _open(self) -> _Loop:
         wake_r, wake_w = os.pipe()
@@ -110,7 +173,7 @@ class OutputPump:
                 if not self._read(loop, key.fd, key.data):
                     break
 
-    def _read(self, loop: _Loop, fd: int, source: _Source) -> bool:
+    def _read(self, loop: _Loop, fd: int, source: OutputSource) -> bool:
         try:
             chunk = os.read(fd, _READ_BYTES)
         except BlockingIOError:
@@ -130,10 +193,11 @@ class OutputPump:
         source.pending = bytearray(rest)
         return True
 
-    def _finish(self, loop: _Loop, fd: int, source: _Source) -> None:
+    def _finish(self, loop: _Loop, fd: int, source: OutputSource) -> None:
         if source.pending:
             _emit(source, bytes(source.pending))
             source.pending = bytearray()
+        source.report_dropped()
         with contextlib.suppress(KeyError, ValueError):
             loop.selector.unregister(fd)
         os.close(fd)
@@ -147,7 +211,9 @@ def _drain(fd: int) -> None:
         pass
 
 
-def _emit(source: _Source, raw: bytes) -> None:
+def _emit(source: OutputSource, raw: bytes) -> None:
+    if not raw.strip() or not source.admit(len(raw)):
+        return
     text = raw.decode("utf-8", errors="replace").rstrip("\r")
     if not text.strip():
         return

@@ -143,7 +143,9 @@ class WorkerPool:
         return handles
 
     def close(self, timeout_s: float) -> None:
-        """Refuse new calls, let running ones finish within ``timeout_s``, then stop all."""
+        """Refuse new calls; running and queued ones get until ``timeout_s`` to finish; then
+        queued ones leave and running ones are cancelled (their workers killed), both with
+        ``cancelled`` ("the server is shutting down"), and every worker is stopped."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         self.admission.close(
             VisorError(
@@ -153,10 +155,17 @@ class WorkerPool:
             )
         )
         with self._cond:
+            while self._in_flight() and time.monotonic() < deadline:
+                self._cond.wait(min(_QUEUE_POLL_S, max(0.0, deadline - time.monotonic())))
             self._closing = True
             self._cond.notify_all()
-            while self._busy and time.monotonic() < deadline:
-                self._cond.wait(min(_QUEUE_POLL_S, max(0.0, deadline - time.monotonic())))
+        self.admission.reject_waiting(
+            VisorError(
+                "call cancelled: the server is shutting down",
+                code=ErrorCode.CANCELLED,
+                plugin=self.name,
+            )
+        )
         self._stopping.set()  # whatever still runs is cancelled: its worker is killed
         with self._cond:
             booting = list(self._booting)
@@ -177,6 +186,10 @@ class WorkerPool:
             handle.signal_kill()
         for thread in list(self._respawners):
             thread.join(_KILL_GRACE_S)
+
+    def _in_flight(self) -> bool:
+        stats = self.admission.stats()
+        return bool(self._busy or stats["running"] or stats["queued"])
 
     # -- calls ------------------------------------------------------------------------------
 

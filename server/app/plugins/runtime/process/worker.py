@@ -36,6 +36,9 @@ _PROGRESS_INTERVAL_S = 0.02  # at most ~50 progress frames a second
 
 def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
     """Entry point of a worker process (the ``target`` of its ``Process``)."""
+    # Our own session and process group: whatever the plugin starts stays in it, and the
+    # server kills the whole group with us (handle.kill_tree), not just this process.
+    os.setsid()
     _redirect_stdio(output)
     # Ctrl-C and a service manager's SIGTERM to the whole group are the server's to handle:
     # it lets in-flight calls finish, then stops us (SIGKILL still works, and we exit on
@@ -83,6 +86,8 @@ def _watch_parent(parent_pid: int) -> None:
         while True:
             time.sleep(_PARENT_POLL_S)
             if os.getppid() != parent_pid:
+                # Take the tool's own children with us: the group is ours (setsid above).
+                os.killpg(os.getpgrp(), signal.SIGKILL)
                 os._exit(0)
 
     threading.Thread(target=watch, name="visor-parent-watch", daemon=True).start()

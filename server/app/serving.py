@@ -1,0 +1,105 @@
+"""Serving the app with uvicorn, with a shutdown that keeps its deadline.
+
+uvicorn runs an app's lifespan shutdown only after every open request has finished, and
+by default waits for them forever: a request stuck on a tool held a SIGTERM'd server for
+as long as the tool ran (issue 10). Here the app hears about the shutdown the moment it
+starts (:class:`VisorServer`), so its stop sequence — jobs stop claiming and are requeued,
+tool calls get ``shutdown_timeout_s`` and are then cancelled (their workers killed, their
+clients answered with an envelope) — runs *while* uvicorn drains the connections. A
+backstop makes uvicorn itself give up on what is left (an event stream, a slow client) a
+few seconds after the deadline, and the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import uvicorn
+
+log = logging.getLogger("visor")
+
+#: How long after the app's deadline uvicorn cancels the connections still open.
+BACKSTOP_S = 5.0
+
+
+class GracefulStop:
+    """The app's stop sequence, run once, by whoever asks first.
+
+    The steps run in parallel threads, so each gets the whole deadline (they bound their
+    own waits). :meth:`begin` returns at once (the server is starting to shut down);
+    :meth:`run` waits for the end (the lifespan is ending).
+    """
+
+    def __init__(self, steps: Sequence[Callable[[], None]]) -> None:
+        self._steps = list(steps)
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] | None = None
+
+    def begin(self) -> None:
+        with self._lock:
+            if self._threads is not None:
+                return
+            self._threads = [
+                threading.Thread(target=self._step, args=(step,), name="visor-stop", daemon=True)
+                for step in self._steps
+            ]
+            for thread in self._threads:
+                thread.start()
+
+    def run(self) -> None:
+        self.begin()
+        for thread in self._threads or []:
+            thread.join()
+
+    @staticmethod
+    def _step(step: Callable[[], None]) -> None:
+        try:
+            step()
+        except Exception:  # one failing step must not keep the others from stopping
+            log.exception("a shutdown step failed")
+
+
+_stopping: weakref.WeakSet[GracefulStop] = weakref.WeakSet()
+
+
+def register(stop: GracefulStop) -> Callable[[], None]:
+    """Let a server in this process start ``stop`` when it shuts down; returns the undo."""
+    _stopping.add(stop)
+    return lambda: _stopping.discard(stop)
+
+
+def begin_shutdown() -> None:
+    """Start the stop sequence of every app served by this process."""
+    for stop in list(_stopping):
+        stop.begin()
+
+
+class VisorServer(uvicorn.Server):
+    """uvicorn, telling the app when shutdown starts rather than when requests are done."""
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        begin_shutdown()
+        await super().shutdown(sockets=sockets)
+
+
+def serve(app: Any, *, host: str, port: int, shutdown_timeout_s: float, **options: Any) -> None:
+    """Run ``app`` (an ASGI app or an import string) until SIGINT/SIGTERM.
+
+    With several server processes uvicorn's supervisor builds plain servers in its
+    children, so there the backstop alone bounds the shutdown: at the deadline uvicorn
+    cancels open requests, then each app's stop sequence gets its own deadline.
+    """
+    backstop = math.ceil(max(0.0, shutdown_timeout_s) + BACKSTOP_S)  # uvicorn takes whole seconds
+    if options.get("workers", 1) > 1:
+        deadline = math.ceil(max(0.0, shutdown_timeout_s))
+        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=deadline, **options)
+        return
+    config = uvicorn.Config(
+        app, host=host, port=port, timeout_graceful_shutdown=backstop, **options
+    )
+    VisorServer(config).run()

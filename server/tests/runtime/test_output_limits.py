@@ -1,0 +1,76 @@
+"""Issue 10 item 7: a tool's output is budgeted per call, and the log says what was dropped."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+from governed_plugins import FloodPlugin
+from isolation_helpers import eventually
+
+from app.plugins.loader.plugin_loader import load_plugins, source_for_class
+from app.plugins.loader.plugin_registry import PluginRegistry, PluginState
+from app.plugins.runtime.process import ProcessExecutor, ProcessOptions
+from app.plugins.runtime.process.output import CALL_LINES
+from app.plugins.runtime.tool_runner import ToolRunner
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def flood_log() -> Iterator[_Keep]:
+    handler = _Keep()
+    logger = logging.getLogger("visor.plugin.flood")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
+
+
+def test_a_flood_of_output_is_cut_to_the_calls_budget(flood_log: _Keep) -> None:
+    registry = PluginRegistry()
+    registry.replace_all(load_plugins([source_for_class(FloodPlugin)]))
+    executor = ProcessExecutor(ProcessOptions(), registry=registry)
+    record = registry.get("flood")
+    assert record is not None
+    executor.start_plugin(record)
+    registry.transition("flood", PluginState.INITIALIZED, only_from={PluginState.LOADED})
+    runner = ToolRunner(registry=registry, executor=executor)
+    try:
+        printed = 20_000
+        result, error = runner.run("flood", {"lines": printed, "width": 1000}, "flood")
+        assert error == {} and result == {"printed": printed}
+        result, error = runner.run("flood", {"lines": 1, "width": 3}, "flood")  # a new budget
+        assert error == {}
+
+        def summary() -> str | None:
+            for r in flood_log.records:
+                if "dropped" in r.getMessage():
+                    return r.getMessage()
+            return None
+
+        message = eventually(summary, "the dropped-output summary")
+        dropped = int(re.search(r"dropped (\d+) lines", message).group(1))  # type: ignore[union-attr]
+        eventually(
+            lambda: any(r.getMessage().endswith("] 0 xxx") for r in flood_log.records),
+            "the next call's output, which has a budget again",
+        )
+        info = [r.getMessage() for r in flood_log.records if r.levelno == logging.INFO]
+        first_call = [m for m in info if m.endswith("x" * 1000)]
+        assert len(first_call) + dropped == printed  # every line logged or counted
+        assert len(first_call) <= CALL_LINES  # the budget (its slow refill adds a few)
+        warnings = [r for r in flood_log.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 2  # "limit reached" and the summary: not 20,000 lines
+    finally:
+        executor.shutdown(1)
