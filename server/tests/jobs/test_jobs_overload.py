@@ -16,6 +16,7 @@ def test_overloaded_plugin_delays_a_job_but_does_not_fail_it(make_client: Any) -
         plugin_workers={"echo": 1},
         plugin_queue_sizes={"echo": 0},
     )
+
     def sleep_call() -> None:
         # The probe below may take the only worker first; the long call then gets 503
         # (queue 0) and is retried until it holds the worker.
