@@ -48,13 +48,15 @@ class AuthMiddleware:
         self.auth = auth
         self._router = router
         self._policy: RoutePolicy | None = None
+        self._route_count = -1
 
     @property
     def policy(self) -> RoutePolicy:
-        # Built on first use: the middleware stack is built at the first request, after
-        # every route (including ones added to the app after create_app) exists.
-        if self._policy is None:
-            self._policy = RoutePolicy(self._router.routes)
+        # Built on first use (every route exists by then) and rebuilt if routes are added
+        # later, so a late route is never mistaken for an unrouted path.
+        routes = self._router.routes
+        if self._policy is None or len(routes) != self._route_count:
+            self._policy, self._route_count = RoutePolicy(routes), len(routes)
         return self._policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "TextRegion",
     "box_around",
     "box_from_corners",
+    "iou",
     "regions",
 ]
 
@@ -108,6 +109,17 @@ def box_around(points: Iterable[Sequence[float]]) -> tuple[int, int, int, int]:
     xs = [p[0] for p in pts]
     ys = [p[1] for p in pts]
     return box_from_corners(min(xs), min(ys), max(xs), max(ys))
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``[x, y, width, height]`` boxes, in [0, 1]."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
 
 
 def regions(result: Any) -> Iterator[dict[str, Any]]:

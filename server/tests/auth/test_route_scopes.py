@@ -15,7 +15,7 @@ import pytest
 from auth_helpers import Keys, bearer
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, WebSocketRoute
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.auth.policy import (
     ROUTE_SCOPES,
@@ -170,3 +170,26 @@ def test_the_table_names_no_route_that_does_not_exist(secured: tuple[TestClient,
     served = {key.entry for key, _ in _all_route_keys(client)}
     stale = sorted(set(ROUTE_SCOPES) - served)
     assert not stale, f"ROUTE_SCOPES names routes the app does not have: {stale}"
+
+
+def test_websocket_routes_are_covered(
+    secured: tuple[TestClient, Keys], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No WebSocket route exists yet (live video will add one): the door is ready for it."""
+    client, keys = secured
+    app = client.app
+
+    async def probe(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("hello")
+        await websocket.close()
+
+    app.router.add_websocket_route("/v1/ws-probe", probe)  # type: ignore[attr-defined]
+    monkeypatch.setitem(ROUTE_SCOPES, ("WS", "/v1/ws-probe"), Access.RUN)
+    view = next(r for r in flat_routes(app.routes) if r.path == "/v1/ws-probe")  # type: ignore[attr-defined]
+    key = RouteKey("WS", "/v1/ws-probe")
+    assert _call(client, key, view, {}) == 403
+    assert _call(client, key, view, bearer(keys.read)) == 403
+    assert _call(client, key, view, bearer(keys.revoked)) == 403
+    with client.websocket_connect("/v1/ws-probe", headers=bearer(keys.run)) as ws:
+        assert ws.receive_text() == "hello"

@@ -42,8 +42,7 @@ SUPPORTED_FORMATS: tuple[str, ...] = tuple(
 def format_filter(names: list[str] | None) -> Any:
     """zxing-cpp's ``formats`` argument for ``names``; None means every readable format.
 
-    Several formats are passed as a tuple (zxing-cpp 3 deprecates ``|``); see
-    :func:`~app.plugins.builtin.barcode.decoder.decode` for the 2.x fallback.
+    Several formats are passed as a tuple (zxing-cpp 3 deprecates ``|``).
     """
     if not names:
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from app.plugins.base import Plugin, ToolContext, tool
-from app.plugins.builtin.barcode.decoder import decode
+from app.plugins.builtin.barcode.decoder import ReadOptions, decode
 from app.plugins.builtin.barcode.formats import SUPPORTED_FORMATS, format_filter
 from app.plugins.builtin.barcode.models import FormatsOutput, ReadInput, ReadOutput
 from app.plugins.builtin.pixels import to_gray
@@ -21,7 +21,7 @@ from app.plugins.images import load_image
 
 class BarcodePlugin(Plugin):
     name = "barcode"
-    version = "1.0.0"
+    version = "2.0.0"
     description = (
         "Finds and decodes QR codes, Data Matrix, Aztec, PDF417 and 1-D barcodes (EAN/UPC, "
         "Code 128/39/93, ITF, Codabar, DataBar) with zxing-cpp: format, text and corners."
@@ -34,13 +34,18 @@ class BarcodePlugin(Plugin):
         image = load_image(args)
         gray = to_gray(image)
         ctx.progress(0.2, "decoded")
-        found = decode(
-            gray,
+        options = ReadOptions(
             formats=formats,
+            add_on=args.add_on,
+            binarizer=args.binarizer,
+            text_mode=args.text_mode,
             try_rotate=args.try_rotate,
             try_invert=args.try_invert,
             try_downscale=args.try_downscale,
-        )[: args.max_results]
+            is_pure=args.is_pure,
+            return_errors=args.return_errors,
+        )
+        found = decode(gray, options)[: args.max_results]
         return ReadOutput(
             barcodes=found, count=len(found), width=gray.shape[1], height=gray.shape[0]
         )

@@ -4,8 +4,9 @@ Both SVMs ship inside OpenCV (no file, no download): Dalal and Triggs' 64x128 wi
 (``default``: people at least ~100 px tall) and the Daimler 48x96 window (``daimler``:
 smaller people, more false hits). ``detectMultiScale`` returns many overlapping windows
 per person; they are merged by non-maximum suppression (``cv2.dnn.NMSBoxes``) so each
-person is reported once. Images are detected on a copy no larger than ``max_side`` and
-boxes are scaled back to the input's pixels. One OpenCV thread per worker, as for faces.
+person is reported once, with the window's margin removed so the box fits the body.
+Images are detected on a copy no larger than ``max_side`` and boxes are scaled back to
+the input's pixels. One OpenCV thread per worker, as for faces.
 """
 
 from __future__ import annotations
@@ -18,6 +19,22 @@ import numpy as np
 
 #: Window size of each model; the smallest person a model finds at scale 1.
 WINDOWS: dict[str, tuple[int, int]] = {"default": (64, 128), "daimler": (48, 96)}
+
+
+#: Share of a detection window the person fills: both models are trained on windows with
+#: a margin around the body (a 64x128 window holds a person ~96 px tall, ~32-40 px wide).
+BODY_WIDTH, BODY_HEIGHT = 0.5, 0.8
+
+
+def _body(window: list[int]) -> tuple[float, float, float, float]:
+    """The person's own box inside a detection window (centred, margins removed)."""
+    x, y, w, h = window
+    return (
+        x + w * (1 - BODY_WIDTH) / 2,
+        y + h * (1 - BODY_HEIGHT) / 2,
+        w * BODY_WIDTH,
+        h * BODY_HEIGHT,
+    )
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,7 @@ class PeopleDetector:
                 winStride=(stride, stride),
                 padding=(8, 8),
                 scale=scale_factor,
+                groupThreshold=0,  # raw windows: NMS below is the one merging step
             )
         boxes = [[int(v) for v in r] for r in np.asarray(rects).reshape(-1, 4)]
         scores = [float(w) for w in np.asarray(weights, dtype=np.float64).reshape(-1)]
@@ -97,7 +115,7 @@ class PeopleDetector:
         keep = cv2.dnn.NMSBoxes(boxes, scores, min_score, overlap)
         found = []
         for index in np.asarray(keep, dtype=np.int64).reshape(-1):
-            x, y, w, h = boxes[index]
+            x, y, w, h = _body(boxes[index])
             left, top = max(0, round(x / ratio)), max(0, round(y / ratio))
             right, bottom = min(width, round((x + w) / ratio)), min(height, round((y + h) / ratio))
             found.append(Person((left, top, right - left, bottom - top), round(scores[index], 3)))

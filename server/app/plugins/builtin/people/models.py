@@ -18,11 +18,11 @@ class DetectInput(ImageInput):
         "false hits).",
     )
     min_score: float = Field(
-        0.3,
+        1.0,
         ge=-5.0,
         le=10.0,
-        description="Drop detections whose SVM margin (`score`) is below this; 0.5-1 cuts "
-        "most false hits, 0 keeps everything the SVM accepts.",
+        description="Drop detections whose SVM margin (`score`) is below this: 1 (default) "
+        "cuts almost all false hits on real photos; 0 keeps everything the SVM accepts.",
     )
     overlap: float = Field(
         0.45,
@@ -39,11 +39,12 @@ class DetectInput(ImageInput):
         "boxes are reported in the original image's pixels.",
     )
     upscale: float = Field(
-        1.0,
+        1.5,
         ge=1.0,
         le=3.0,
         description="Enlarge the (downscaled) image by this factor first, to find people "
-        "smaller than the model's window; slower by about its square.",
+        "smaller than the model's window (default 1.5: people from ~65 px tall); 1 is about "
+        "twice as fast and needs people ~100 px tall.",
     )
     scale_factor: float = Field(
         1.05, gt=1.0, le=1.5, description="Step between pyramid scales: lower finds more."
@@ -56,7 +57,7 @@ class DetectInput(ImageInput):
 class Person(Detection):
     score: float = Field(
         description="The SVM's margin: higher is more person-like (comparable within one "
-        "model). `confidence` is this margin mapped into [0, 1] (0.5 at a margin of 0.5)."
+        "model). `confidence` is this margin mapped into [0, 1] (0.5 at a margin of 1)."
     )
 
 

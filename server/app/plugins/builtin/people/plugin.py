@@ -16,7 +16,7 @@ from app.plugins.builtin.scores import logistic
 from app.plugins.images import load_image
 
 #: The SVM margin at which a detection counts as even odds (confidence 0.5).
-SCORE_MIDPOINT = 0.5
+SCORE_MIDPOINT = 1.0
 
 
 class PeoplePlugin(Plugin):
