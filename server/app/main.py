@@ -71,9 +71,11 @@ def create_app(
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
+    prometheus.registry.register(auth.collector())
     analysis_service = AnalysisService(plugin_service)
     pipeline_service = PipelineService(plugin_service, PipelineStore(job_service.store.engine))
-    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
+    job_service.run_pipelines_with(pipeline_service)
+    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION, files=file_store)
 
     def not_ready() -> None:
         app.state.ready = False
@@ -138,9 +140,8 @@ def create_app(
         max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
     )
     install_cors(app, settings.allowed_origins)
-    routers = (analyze.router, plugins.router, jobs.router, files.router, pipelines.router)
-    routers = (*routers, health.router)
-    for router in (*routers, metrics.router):
+    routers = [analyze.router, plugins.router, jobs.router, files.router, pipelines.router]
+    for router in (*routers, health.router, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)
     install_dashboard(app, version=VERSION)
