@@ -17,15 +17,18 @@ from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import analyze, files, health, jobs, keys, metrics, plugins
+from app.api.routes import analyze, files, health, jobs, keys, metrics, pipelines, plugins
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
+from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.jobs.store.engine import build_engine
 from app.mcp.factory import build_mcp_endpoint
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
+from app.pipelines.service import PipelineService
+from app.pipelines.store import PipelineStore
 from app.plugins.loader.plugin_loader import PluginSource
 from app.plugins.loader.plugin_registry import PluginRegistry, get_registry
 from app.plugins.runtime.executor import Executor
@@ -69,6 +72,7 @@ def create_app(
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
     analysis_service = AnalysisService(plugin_service)
+    pipeline_service = PipelineService(plugin_service, PipelineStore(job_service.store.engine))
     mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
 
     def not_ready() -> None:
@@ -110,12 +114,15 @@ def create_app(
         version=VERSION,
         description="Governed execution of vision plugins: REST, jobs, MCP.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from the dashboard's packaged assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
     app.state.plugin_service = plugin_service
     app.state.analysis_service = analysis_service
     app.state.job_service = job_service
+    app.state.pipeline_service = pipeline_service
     app.state.file_store = file_store
     app.state.metrics = prometheus
     app.state.mcp = mcp
@@ -130,10 +137,12 @@ def create_app(
         max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
     )
     install_cors(app, settings.allowed_origins)
-    routers = (analyze.router, plugins.router, jobs.router, files.router, health.router)
+    routers = (analyze.router, plugins.router, jobs.router, files.router, pipelines.router)
+    routers = (*routers, health.router)
     for router in (*routers, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)
+    install_dashboard(app, version=VERSION)
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))
     return app

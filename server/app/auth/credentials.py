@@ -1,16 +1,38 @@
 """Where a request's credentials come from: one small function, so other sources (the
-dashboard's session cookie) can join it without touching the middleware."""
+dashboard's session cookie) can join it without touching the middleware.
+
+Sources, in order: ``Authorization: Bearer KEY``, ``X-API-Key: KEY``, then the dashboard's
+session cookie. The cookie (httpOnly, ``SameSite=Strict``, set by ``POST /ui/session``)
+holds the key itself; a browser sends it by itself, so for state-changing methods it counts
+only with the CSRF header: ``X-CSRF-Token`` equal to :func:`csrf_token` of that key. The
+token is an HMAC of the key, so a page that does not know the key cannot make one. A cookie
+without a valid token is no credential at all (401), and WebSocket handshakes never use it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 _AUTHORIZATION = b"authorization"
 _X_API_KEY = b"x-api-key"
+_COOKIE = b"cookie"
+_CSRF_HEADER = b"x-csrf-token"
+
+SESSION_COOKIE = "visor_session"
+CSRF_COOKIE = "visor_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+#: Methods a cookie alone may authenticate: they change nothing.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def presented_key(scope: Scope) -> str | None:
-    """The API key the request carries: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``."""
+    """The API key the request carries: a header key, else a valid session cookie."""
+    cookies: bytes | None = None
+    csrf: bytes | None = None
     for name, value in scope["headers"]:
         if name == _AUTHORIZATION:
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -18,7 +40,37 @@ def presented_key(scope: Scope) -> str | None:
                 return token.strip()
         elif name == _X_API_KEY and value.strip():
             return value.decode("latin-1").strip()
+        elif name == _COOKIE:
+            cookies = value
+        elif name == _CSRF_HEADER:
+            csrf = value
+    if cookies is None or scope["type"] != "http":
+        return None
+    return _session_key(scope, cookies, csrf)
+
+
+def session_cookie_key(scope: Scope) -> str | None:
+    """The key in the session cookie, whatever the method (for ``GET /ui/session``)."""
+    for name, value in scope["headers"]:
+        if name == _COOKIE:
+            return cookie_parser(value.decode("latin-1")).get(SESSION_COOKIE) or None
     return None
+
+
+def _session_key(scope: Scope, cookies: bytes, csrf: bytes | None) -> str | None:
+    key = cookie_parser(cookies.decode("latin-1")).get(SESSION_COOKIE)
+    if not key:
+        return None
+    if scope.get("method", "GET") in SAFE_METHODS:
+        return key
+    if csrf is None or not hmac.compare_digest(csrf, csrf_token(key).encode()):
+        return None
+    return key
+
+
+def csrf_token(key: str) -> str:
+    """The CSRF token that pairs with a session key (sent back by the page as a header)."""
+    return hmac.new(key.encode(), b"visor dashboard csrf", hashlib.sha256).hexdigest()
 
 
 def client_address(scope: Scope) -> str:

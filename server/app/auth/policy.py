@@ -34,7 +34,6 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("GET", "/metrics"): READ,
     ("GET", "/openapi.json"): READ,
     ("GET", "/docs"): READ,
-    ("GET", "/docs/oauth2-redirect"): READ,
     ("GET", "/redoc"): READ,
     # plugins and tools
     ("GET", "/v1/plugins"): READ,
@@ -55,9 +54,29 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("POST", "/v1/files"): RUN,
     ("GET", "/v1/files/{file_id}"): READ,
     ("DELETE", "/v1/files/{file_id}"): RUN,
+    # pipelines: saving and deleting changes what every key can run
+    ("GET", "/v1/pipelines"): READ,
+    ("POST", "/v1/pipelines"): ADMIN,
+    ("POST", "/v1/pipelines/run"): RUN,
+    ("GET", "/v1/pipelines/{name}"): READ,
+    ("DELETE", "/v1/pipelines/{name}"): ADMIN,
+    ("POST", "/v1/pipelines/{name}/run"): RUN,
     # MCP: listing needs read; tools/call needs run (checked per call: app.auth.guard)
     ("*", "/mcp"): READ,
     ("*", "/mcp/"): READ,
+    # the dashboard: page shells and assets carry no data (everything they show comes from
+    # the API with the caller's key), so a browser can reach the key prompt; the session
+    # routes check the key themselves (app.dashboard.session)
+    ("GET", "/"): PUBLIC,
+    ("GET", "/ui/plugins/{plugin}"): PUBLIC,
+    ("GET", "/ui/try"): PUBLIC,
+    ("GET", "/ui/jobs"): PUBLIC,
+    ("GET", "/ui/jobs/{job_id}"): PUBLIC,
+    ("*", "/ui/static"): PUBLIC,
+    ("GET", "/ui/session"): PUBLIC,
+    ("POST", "/ui/session"): PUBLIC,
+    ("DELETE", "/ui/session"): PUBLIC,
+    ("GET", "/ui/api/overview"): READ,
     # keys
     ("GET", "/v1/keys"): ADMIN,
     ("POST", "/v1/keys"): ADMIN,

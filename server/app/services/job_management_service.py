@@ -11,6 +11,7 @@ ToolRunner when the job runs, so a bad argument ends the job FAILED with
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -182,6 +183,10 @@ class JobManagementService:
 
     def list_jobs(self, query: JobQuery) -> JobList:
         return self._store.list_jobs(query, key_id=owner_filter())
+
+    def count_by_status(self, statuses: Collection[JobStatus]) -> dict[JobStatus, int]:
+        """Jobs per status, e.g. the queue depth (PENDING) an operator watches."""
+        return self._store.count_by_status(statuses)
 
     def result(self, job_id: str) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
         """``(response, {})`` for a SUCCESS job, ``(None, {"error": ...})`` for a failed or

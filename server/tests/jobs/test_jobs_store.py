@@ -182,3 +182,12 @@ def test_an_unreachable_store_is_reported_not_raised() -> None:
         JobStore(engine), PluginManagementService(PluginRegistry(), InProcessExecutor())
     )
     assert service.ping() is False
+
+
+def test_count_by_status_counts_the_queue(store: JobStore) -> None:
+    active = (JobStatus.PENDING, JobStatus.RUNNING)
+    assert store.count_by_status(active) == {JobStatus.PENDING: 0, JobStatus.RUNNING: 0}
+    _add(store, 3)
+    store.claim("worker-a", 1)
+    assert store.count_by_status(active) == {JobStatus.PENDING: 2, JobStatus.RUNNING: 1}
+    assert store.count_by_status([JobStatus.SUCCESS]) == {JobStatus.SUCCESS: 0}

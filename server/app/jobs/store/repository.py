@@ -480,6 +480,18 @@ class JobStore:
         with self._engine.connect() as conn:
             return list(conn.execute(stmt).scalars())
 
+    def count_by_status(self, statuses: Collection[JobStatus]) -> dict[JobStatus, int]:
+        """How many jobs are in each of ``statuses`` (the status index answers it)."""
+        wanted = [s.value for s in statuses]
+        stmt = (
+            select(jobs.c.status, func.count())
+            .where(jobs.c.status.in_(wanted))
+            .group_by(jobs.c.status)
+        )
+        with self._engine.connect() as conn:
+            found = {status: int(n) for status, n in conn.execute(stmt).all()}
+        return {s: found.get(s.value, 0) for s in statuses}
+
     # -- retention --------------------------------------------------------------------------
 
     def purge_finished(self, before_us: int) -> int:

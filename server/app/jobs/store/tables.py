@@ -92,3 +92,12 @@ files = Table(
     Index("ix_visor_files_owner_created", "owner", "created_us"),
     Index("ix_visor_files_expires", "expires_us"),
 )
+
+pipelines = Table(
+    "visor_pipelines",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("spec", Text, nullable=False),  # PipelineSpec JSON (app.pipelines.spec)
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)

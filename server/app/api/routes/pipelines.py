@@ -1,0 +1,131 @@
+"""Pipelines: save (JSON or YAML), list, get, delete, and run — saved or inline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from app.api.errors import EnvelopeError
+from app.api.responses import FastJSONResponse
+from app.api.schemas import error_responses
+from app.pipelines.service import InlinePipelineRun, PipelineInput, PipelineService
+from app.pipelines.spec import PipelineSpec, parse_spec
+from app.pipelines.store import SavedPipeline
+
+router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+async def get_pipeline_service(request: Request) -> PipelineService:
+    service: PipelineService = request.app.state.pipeline_service
+    return service
+
+
+PipelineServiceDep = Annotated[PipelineService, Depends(get_pipeline_service)]
+
+
+class PipelineList(BaseModel):
+    pipelines: list[SavedPipeline]
+
+
+class PipelineResult(BaseModel):
+    pipeline: str | None
+    steps: dict[str, Any]
+    timings_ms: dict[str, float]
+    elapsed_ms: float
+
+
+def _body_doc(model: type[BaseModel], yaml: bool = False) -> dict[str, Any]:
+    content: dict[str, Any] = {"application/json": {"schema": model.model_json_schema()}}
+    if yaml:
+        content["application/yaml"] = {"schema": {"type": "string"}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+@router.post(
+    "",
+    response_model=SavedPipeline,
+    status_code=201,
+    responses=error_responses(400, 413),
+    openapi_extra=_body_doc(PipelineSpec, yaml=True),
+    summary="Save a pipeline (JSON, or YAML with content-type application/yaml); "
+    "201 when new, 200 when it replaced one",
+)
+async def save_pipeline(request: Request, pipelines: PipelineServiceDep) -> Response:
+    spec = parse_spec(await request.body())
+    saved, created = await run_in_threadpool(pipelines.save, spec)
+    return FastJSONResponse(
+        saved.model_dump(mode="json"),
+        status_code=201 if created else 200,
+        headers={"Location": f"/v1/pipelines/{saved.name}"},
+    )
+
+
+@router.get("", response_model=PipelineList, summary="Saved pipelines")
+async def list_pipelines(pipelines: PipelineServiceDep) -> Response:
+    saved = await run_in_threadpool(pipelines.store.list)
+    return FastJSONResponse(PipelineList(pipelines=saved).model_dump(mode="json"))
+
+
+@router.post(
+    "/run",
+    response_model=PipelineResult,
+    responses=error_responses(400, 404, 413, 500, 503, 504),
+    openapi_extra=_body_doc(InlinePipelineRun),
+    summary="Run an inline pipeline spec on an image",
+)
+async def run_inline(request: Request, pipelines: PipelineServiceDep) -> Response:
+    given = _parse(InlinePipelineRun, await request.body())
+    base = PipelineInput.model_validate(given.model_dump(exclude={"spec"}))
+    return _outcome(await run_in_threadpool(pipelines.run, given.spec, base))
+
+
+@router.get(
+    "/{name}", response_model=SavedPipeline, responses=error_responses(404), summary="A pipeline"
+)
+async def get_pipeline(name: str, pipelines: PipelineServiceDep) -> Response:
+    saved = await run_in_threadpool(pipelines.store.get, name)
+    return FastJSONResponse(saved.model_dump(mode="json"))
+
+
+@router.delete(
+    "/{name}",
+    response_model=SavedPipeline,
+    responses=error_responses(404),
+    summary="Delete a pipeline",
+)
+async def delete_pipeline(name: str, pipelines: PipelineServiceDep) -> Response:
+    saved = await run_in_threadpool(pipelines.store.delete, name)
+    return FastJSONResponse(saved.model_dump(mode="json"))
+
+
+@router.post(
+    "/{name}/run",
+    response_model=PipelineResult,
+    responses=error_responses(400, 404, 413, 500, 503, 504),
+    openapi_extra=_body_doc(PipelineInput),
+    summary="Run a saved pipeline on an image",
+)
+async def run_saved(name: str, request: Request, pipelines: PipelineServiceDep) -> Response:
+    given = _parse(PipelineInput, await request.body())
+    return _outcome(await run_in_threadpool(pipelines.run_saved, name, given))
+
+
+def _parse(model: type[_M], body: bytes) -> _M:
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
+def _outcome(outcome: tuple[dict[str, Any], dict[str, Any]]) -> Response:
+    result, error = outcome
+    if error:
+        raise EnvelopeError(error)
+    return FastJSONResponse(result)

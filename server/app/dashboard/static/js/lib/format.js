@@ -1,0 +1,55 @@
+// Formatting of numbers, times and states, shared by every page.
+
+import { h } from "./dom.js";
+
+export function ms(value) {
+  if (value === null || value === undefined) return "—";
+  if (value < 1) return `${value.toFixed(2)} ms`;
+  if (value < 1000) return `${value.toFixed(value < 10 ? 1 : 0)} ms`;
+  return `${(value / 1000).toFixed(value < 10000 ? 2 : 1)} s`;
+}
+
+export function count(value) {
+  return value === null || value === undefined ? "—" : Number(value).toLocaleString("en");
+}
+
+export function percent(fraction) {
+  if (fraction === null || fraction === undefined) return "—";
+  return `${Math.round(fraction * 100)}%`;
+}
+
+/** "12 s ago", "3 min ago"; from an ISO-8601 string. */
+export function ago(iso) {
+  if (!iso) return "never";
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (seconds < 5) return "just now";
+  if (seconds < 60) return `${Math.floor(seconds)} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86400)} d ago`;
+}
+
+export function duration(fromIso, toIso) {
+  if (!fromIso) return "—";
+  const end = toIso ? Date.parse(toIso) : Date.now();
+  return ms(Math.max(0, end - Date.parse(fromIso)));
+}
+
+export function time(iso) {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString("en-GB", {
+    year: "numeric", month: "short", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+}
+
+const TONE = {
+  RUNNING: "ok", INITIALIZED: "info", LOADED: "info", FAILED: "err", UNAVAILABLE: "warn",
+  PENDING: "", SUCCESS: "ok", CANCELLED: "warn",
+};
+
+/** A coloured pill for a plugin lifecycle state or a job status. */
+export function badge(state) {
+  const tone = TONE[state] ?? "";
+  return h("span", { class: `badge ${tone}`.trim(), dataset: { state } }, state);
+}

@@ -1,0 +1,83 @@
+// One job: live progress, timeline, result or error, and a cancel button.
+
+import { api, ApiError } from "../lib/api.js";
+import { $, fill, h } from "../lib/dom.js";
+import { envelopeView } from "../lib/envelope.js";
+import { badge, duration, time } from "../lib/format.js";
+import { isTerminal, watchJob } from "../lib/jobwatch.js";
+import { progressView } from "../lib/progress.js";
+import { canRun, initSession } from "../lib/session.js";
+
+const jobId = $("#main").dataset.job;
+const cancelButton = $("#cancel-button");
+let mayCancel = false; // decided by the key's scope (a read key cannot cancel)
+
+function summary(job) {
+  const item = (label, value) => h("div", {}, h("dt", {}, label), h("dd", {}, value));
+  return h(
+    "dl",
+    { class: "job-summary" },
+    item("Tool", h("span", { class: "mono" }, `${job.plugin}.${job.tool ?? "?"}`)),
+    item("Attempts", `${job.attempts} of ${job.max_attempts}`),
+    item("Queued for", job.started_at ? duration(job.created_at, job.started_at) : (job.status === "PENDING" ? duration(job.created_at) : "—")),
+    item("Run time", job.started_at ? duration(job.started_at, job.finished_at) : "—"),
+  );
+}
+
+function timeline(job) {
+  const step = (label, iso, done) => h("li", { class: done ? "done" : "" }, h("strong", {}, label), h("span", { class: "when" }, iso ? time(iso) : "—"));
+  const finishedLabel = isTerminal(job) ? { SUCCESS: "Succeeded", FAILED: "Failed", CANCELLED: "Cancelled" }[job.status] : "Finished";
+  return [
+    step("Submitted", job.created_at, true),
+    step(job.attempts > 1 ? `Started (attempt ${job.attempts})` : "Started", job.started_at, Boolean(job.started_at)),
+    step(finishedLabel, job.finished_at, Boolean(job.finished_at)),
+  ];
+}
+
+function outcome(job) {
+  if (job.status === "SUCCESS") {
+    $("#outcome-title").textContent = "Result";
+    return h("pre", { class: "code", id: "job-result" }, JSON.stringify(job.result ?? {}, null, 2));
+  }
+  if (job.error) {
+    $("#outcome-title").textContent = job.status === "CANCELLED" ? "Cancelled" : "Error";
+    return envelopeView(job.error);
+  }
+  return h("p", { class: "muted" }, job.status === "PENDING" ? "Waiting for a worker." : "Running…");
+}
+
+function render(job) {
+  document.body.dataset.status = job.status;
+  fill($("#job-status"), badge(job.status));
+  fill($("#job-summary"), summary(job));
+  fill($("#job-progress"), progressView(job));
+  fill($("#timeline"), ...timeline(job));
+  fill($("#outcome"), outcome(job));
+  cancelButton.hidden = isTerminal(job) || !mayCancel;
+}
+
+cancelButton.addEventListener("click", async () => {
+  cancelButton.disabled = true;
+  try {
+    render(await api(`/v1/jobs/${encodeURIComponent(jobId)}`, { method: "DELETE" }));
+  } catch (err) {
+    if (err instanceof ApiError) fill($("#outcome"), envelopeView(err.envelope, err.status));
+  } finally {
+    cancelButton.disabled = false;
+  }
+});
+
+async function start() {
+  mayCancel = await canRun();
+  try {
+    render(await api(`/v1/jobs/${encodeURIComponent(jobId)}`));
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    fill($("#outcome"), envelopeView(err.envelope, err.status));
+    return;
+  }
+  watchJob(jobId, render);
+}
+
+initSession();
+start();

@@ -1,0 +1,101 @@
+// Jobs: a live, filtered, paged list (newest first).
+
+import { api, ApiError, url } from "../lib/api.js";
+import { $, fill, h } from "../lib/dom.js";
+import { envelopeView } from "../lib/envelope.js";
+import { ago, badge, duration, percent } from "../lib/format.js";
+import { poll } from "../lib/live.js";
+import { miniProgress } from "../lib/progress.js";
+import { initSession } from "../lib/session.js";
+
+const POLL_MS = 2000;
+const form = $("#filters");
+const cursors = [null]; // cursor of each page seen; the last is the current page
+let nextCursor = null;
+
+function filters() {
+  const params = new URLSearchParams();
+  for (const name of ["status", "plugin", "tool", "limit"]) {
+    const value = form.elements[name].value.trim();
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+function restoreFilters() {
+  const params = new URLSearchParams(window.location.search);
+  for (const name of ["status", "plugin", "tool", "limit"]) {
+    if (params.has(name)) form.elements[name].value = params.get(name);
+  }
+}
+
+async function loadPluginFilter() {
+  const wanted = new URLSearchParams(window.location.search).get("plugin");
+  const { plugins } = await api("/v1/plugins");
+  const select = form.elements.plugin;
+  for (const p of plugins) select.append(h("option", { value: p.name }, p.name));
+  if (wanted) select.value = wanted;
+}
+
+function row(job) {
+  return h(
+    "tr",
+    { dataset: { job: job.id, status: job.status } },
+    h("td", {}, badge(job.status)),
+    h("td", {}, h("a", { class: "mono", href: url(`/ui/jobs/${job.id}`) }, job.id.slice(0, 8))),
+    h("td", { class: "mono" }, `${job.plugin}.${job.tool ?? "?"}`),
+    h("td", { class: "hide-narrow" }, miniProgress(job), h("span", { class: "muted small" }, job.progress_message ?? "")),
+    h("td", { class: "hide-narrow num" }, job.started_at ? duration(job.started_at, job.finished_at) : "—"),
+    h("td", { class: "num", title: job.created_at }, ago(job.created_at)),
+  );
+}
+
+async function refresh() {
+  const params = filters();
+  const cursor = cursors[cursors.length - 1];
+  if (cursor) params.set("cursor", cursor);
+  const table = $("#jobs-table");
+  let page;
+  try {
+    page = await api(`/v1/jobs?${params}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) {
+      fill(table, h("tbody", {}, h("tr", {}, h("td", { class: "empty", colspan: "6" }, envelopeView(err.envelope, err.status)))));
+      return;
+    }
+    throw err;
+  }
+  nextCursor = page.next_cursor;
+  const head = h(
+    "thead",
+    {},
+    h("tr", {}, h("th", {}, "Status"), h("th", {}, "Job"), h("th", {}, "Tool"), h("th", { class: "hide-narrow" }, "Progress"), h("th", { class: "hide-narrow num" }, "Run time"), h("th", { class: "num" }, "Age")),
+  );
+  const body = h("tbody", {}, page.jobs.length ? page.jobs.map(row) : h("tr", {}, h("td", { class: "empty", colspan: "6" }, "No jobs match.")));
+  fill(table, head, body);
+  $("#older").disabled = !nextCursor;
+  $("#newer").disabled = cursors.length === 1;
+  $("#page-label").textContent = `Page ${cursors.length}`;
+  const done = page.jobs.filter((j) => j.status === "SUCCESS").length;
+  table.dataset.summary = page.jobs.length ? `${percent(done / page.jobs.length)} succeeded` : "";
+}
+
+form.addEventListener("change", () => {
+  cursors.splice(1);
+  const params = filters();
+  history.replaceState(null, "", `${window.location.pathname}${params.size ? `?${params}` : ""}`);
+  refresh();
+});
+form.addEventListener("submit", (event) => event.preventDefault());
+$("#older").addEventListener("click", () => {
+  if (nextCursor) cursors.push(nextCursor);
+  refresh();
+});
+$("#newer").addEventListener("click", () => {
+  if (cursors.length > 1) cursors.pop();
+  refresh();
+});
+
+initSession();
+restoreFilters();
+loadPluginFilter().finally(() => poll(refresh, POLL_MS));

@@ -1,0 +1,378 @@
+// Try a tool: pick plugin and tool, give an image, fill the options, run it (or run it as a
+// job) and see the answer drawn over the image beside the JSON.
+
+import { api, ApiError, url } from "../lib/api.js";
+import { $, fill, h } from "../lib/dom.js";
+import { envelopeView } from "../lib/envelope.js";
+import { badge, ms } from "../lib/format.js";
+import { isTerminal, watchJob } from "../lib/jobwatch.js";
+import { collect, draw, findingsView, legendView, swatchesView } from "../lib/overlay.js";
+import { progressView } from "../lib/progress.js";
+import { renderSchemaForm, takesImage } from "../lib/schema_form.js";
+import { canRun, initSession } from "../lib/session.js";
+
+const OPEN_OPTIONS_UP_TO = 4;
+
+const state = {
+  manifests: new Map(),
+  tool: null, // the selected tool's manifest entry
+  form: null,
+  file: null, // Blob (a File or a camera snapshot)
+  previewUrl: null,
+  stopWatch: null,
+  stream: null,
+  mayRun: true, // false for a read-only key: it sees but cannot run
+};
+
+const els = {
+  plugin: $("#plugin-select"),
+  tool: $("#tool-select"),
+  toolDescription: $("#tool-description"),
+  imageInput: $("#image-input"),
+  dropzone: $("#dropzone"),
+  dropText: $("#dropzone-text"),
+  thumb: $("#thumb"),
+  fileInput: $("#file-input"),
+  fileName: $("#file-name"),
+  cameraButton: $("#camera-button"),
+  camera: $("#camera"),
+  video: $("#camera-video"),
+  options: $("#options-fields"),
+  optionsBox: $("#options"),
+  optionsSummary: $("#options-summary"),
+  resultCard: $("#result-card"),
+  run: $("#run-button"),
+  job: $("#job-button"),
+  status: $("#result-status"),
+  jobPanel: $("#job-panel"),
+  errorPanel: $("#error-panel"),
+  stageWrap: $("#stage-wrap"),
+  preview: $("#preview"),
+  overlay: $("#overlay"),
+  legend: $("#legend"),
+  swatches: $("#swatches"),
+  findings: $("#findings"),
+  jsonBox: $("#json-box"),
+  json: $("#json-output"),
+};
+
+// ---- pickers ---------------------------------------------------------------------------
+
+async function manifest(name) {
+  if (!state.manifests.has(name)) {
+    state.manifests.set(name, await api(`/v1/plugins/${encodeURIComponent(name)}`));
+  }
+  return state.manifests.get(name);
+}
+
+async function loadPlugins() {
+  const { plugins } = await api("/v1/plugins");
+  const params = new URLSearchParams(window.location.search);
+  const wanted = params.get("plugin");
+  const usable = plugins.filter((p) => p.state !== "UNAVAILABLE");
+  const listed = usable.length ? usable : plugins;
+  fill(els.plugin, listed.map((p) => h("option", { value: p.name }, p.name)));
+  if (wanted && listed.some((p) => p.name === wanted)) els.plugin.value = wanted;
+  await selectPlugin(params.get("tool"));
+}
+
+async function selectPlugin(wantedTool) {
+  const m = await manifest(els.plugin.value);
+  fill(els.tool, m.tools.map((t) => h("option", { value: t.name }, t.name + (t.default ? " (default)" : ""))));
+  const fallback = m.default_tool ?? m.tools[0]?.name;
+  els.tool.value = wantedTool && m.tools.some((t) => t.name === wantedTool) ? wantedTool : fallback;
+  selectTool();
+}
+
+function selectTool() {
+  const m = state.manifests.get(els.plugin.value);
+  state.tool = m.tools.find((t) => t.name === els.tool.value) ?? null;
+  els.toolDescription.textContent = state.tool?.description ?? "";
+  state.form = renderSchemaForm(state.tool?.input_schema ?? {}, els.options);
+  // Short forms stay open; long ones fold away until wanted.
+  els.optionsBox.open = state.form.count <= OPEN_OPTIONS_UP_TO;
+  els.optionsSummary.textContent = state.form.count ? `· ${state.form.count} optional setting${state.form.count > 1 ? "s" : ""}` : "· none";
+  els.imageInput.hidden = !needsImage();
+  const params = new URLSearchParams({ plugin: els.plugin.value, tool: els.tool.value });
+  history.replaceState(null, "", `${window.location.pathname}?${params}`);
+  updateButtons();
+}
+
+const needsImage = () => takesImage(state.tool?.input_schema);
+
+function updateButtons() {
+  const ready = state.mayRun && Boolean(state.tool) && (!needsImage() || Boolean(state.file));
+  els.run.disabled = !ready;
+  els.job.disabled = !ready;
+}
+
+// ---- the image -----------------------------------------------------------------------
+
+function setImage(blob, name) {
+  state.file = blob;
+  if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+  state.previewUrl = URL.createObjectURL(blob);
+  els.thumb.src = state.previewUrl;
+  els.thumb.hidden = false;
+  els.fileName.textContent = `${name} · ${(blob.size / 1024).toFixed(0)} KiB`;
+  els.dropText.querySelector("strong").textContent = "Drop another image to replace it";
+  showImage();
+  clearResult();
+  updateButtons();
+}
+
+function showImage() {
+  els.preview.src = state.previewUrl;
+  els.stageWrap.hidden = !needsImage() || !state.previewUrl;
+}
+
+function wireImageInputs() {
+  // A file the browser cannot show (not an image): no broken picture; the tool will say why.
+  els.preview.addEventListener("error", () => {
+    els.stageWrap.hidden = true;
+  });
+  els.thumb.addEventListener("error", () => {
+    els.thumb.hidden = true;
+  });
+  els.fileInput.addEventListener("change", () => {
+    const file = els.fileInput.files[0];
+    if (file) setImage(file, file.name);
+  });
+  els.dropzone.addEventListener("click", () => els.fileInput.click());
+  els.dropzone.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      els.fileInput.click();
+    }
+  });
+  for (const type of ["dragenter", "dragover"]) {
+    els.dropzone.addEventListener(type, (event) => {
+      event.preventDefault();
+      els.dropzone.classList.add("over");
+    });
+  }
+  for (const type of ["dragleave", "drop"]) {
+    els.dropzone.addEventListener(type, () => els.dropzone.classList.remove("over"));
+  }
+  els.dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const file = [...(event.dataTransfer?.files ?? [])][0];
+    if (file) setImage(file, file.name);
+  });
+  // Paste an image from the clipboard, too.
+  document.addEventListener("paste", (event) => {
+    const item = [...(event.clipboardData?.items ?? [])].find((i) => i.type.startsWith("image/"));
+    if (item) setImage(item.getAsFile(), "pasted image");
+  });
+
+  // The webcam: only where the browser offers it (secure contexts, e.g. localhost or HTTPS).
+  if (window.isSecureContext && navigator.mediaDevices?.getUserMedia) {
+    els.cameraButton.hidden = false;
+    els.cameraButton.addEventListener("click", openCamera);
+    $("#camera-close").addEventListener("click", closeCamera);
+    $("#camera-snap").addEventListener("click", snapshot);
+  }
+}
+
+async function openCamera() {
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+  } catch (err) {
+    showError({ type: "ValidationError", message: `The camera is not available: ${err.message}`, details: { code: "camera_unavailable" }, plugin: null });
+    return;
+  }
+  els.video.srcObject = state.stream;
+  els.camera.hidden = false;
+}
+
+function closeCamera() {
+  state.stream?.getTracks().forEach((track) => track.stop());
+  state.stream = null;
+  els.camera.hidden = true;
+}
+
+function snapshot() {
+  const canvas = document.createElement("canvas");
+  canvas.width = els.video.videoWidth;
+  canvas.height = els.video.videoHeight;
+  canvas.getContext("2d").drawImage(els.video, 0, 0);
+  canvas.toBlob((blob) => {
+    if (blob) setImage(blob, "camera snapshot.png");
+    closeCamera();
+  }, "image/png");
+}
+
+// ---- running -------------------------------------------------------------------------
+
+function request() {
+  let args;
+  try {
+    args = state.form.values();
+  } catch (err) {
+    showError({ type: "ValidationError", message: `An option is not valid JSON: ${err.message}`, details: { code: "invalid_input" }, plugin: null });
+    return null;
+  }
+  if (!needsImage()) return { args, form: null };
+  const form = new FormData();
+  form.append("file", state.file, state.file.name ?? "image");
+  form.append("args", JSON.stringify(args));
+  return { args, form };
+}
+
+function busy(on, text) {
+  els.run.disabled = on;
+  els.job.disabled = on;
+  if (text) els.status.textContent = text;
+  if (!on) updateButtons();
+}
+
+async function runNow() {
+  const req = request();
+  if (!req) return;
+  stopWatching();
+  clearResult();
+  busy(true, "Running…");
+  const path = `/v1/plugins/${encodeURIComponent(els.plugin.value)}/tools/${encodeURIComponent(els.tool.value)}/run`;
+  try {
+    const response = req.form ? await api(path, { method: "POST", form: req.form }) : await api(path, { method: "POST", json: req.args });
+    showResult(response.result, `${response.plugin}.${response.tool} · ${ms(response.elapsed_ms)}`);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    showError(err.envelope, err.status);
+  } finally {
+    busy(false);
+  }
+}
+
+async function runAsJob() {
+  const req = request();
+  if (!req) return;
+  stopWatching();
+  clearResult();
+  busy(true, "Submitting job…");
+  let job;
+  try {
+    if (req.form) {
+      req.form.append("plugin", els.plugin.value);
+      req.form.append("tool", els.tool.value);
+      job = await api("/v1/jobs", { method: "POST", form: req.form });
+    } else {
+      job = await api("/v1/jobs", { method: "POST", json: { plugin: els.plugin.value, tool: els.tool.value, args: req.args } });
+    }
+  } catch (err) {
+    busy(false);
+    if (!(err instanceof ApiError)) throw err;
+    showError(err.envelope, err.status);
+    return;
+  }
+  els.jobPanel.hidden = false;
+  renderJob(job);
+  state.stopWatch = watchJob(job.id, renderJob);
+}
+
+function renderJob(job) {
+  const cancel = h("button", {
+    class: "btn small danger",
+    type: "button",
+    id: "job-cancel",
+    onclick: async () => {
+      try {
+        renderJob(await api(`/v1/jobs/${encodeURIComponent(job.id)}`, { method: "DELETE" }));
+      } catch (err) {
+        if (err instanceof ApiError) showError(err.envelope, err.status);
+      }
+    },
+  }, "Cancel");
+  fill(
+    els.jobPanel,
+    h(
+      "div",
+      { class: "job-line", dataset: { job: job.id, status: job.status } },
+      h(
+        "div",
+        { class: "button-row" },
+        badge(job.status),
+        h("a", { class: "mono small", href: url(`/ui/jobs/${job.id}`) }, `job ${job.id.slice(0, 8)}`),
+        isTerminal(job) || !state.mayRun ? null : cancel,
+      ),
+      progressView(job),
+    ),
+  );
+  els.status.textContent = `Job ${job.status.toLowerCase()}`;
+  if (!isTerminal(job)) return;
+  busy(false);
+  if (job.status === "SUCCESS") showResult(job.result ?? {}, `${job.plugin}.${job.tool} · job`);
+  else if (job.error) showError(job.error);
+}
+
+function stopWatching() {
+  if (state.stopWatch) state.stopWatch();
+  state.stopWatch = null;
+  els.jobPanel.hidden = true;
+  els.jobPanel.replaceChildren();
+}
+
+// ---- the result ------------------------------------------------------------------------
+
+function clearResult() {
+  fill(els.errorPanel);
+  fill(els.legend);
+  fill(els.swatches);
+  fill(els.findings);
+  els.overlay.replaceChildren();
+  els.jsonBox.hidden = true;
+  els.status.textContent = state.file || !needsImage() ? "Ready to run." : "Choose an image.";
+}
+
+function showError(error, status) {
+  fill(els.errorPanel, envelopeView(error, status));
+  els.status.textContent = "Failed.";
+  revealResult();
+}
+
+/** On a phone the result is below the form: bring it into view. */
+function revealResult() {
+  const top = els.resultCard.getBoundingClientRect().top;
+  if (top > window.innerHeight * 0.6) els.resultCard.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function showResult(result, caption) {
+  els.status.textContent = caption;
+  els.json.textContent = JSON.stringify(result, null, 2);
+  els.jsonBox.hidden = false;
+  const { shapes, colors } = collect(result);
+  fill(els.swatches, swatchesView(colors));
+  fill(els.findings, findingsView(shapes));
+  revealResult();
+  if (!needsImage() || !state.previewUrl) return;
+  showImage();
+  const render = (hidden) => {
+    const width = Number.isFinite(result.width) ? result.width : els.preview.naturalWidth;
+    const height = Number.isFinite(result.height) ? result.height : els.preview.naturalHeight;
+    draw(els.overlay, shapes, width, height, hidden);
+  };
+  if (els.preview.complete && els.preview.naturalWidth) render(new Set());
+  else els.preview.addEventListener("load", () => render(new Set()), { once: true });
+  fill(els.legend, shapes.length ? legendView(shapes, render) : h("span", { class: "muted small" }, "Nothing to draw in this result."));
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+initSession();
+canRun().then((allowed) => {
+  state.mayRun = allowed;
+  if (!allowed) {
+    for (const button of [els.run, els.job]) button.title = "This API key has the read scope: it can look, not run tools.";
+    els.status.textContent = "Your key can look at tools but not run them (scope read).";
+  }
+  updateButtons();
+});
+wireImageInputs();
+els.plugin.addEventListener("change", () => selectPlugin(null));
+els.tool.addEventListener("change", selectTool);
+els.run.addEventListener("click", runNow);
+els.job.addEventListener("click", runAsJob);
+loadPlugins().catch((err) => {
+  if (err instanceof ApiError) showError(err.envelope, err.status);
+  else throw err;
+});

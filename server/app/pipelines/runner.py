@@ -1,0 +1,133 @@
+"""Running a planned pipeline: every step is one governed ``PluginManagementService.run``.
+
+Each tool call goes through ToolRunner (validated, isolated, timed, counted, enveloped),
+exactly as a direct call would; the pipeline adds only the plumbing between steps. The
+first failing step ends the run with that step's envelope, ``details.step`` naming it (and
+``details.region`` the region, in a ``for_each`` step).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import time
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from app.errors import ErrorCode, build_envelope
+from app.inputs.resolver import ResolvedImage
+from app.pipelines.plan import Plan, PlannedStep
+from app.pipelines.regions import crop, find_regions, shift
+from app.plugins import images
+from app.plugins.base import InvalidInput
+from app.services.plugin_management_service import PluginManagementService
+
+Outcome = tuple[dict[str, Any], dict[str, Any]]
+
+
+class PipelineRunner:
+    def __init__(self, plugins: PluginManagementService) -> None:
+        self._plugins = plugins
+
+    def run(self, plan: Plan, image: ResolvedImage | None) -> Outcome:
+        """``(result, {})`` with every step's output and timing, or ``({}, envelope)``."""
+        started = time.perf_counter()
+        run = _Run(self._plugins, image)
+        timings: dict[str, float] = {}
+        for planned in plan.steps:
+            step_started = time.perf_counter()
+            output, error = run.step(planned)
+            timings[planned.step.id] = round((time.perf_counter() - step_started) * 1000, 3)
+            if error:
+                return {}, error
+            run.outputs[planned.step.id] = output
+        return {
+            "pipeline": plan.spec.name,
+            "steps": run.outputs,
+            "timings_ms": timings,
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
+        }, {}
+
+
+class _Run:
+    """The state of one run: the input image and the outputs so far."""
+
+    def __init__(self, plugins: PluginManagementService, image: ResolvedImage | None) -> None:
+        self._plugins = plugins
+        self._image = image
+        self._decoded: Image.Image | None = None
+        self.outputs: dict[str, Any] = {}
+
+    def step(self, planned: PlannedStep) -> tuple[Any, dict[str, Any]]:
+        step = planned.step
+        args = dict(step.args)
+        for name, ref in step.args_from.items():
+            found, value = self._lookup(ref)
+            if not found:
+                return None, _failed(step.id, f"args_from {name!r}: {ref!r} is not in the result")
+            args[name] = value
+        if step.for_each is None:
+            payload = {**args, **self._image_fields(planned)}
+            result, error = self._plugins.run(planned.plugin, payload, planned.tool)
+            return result, _tagged(error, step.id)
+        found, source = self._lookup(step.for_each)
+        if not found:
+            return None, _failed(step.id, f"for_each: {step.for_each!r} is not in the result")
+        try:
+            picture = self._picture()
+        except InvalidInput as exc:
+            return None, _failed(step.id, exc.message)
+        items = []
+        for index, region in enumerate(find_regions(source)):
+            cropped = crop(picture, region["box"], step.padding)
+            if cropped is None:
+                continue  # a box wholly outside the image: nothing to look at
+            png, (dx, dy) = cropped
+            payload = {**args, "image": base64.b64encode(png).decode("ascii")}
+            result, error = self._plugins.run(planned.plugin, payload, planned.tool)
+            if error:
+                return None, _tagged(error, step.id, region=index)
+            items.append({"box": list(region["box"]), "result": shift(result, dx, dy)})
+        return items, {}
+
+    def _image_fields(self, planned: PlannedStep) -> dict[str, Any]:
+        if self._image is None or "image" not in planned.spec.input_schema.get("properties", {}):
+            return {}
+        return {"image": self._image.base64()}
+
+    def _picture(self) -> Image.Image:
+        """The input image decoded once, upright (EXIF orientation applied), for crops."""
+        if self._decoded is None:
+            if self._image is None:
+                raise InvalidInput("for_each needs the pipeline's input image")
+            decoded = images.open_image(self._image.data)
+            self._decoded = ImageOps.exif_transpose(decoded) or decoded
+        return self._decoded
+
+    def _lookup(self, ref: str) -> tuple[bool, Any]:
+        source, _, path = ref.partition(".")
+        value: Any = self.outputs.get(source)
+        for part in path.split(".") if path else []:
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list):  # a for_each step's items: collect the field
+                value = [item.get(part) for item in value if isinstance(item, dict)]
+            else:
+                return False, None
+        return True, value
+
+
+def _tagged(error: dict[str, Any], step: str, **extra: Any) -> dict[str, Any]:
+    """A step's envelope with ``details.step`` (a copy: the caller's stays untouched)."""
+    if not error:
+        return error
+    tagged = copy.deepcopy(error)
+    tagged["error"]["details"].update(step=step, **extra)
+    return tagged
+
+
+def _failed(step: str, message: str) -> dict[str, Any]:
+    return build_envelope(
+        ErrorCode.INVALID_INPUT, f"step {step!r}: {message}", details={"step": step}
+    )

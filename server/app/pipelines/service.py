@@ -1,0 +1,78 @@
+"""PipelineService: save, list and run pipelines; the API, MCP and the CLI call it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.errors import ErrorCode, VisorError, envelope_from_exception
+from app.inputs.resolver import IMAGE_FIELDS, ResolvedImage
+from app.pipelines.plan import Plan, plan
+from app.pipelines.runner import Outcome, PipelineRunner
+from app.pipelines.spec import PipelineSpec
+from app.pipelines.store import PipelineStore, SavedPipeline
+from app.services.plugin_management_service import PluginManagementService
+
+
+class PipelineInput(BaseModel):
+    """The image a pipeline runs on, in any form a tool call takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str | None = Field(None, description="The image, base64 (a data: URL is fine).")
+    image_ref: str | None = Field(None, description="An id from POST /v1/files.")
+    image_url: str | None = Field(None, description="A public http(s) URL, when allowed.")
+    image_path: str | None = Field(None, description="A file under VISOR_INPUT_ROOTS.")
+    mime_type: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class InlinePipelineRun(PipelineInput):
+    spec: PipelineSpec
+
+
+class PipelineService:
+    def __init__(self, plugins: PluginManagementService, store: PipelineStore) -> None:
+        self._plugins = plugins
+        self._store = store
+        self._runner = PipelineRunner(plugins)
+
+    @property
+    def store(self) -> PipelineStore:
+        return self._store
+
+    def save(self, spec: PipelineSpec) -> tuple[SavedPipeline, bool]:
+        """Check the spec against the installed tools, then store it under its name."""
+        if spec.name is None:
+            raise VisorError(
+                "a saved pipeline needs a name",
+                code=ErrorCode.INVALID_INPUT,
+                details={"field": "name"},
+            )
+        plan(spec, self._plugins.registry)
+        return self._store.save(spec)
+
+    def run_saved(self, name: str, given: PipelineInput) -> Outcome:
+        return self.run(self._store.get(name).spec, given)
+
+    def run(self, spec: PipelineSpec, given: PipelineInput) -> Outcome:
+        """``(result, {})`` or ``({}, envelope)``; checks and input errors are envelopes too."""
+        try:
+            checked = plan(spec, self._plugins.registry)
+            image = self._image(checked, given.payload())
+        except VisorError as exc:
+            return {}, envelope_from_exception(exc)
+        return self._runner.run(checked, image)
+
+    def _image(self, checked: Plan, payload: dict[str, Any]) -> ResolvedImage | None:
+        """The input image, resolved once (checked as the first step taking one would)."""
+        if not any(field in payload for field in IMAGE_FIELDS):
+            return None
+        for planned in checked.steps:
+            if "image" in planned.spec.input_schema.get("properties", {}):
+                _, image = self._plugins.inputs.take_image(planned.spec, payload)
+                return image
+        return None
