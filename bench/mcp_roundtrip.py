@@ -11,7 +11,11 @@ equally:
 - MCP wire: the same 2026 ``tools/call`` posted by httpx, to separate the server's cost
   from the client SDK's.
 
-Prints the median latency of each and the ratio MCP/REST. Target: ≤ 1.5.
+Prints the median latency of each and the ratios to REST. The target (issue 15: "the same
+call through /mcp costs close to REST") is on the same-client comparison, MCP wire / REST
+p50 ≤ 1.2: the same HTTP client posting the same tool call to both doors, so the ratio is
+the server's cost. The official client's ratio adds the MCP client SDK's own per-call work
+and is printed for information.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-TARGET = 1.5
+TARGET = 1.2
 
 
 def serve(port: int) -> None:
@@ -157,13 +161,14 @@ def main() -> None:
     for name, values in samples.items():
         p95 = statistics.quantiles(values, n=20)[18]
         print(f"  {name:<10} median {statistics.median(values):7.3f} ms   p95 {p95:7.3f} ms")
-    ratio = statistics.median(samples["mcp"]) / rest
-    legacy_ratio = statistics.median(samples["mcp-legacy"]) / rest
-    verdict = "OK" if ratio <= TARGET else "ABOVE TARGET"
-    print(f"ratio MCP/REST (median): {ratio:.2f}x  [target <= {TARGET}x: {verdict}]")
-    print(f"ratio MCP legacy/REST (median): {legacy_ratio:.2f}x")
     wire_ratio = statistics.median(samples["mcp-wire"]) / rest
-    print(f"ratio MCP wire/REST (median, server cost without the client SDK): {wire_ratio:.2f}x")
+    verdict = "OK" if wire_ratio <= TARGET else "ABOVE TARGET"
+    print(
+        f"ratio MCP/REST, same client (median): {wire_ratio:.2f}x  [target <= {TARGET}x: {verdict}]"
+    )
+    for name, label in (("mcp", "official client, 2026"), ("mcp-legacy", "official, legacy")):
+        ratio = statistics.median(samples[name]) / rest
+        print(f"ratio MCP/REST, {label} (median, includes the client SDK): {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -32,11 +32,11 @@ from app.pipelines.store import PipelineStore
 from app.plugins.loader.plugin_loader import PluginSource
 from app.plugins.loader.plugin_registry import PluginRegistry, get_registry
 from app.plugins.runtime.executor import Executor
-from app.plugins.runtime.factory import build_executor
+from app.plugins.runtime.factory import build_executor, request_threads
 from app.services.analysis_service import AnalysisService
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
-from app.serving import GracefulStop, register
+from app.serving import GracefulStop, register, widen_thread_pool
 from app.settings import Settings
 
 log = logging.getLogger("visor")
@@ -71,9 +71,11 @@ def create_app(
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
+    prometheus.registry.register(auth.collector())
     analysis_service = AnalysisService(plugin_service)
     pipeline_service = PipelineService(plugin_service, PipelineStore(job_service.store.engine))
-    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION)
+    job_service.run_pipelines_with(pipeline_service)
+    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION, files=file_store)
 
     def not_ready() -> None:
         app.state.ready = False
@@ -94,6 +96,7 @@ def create_app(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         prometheus.attach()
         await run_in_threadpool(plugin_service.load)
+        widen_thread_pool(request_threads(settings, len(registry)))  # no plugin starves another
         await run_in_threadpool(job_service.start)
         await run_in_threadpool(auth.start)  # keys live in the job store's database
         app.state.ready = True
@@ -137,9 +140,8 @@ def create_app(
         max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
     )
     install_cors(app, settings.allowed_origins)
-    routers = (analyze.router, plugins.router, jobs.router, files.router, pipelines.router)
-    routers = (*routers, health.router)
-    for router in (*routers, metrics.router):
+    routers = [analyze.router, plugins.router, jobs.router, files.router, pipelines.router]
+    for router in (*routers, health.router, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)
     install_dashboard(app, version=VERSION)

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     )
     ray_address: str = Field(
         default="",
-        description='Empty: start a Ray for this server; "auto" or "ray://host:10001": join one.',
+        description='Empty: start a Ray for this server; "auto" or "head:6379": join a cluster.',
     )
     ray_num_cpus: float = Field(
         default=1.0, ge=0, description="CPUs Ray reserves per plugin actor (fractions allowed)."
@@ -124,6 +124,17 @@ class Settings(BaseSettings):
     )
     job_lease_s: float = Field(
         default=30.0, description="A server silent for this long loses its RUNNING jobs to others."
+    )
+    job_input_inline_bytes: int = Field(
+        default=64 * 1024,
+        ge=0,
+        description="Job inputs (args + image) up to this stay in the database; larger ones "
+        "are files under data_dir/job-inputs.",
+    )
+    job_inputs_max_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024,
+        ge=0,
+        description="Total bytes of job inputs held as files; beyond it submits get 503.",
     )
     job_shutdown_grace_s: float = Field(
         default=5.0, description="On shutdown, running jobs get this long before being requeued."

@@ -81,6 +81,19 @@ class KeyIndex:
         self._used[key_id] = now_us()
         return entry.principal
 
+    def states(self, now_s: float) -> dict[str, int]:
+        """How many keys are active, revoked and expired (for metrics)."""
+        counts = {"active": 0, "revoked": 0, "expired": 0}
+        for entry in self._entries.values():
+            row = entry.row
+            if row.revoked_us is not None:
+                counts["revoked"] += 1
+            elif row.expires_us is not None and row.expires_us <= now_s * 1e6:
+                counts["expired"] += 1
+            else:
+                counts["active"] += 1
+        return counts
+
     # -- refresh ----------------------------------------------------------------------------
 
     def reload(self) -> None:

@@ -30,6 +30,7 @@ from app.api.responses import FastJSONResponse
 from app.auth import keys
 from app.auth.credentials import client_address, presented_key
 from app.auth.index import Refusal
+from app.auth.metrics import RefusalReason
 from app.auth.policy import RoutePolicy
 from app.auth.principal import _current
 from app.auth.quotas import retry_after
@@ -67,6 +68,7 @@ class AuthMiddleware:
         auth = self.auth
         refused_origin = auth.origins.refuses(scope)
         if refused_origin is not None:
+            auth.counters.refusals[RefusalReason.ORIGIN] += 1
             await self._refuse(
                 scope, receive, send, ErrorCode.FORBIDDEN,
                 f"origin {refused_origin!r} is not allowed (VISOR_ALLOWED_ORIGINS)",
@@ -82,11 +84,13 @@ class AuthMiddleware:
 
         key = presented_key(scope)
         if key is None:
+            auth.counters.refusals[RefusalReason.MISSING_KEY] += 1
             await self._unauthorized(scope, receive, send, "an API key is required", invalid=False)
             return
         address = client_address(scope)
         wait = auth.failures.blocked_for(address)
         if wait > 0:
+            auth.counters.refusals[RefusalReason.ADDRESS] += 1
             await self._rate_limited(
                 scope, receive, send, wait, "too many failed authentications from this address"
             )
@@ -94,6 +98,7 @@ class AuthMiddleware:
         principal = auth.index.authenticate(key)
         if isinstance(principal, Refusal):
             auth.failures.failed(address)
+            auth.counters.refusals[RefusalReason.INVALID_KEY] += 1
             log.info(
                 "refused key %s from %s: %s",
                 keys.key_id_of(key) or "(malformed)",
@@ -103,6 +108,7 @@ class AuthMiddleware:
             await self._unauthorized(scope, receive, send, principal.value, invalid=True)
             return
         if not principal.allows(access):
+            auth.counters.refusals[RefusalReason.SCOPE] += 1
             await self._refuse(
                 scope, receive, send, ErrorCode.FORBIDDEN,
                 f"key {principal.key_id} has scope {principal.scope.value}; "
@@ -112,10 +118,12 @@ class AuthMiddleware:
             return
         wait = principal.requests.take()
         if wait > 0:
+            auth.counters.refusals[RefusalReason.RATE] += 1
             await self._rate_limited(
                 scope, receive, send, wait, f"key {principal.key_id} is over its request rate"
             )
             return
+        auth.counters.requests[principal.key_id] += 1
         scope.setdefault("state", {})["principal"] = principal
         token = _current.set(principal)
         try:

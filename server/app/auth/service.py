@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from app.auth.exposure import AuthMode, UnsafeExposure, is_loopback, open_warning, refusal
 from app.auth.index import KeyIndex, QuotaDefaults
 from app.auth.keys import ApiKey, KeyCreate, KeyCreated
+from app.auth.metrics import AuthCollector, AuthCounters
 from app.auth.origins import OriginPolicy
 from app.auth.quotas import FailureThrottle
 from app.auth.store import KeyStore
@@ -38,6 +39,7 @@ class AuthService:
         self.host = host
         self.origins = origins
         self.failures = failures
+        self.counters = AuthCounters()
         self._refresh_s = refresh_s
 
     @classmethod
@@ -57,6 +59,10 @@ class AuthService:
             failures=FailureThrottle(settings.auth_failures_burst, settings.auth_failures_per_min),
             refresh_s=settings.auth_refresh_s,
         )
+
+    def collector(self) -> AuthCollector:
+        """The Prometheus collector for this service's keys and refusals."""
+        return AuthCollector(self.counters, self.index)
 
     @property
     def enabled(self) -> bool:

@@ -15,6 +15,7 @@ from app.plugins.base import InvalidInput
 
 _DATA_URL = re.compile(r"data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*),", re.IGNORECASE)
 _WHITESPACE = str.maketrans("", "", " \t\r\n\f\v")
+_SPACE = re.compile(r"[ \t\r\n\f\v]")
 _URLSAFE = str.maketrans("-_", "+/")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
 _PATH_LIKE = re.compile(
@@ -28,8 +29,10 @@ def refuse(field: str, reason: str, **details: object) -> InvalidInput:
     return InvalidInput(f"{field} {reason}", details={"field": field, "reason": reason, **details})
 
 
-def hint_for(text: str) -> str | None:
+def hint_for(text: object) -> str | None:
     """What the caller probably meant when ``text`` is not base64 at all."""
+    if not isinstance(text, str):
+        return None
     head = text.strip()[:300]
     if head.lower().startswith(("http://", "https://")):
         return "it looks like a URL: pass it as image_url"
@@ -53,28 +56,51 @@ def split_data_url(text: str, field: str) -> tuple[str, str | None]:
     return text[match.end() :], (match["mime"].strip() or None)
 
 
+def decode_canonical(text: object) -> bytes | None:
+    """The fast path: ``text`` is plain, padded, unwrapped base64 (what most clients send).
+    None when it is anything else (then :func:`decode_base64_text` cleans and explains)."""
+    if not isinstance(text, str) or not text or len(text) % 4 or text[:5].lower() == "data:":
+        return None
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def decode_base64_text(text: object, field: str = "image") -> tuple[bytes, str | None]:
     """Decode ``text``; returns ``(bytes, mime type declared by a data: URL or None)``."""
+    canonical = decode_canonical(text)
+    if canonical is not None:
+        return canonical, None
     if not isinstance(text, str):
         raise refuse(field, f"must be a base64 string, not {type(text).__name__}")
     body, declared = split_data_url(text, field)
-    body = body.translate(_WHITESPACE)
+    if _SPACE.search(body):
+        body = body.translate(_WHITESPACE)
     if not body:
         raise refuse(field, "is empty")
     if "-" in body or "_" in body:
         body = body.translate(_URLSAFE)
+    stripped = body.rstrip("=")
+    if len(stripped) % 4 != 1:
+        try:
+            return binascii.a2b_base64(
+                stripped + "=" * (-len(stripped) % 4), strict_mode=True
+            ), declared
+        except (binascii.Error, ValueError):
+            pass
+    raise _why_not(text, body, field)
+
+
+def _why_not(original: str, body: str, field: str) -> InvalidInput:
+    """The precise reason ``body`` (cleaned of whitespace and prefix) does not decode."""
     bad = _NOT_BASE64.search(body)
     if bad is not None:
-        hint = hint_for(text)
+        hint = hint_for(original)
         reason = f"is not base64: it contains {bad.group()!r}, which base64 never does"
         if hint:
             reason = f"{reason}; {hint}"
-        raise refuse(field, reason, **({"hint": hint} if hint else {}))
-    body = body.rstrip("=")
-    if len(body) % 4 == 1:
-        raise refuse(field, "is not valid base64: its length is impossible (truncated?)")
-    body += "=" * (-len(body) % 4)
-    try:
-        return binascii.a2b_base64(body, strict_mode=True), declared
-    except binascii.Error as exc:  # e.g. padding in the middle
-        raise refuse(field, f"is not valid base64: {exc}") from exc
+        return refuse(field, reason, **({"hint": hint} if hint else {}))
+    if len(body.rstrip("=")) % 4 == 1:
+        return refuse(field, "is not valid base64: its length is impossible (truncated?)")
+    return refuse(field, "is not valid base64: '=' padding in the middle of the data")

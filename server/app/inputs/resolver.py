@@ -22,7 +22,7 @@ from typing import Any
 
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
-from app.inputs.base64_text import decode_base64_text, hint_for, refuse
+from app.inputs.base64_text import decode_base64_text, decode_canonical, hint_for, refuse
 from app.inputs.paths import PathReader
 from app.inputs.urls import UrlFetcher, UrlPolicy
 from app.plugins.base import InvalidInput, ToolSpec
@@ -41,8 +41,11 @@ class ResolvedImage:
     data: bytes
     mime_type: str
     field: str
+    text: str | None = None  # the caller's base64, when it was already canonical
 
     def base64(self) -> str:
+        if self.text is not None:
+            return self.text
         return binascii.b2a_base64(self.data, newline=False).decode("ascii")
 
 
@@ -123,9 +126,13 @@ class InputResolver:
 
     def _load(self, field: str, value: Any, declared: object, owner: str | None) -> ResolvedImage:
         if field == "image":
-            data, from_url = decode_base64_text(value, field)
-            declared = declared if declared not in (None, "") else from_url
             try:
+                canonical = decode_canonical(value)
+                if canonical is not None:  # plain base64: no cleaning, no re-encoding
+                    mime = self._mime(canonical, declared, field)
+                    return ResolvedImage(canonical, mime, field, value)
+                data, from_url = decode_base64_text(value, field)
+                declared = declared if declared not in (None, "") else from_url
                 return self.check_bytes(data, declared, field)
             except InvalidInput as exc:
                 hint = hint_for(value) if exc.details.get("looks_like") else None

@@ -28,6 +28,7 @@ import concurrent.futures
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,10 @@ def build_payload(
     return payload
 
 
+#: ``(plugin, payload, tool) -> (result, error)``: how a job's call is made.
+CallRunner = Callable[[str, dict[str, Any], str | None], tuple[dict[str, Any], dict[str, Any]]]
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -89,9 +94,11 @@ class Dispatcher:
         plugins: PluginManagementService,
         events: JobEvents,
         options: DispatcherOptions | None = None,
+        call: CallRunner | None = None,
     ) -> None:
         self._store = store
         self._plugins = plugins
+        self._call = call or plugins.run
         self._events = events
         self._options = options or DispatcherOptions()
         self._worker = this_worker()
@@ -306,12 +313,8 @@ class Dispatcher:
 
     def _execute(self, item: ClaimedJob, ctx: CallContext) -> Job | None:
         job = item.job
-        image = None
-        if item.has_image:
-            image = self._store.get_image(job.id)
-            if image is None:
-                raise LookupError(f"the image of job {job.id} is missing")
-        payload = build_payload(item.args, image, item.mime_type)
+        args, image = self._store.load_input(item)  # from the row or from files
+        payload = build_payload(args, image, item.mime_type)
         result, error = self._run_when_admitted(job, payload, ctx)
         if error:
             code = error["error"]["details"].get("code")
@@ -333,7 +336,7 @@ class Dispatcher:
         """
         while True:
             with call_context(ctx):
-                result, error = self._plugins.run(job.plugin, payload, job.tool)
+                result, error = self._call(job.plugin, payload, job.tool)
             details = error.get("error", {}).get("details", {}) if error else {}
             if details.get("code") != ErrorCode.OVERLOADED.value:
                 return result, error

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from app.files.store import FileStore
 from app.mcp.cancellation import InFlightCalls
 from app.mcp.http import McpEndpoint, transport_security
+from app.mcp.resources import FileResources
 from app.mcp.server import build_mcp_server
 from app.mcp.tools import Limits
 from app.services.analysis_service import AnalysisService
@@ -11,14 +13,25 @@ from app.settings import Settings
 
 
 def build_mcp_endpoint(
-    analysis: AnalysisService, settings: Settings, *, version: str
+    analysis: AnalysisService,
+    settings: Settings,
+    *,
+    version: str,
+    files: FileStore | None = None,
 ) -> McpEndpoint:
+    """The endpoint, its server and the in-flight call table they share."""
     in_flight = InFlightCalls()
     limits = Limits(
         max_image_bytes=settings.max_image_bytes,
         max_result_bytes=min(settings.mcp_max_result_bytes, settings.max_result_bytes),
     )
-    server = build_mcp_server(analysis, version=version, limits=limits, in_flight=in_flight)
+    server = build_mcp_server(
+        analysis,
+        version=version,
+        limits=limits,
+        in_flight=in_flight,
+        files=FileResources(files) if files is not None else None,
+    )
     return McpEndpoint(
         server,
         max_body_bytes=settings.max_request_bytes,

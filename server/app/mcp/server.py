@@ -31,6 +31,7 @@ from mcp_types import INVALID_PARAMS
 from app.errors import ErrorCode, build_envelope, public_error
 from app.mcp import tools
 from app.mcp.cancellation import InFlightCalls, caller_of
+from app.mcp.resources import FileResources
 from app.plugins.base import ToolSpec
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.executor import CallContext, ProgressCallback, call_context
@@ -58,8 +59,10 @@ def build_mcp_server(
     version: str,
     limits: tools.Limits,
     in_flight: InFlightCalls,
+    files: FileResources | None = None,
 ) -> Server[Any]:
-    """An MCP server whose tools are the plugin tools of ``analysis``, read on every call."""
+    """An MCP server whose tools are the plugin tools of ``analysis``, read on every call,
+    and whose resources are the caller's uploaded ``files``."""
     registry = analysis.plugins.registry
 
     async def list_tools(
@@ -95,7 +98,7 @@ def build_mcp_server(
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}", data=public_error(error))
         return tools.error_result(error)
 
-    return Server(
+    server: Server[Any] = Server(
         "visor",
         version=version,
         title="Visor",
@@ -104,7 +107,18 @@ def build_mcp_server(
         get_tool_input_schema=lambda name: tools.input_schema_for(registry, name),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_resources=files.list if files is not None else None,
+        on_read_resource=files.read if files is not None else None,
     )
+    # The SDK wraps every message in an OpenTelemetry span. Visor exports no traces (its
+    # calls are counted by ToolRunner and logged with their request id), so the span is
+    # pure per-call cost on the path bench/mcp_roundtrip.py holds close to REST.
+    server.middleware[:] = [m for m in server.middleware if not _is_tracing(m)]
+    return server
+
+
+def _is_tracing(middleware: object) -> bool:
+    return type(middleware).__name__ == "OpenTelemetryMiddleware"
 
 
 def _spec(registry: PluginRegistry, plugin: str, tool: str) -> ToolSpec | None:

@@ -8,6 +8,7 @@ error)`` from ToolRunner becomes a ``CallToolResult``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,33 @@ def takes_image(spec: ToolSpec) -> bool:
     return "image" in spec.input_schema.get("properties", {})
 
 
-def renders(spec: ToolSpec) -> bool:
-    """A tool that finds things (its results carry boxes or polygons) and takes an image."""
+class _PerSpec:
+    """A value derived once per ToolSpec (specs are immutable; they are replaced on reload).
+
+    Keyed by identity: the SDK asks for a tool's input schema on every call (header checks).
+    """
+
+    def __init__(self, derive: Callable[[ToolSpec], Any]) -> None:
+        self._derive = derive
+        self._values: dict[int, tuple[ToolSpec, Any]] = {}
+
+    def __call__(self, spec: ToolSpec) -> Any:
+        cached = self._values.get(id(spec))
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        if len(self._values) > 4096:  # reloads leave dead specs behind
+            self._values.clear()
+        value = self._derive(spec)
+        self._values[id(spec)] = (spec, value)
+        return value
+
+
+def _renders(spec: ToolSpec) -> bool:
     return takes_image(spec) and schema_has_shapes(spec.output_schema)
+
+
+#: A tool that finds things (its results carry boxes or polygons) and takes an image.
+renders: Callable[[ToolSpec], bool] = _PerSpec(_renders)
 
 
 def list_tools(registry: PluginRegistry, limits: Limits) -> list[types.Tool]:
@@ -110,13 +135,16 @@ def _description(record: PluginRecord, spec: ToolSpec, limits: Limits) -> str:
     return f"{text}\n\n{extra}" if text else extra
 
 
-def listed_input_schema(spec: ToolSpec) -> dict[str, Any]:
-    """The tool's input schema as MCP lists it: an object, plus ``render`` where it draws."""
+def _listed_input_schema(spec: ToolSpec) -> dict[str, Any]:
     schema = _object_schema(spec.input_schema)
     if not renders(spec):
         return schema
     properties = {**schema.get("properties", {}), RENDER: _RENDER_PROPERTY}
     return {**schema, "properties": properties}
+
+
+#: The tool's input schema as MCP lists it: an object, plus ``render`` where it draws.
+listed_input_schema: Callable[[ToolSpec], dict[str, Any]] = _PerSpec(_listed_input_schema)
 
 
 def input_schema_for(registry: PluginRegistry, name: str) -> dict[str, Any] | None:

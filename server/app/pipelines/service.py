@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import ErrorCode, VisorError, envelope_from_exception
 from app.inputs.resolver import IMAGE_FIELDS, ResolvedImage
@@ -32,6 +32,10 @@ class PipelineInput(BaseModel):
 
 class InlinePipelineRun(PipelineInput):
     spec: PipelineSpec
+
+
+#: The plugin name of a pipeline job (``POST /v1/jobs {"plugin": "pipeline", "tool": name}``).
+PIPELINE_JOB_PLUGIN = "pipeline"
 
 
 class PipelineService:
@@ -66,6 +70,43 @@ class PipelineService:
         except VisorError as exc:
             return {}, envelope_from_exception(exc)
         return self._runner.run(checked, image)
+
+    def pin(
+        self, name: str | None, payload: dict[str, Any], uploaded: ResolvedImage | None = None
+    ) -> tuple[dict[str, Any], ResolvedImage | None]:
+        """The stored input of a pipeline job: the saved spec as it is now (editing the
+        pipeline later does not change a queued job) and the image, resolved once."""
+        if not name:
+            raise VisorError(
+                "a pipeline job names its pipeline as 'tool'",
+                code=ErrorCode.INVALID_INPUT,
+                details={"field": "tool"},
+            )
+        spec = self._store.get(name).spec
+        try:
+            given = PipelineInput.model_validate(payload)
+        except ValidationError as exc:
+            raise VisorError(
+                "a pipeline job takes only the image (image, image_ref, image_url, "
+                "image_path, mime_type); its steps carry their own args",
+                code=ErrorCode.INVALID_INPUT,
+            ) from exc
+        checked = plan(spec, self._plugins.registry)
+        image = uploaded or self._image(checked, given.payload())
+        return {"spec": spec.model_dump(mode="json")}, image
+
+    def run_pinned(self, payload: dict[str, Any]) -> Outcome:
+        """Run a pipeline job's stored input (see :meth:`pin`)."""
+        try:
+            spec = PipelineSpec.model_validate(payload.get("spec"))
+        except ValidationError:
+            return {}, envelope_from_exception(
+                VisorError("the job's pipeline spec is unreadable", code=ErrorCode.INVALID_INPUT)
+            )
+        given = PipelineInput.model_validate(
+            {"image": payload.get("image"), "mime_type": payload.get("mime_type")}
+        )
+        return self.run(spec, given)
 
     def _image(self, checked: Plan, payload: dict[str, Any]) -> ResolvedImage | None:
         """The input image, resolved once (checked as the first step taking one would)."""

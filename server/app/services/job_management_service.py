@@ -23,8 +23,10 @@ from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import MAX_ATTEMPTS_LIMIT, Job, JobList, JobQuery, JobSubmission
 from app.jobs.status import JobStatus
 from app.jobs.store.engine import build_engine
+from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.migrate import upgrade
 from app.jobs.store.repository import JobInput, JobStore
+from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineService
 from app.plugins.base import ToolSpec
 from app.services.analysis_service import AnalyzeResponse, request_payload
 from app.services.plugin_management_service import PluginManagementService
@@ -44,8 +46,9 @@ class JobManagementService:
         self._store = store
         self._plugins = plugins
         self._events = events or JobEvents()
-        self._dispatcher = Dispatcher(store, plugins, self._events, options)
+        self._dispatcher = Dispatcher(store, plugins, self._events, options, call=self._call)
         self._default_max_attempts = default_max_attempts
+        self._pipelines: PipelineService | None = None
 
     @classmethod
     def from_settings(
@@ -61,7 +64,14 @@ class JobManagementService:
             shutdown_grace_s=settings.job_shutdown_grace_s,
         )
         return cls(
-            JobStore(build_engine(settings.resolved_database_url())),
+            JobStore(
+                build_engine(settings.resolved_database_url()),
+                JobInputFiles(
+                    settings.data_dir / "job-inputs",
+                    inline_bytes=settings.job_input_inline_bytes,
+                    max_total_bytes=settings.job_inputs_max_bytes,
+                ),
+            ),
             plugins,
             options=options,
             default_max_attempts=settings.job_max_attempts,
@@ -78,6 +88,18 @@ class JobManagementService:
     @property
     def dispatcher(self) -> Dispatcher:
         return self._dispatcher
+
+    def run_pipelines_with(self, pipelines: PipelineService) -> None:
+        """Accept pipeline jobs: plugin ``pipeline``, tool = a saved pipeline's name."""
+        self._pipelines = pipelines
+
+    def _call(
+        self, plugin: str, payload: dict[str, Any], tool: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """How the dispatcher runs a job: one tool call, or a pipeline of them."""
+        if plugin == PIPELINE_JOB_PLUGIN and self._pipelines is not None:
+            return self._pipelines.run_pinned(payload)
+        return self._plugins.run(plugin, payload, tool)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -129,13 +151,17 @@ class JobManagementService:
                 f"max_attempts must be between 1 and {MAX_ATTEMPTS_LIMIT}",
                 code=ErrorCode.INVALID_INPUT,
             )
-        tool, spec = self._resolve_tool(plugin, tool)
         inputs = self._plugins.inputs
         image: ResolvedImage | None
-        if upload is not None:
-            args, image = payload, inputs.check_bytes(upload[0], upload[1], "file")
+        uploaded = inputs.check_bytes(upload[0], upload[1], "file") if upload else None
+        if plugin == PIPELINE_JOB_PLUGIN and self._pipelines is not None:
+            tool, (args, image) = tool or "", self._pipelines.pin(tool, payload, uploaded)
         else:
-            args, image = inputs.take_image(spec, payload)
+            tool, spec = self._resolve_tool(plugin, tool)
+            if uploaded is not None:
+                args, image = payload, uploaded
+            else:
+                args, image = inputs.take_image(spec, payload)
         job_input = JobInput(args, image.data, image.mime_type) if image else JobInput(args)
         job = self._store.insert(
             uuid.uuid4().hex,
@@ -158,7 +184,7 @@ class JobManagementService:
             current = self.get(job_id)
             raise VisorError(
                 f"job {job_id} already finished with status {current.status}",
-                code=ErrorCode.CONFLICT,
+                code=ErrorCode.JOB_FINISHED,
                 details={"status": current.status.value},
             )
         if owner is not None:
@@ -178,7 +204,7 @@ class JobManagementService:
         job = self._store.get(job_id)
         owner = owner_filter()
         if job is None or (owner is not None and job.key_id != owner):
-            raise VisorError(f"job {job_id!r} does not exist", code=ErrorCode.NOT_FOUND)
+            raise VisorError(f"job {job_id!r} does not exist", code=ErrorCode.JOB_NOT_FOUND)
         return job
 
     def list_jobs(self, query: JobQuery) -> JobList:
@@ -190,12 +216,12 @@ class JobManagementService:
 
     def result(self, job_id: str) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
         """``(response, {})`` for a SUCCESS job, ``(None, {"error": ...})`` for a failed or
-        cancelled one; raises ``conflict`` while it has not finished."""
+        cancelled one; raises ``job_not_finished`` while it has not finished."""
         job = self.get(job_id)
         if not job.status.is_terminal:
             raise VisorError(
                 f"job {job_id} has not finished (status {job.status})",
-                code=ErrorCode.CONFLICT,
+                code=ErrorCode.JOB_NOT_FINISHED,
                 details={"status": job.status.value},
             )
         if job.status is JobStatus.SUCCESS:

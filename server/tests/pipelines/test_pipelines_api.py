@@ -99,6 +99,12 @@ BROKEN = [
         "args do not fit",
     ),
     (
+        "unknown arg",
+        [{"id": "a", "tool": "image_info.describe", "args": {"dominant_colours": 2}}],
+        "a",
+        "args do not fit",
+    ),
+    (
         "image in args",
         [{"id": "a", "tool": "image_info.describe", "args": {"image": "AAAA"}}],
         "a",
@@ -267,3 +273,47 @@ def test_each_step_is_a_governed_counted_call(client: TestClient) -> None:
     after = {p["name"]: p["success_count"] for p in client.get("/v1/plugins").json()["plugins"]}
     assert after["faces"] == before["faces"] + 1
     assert after["image_info"] == before["image_info"] + 1
+
+
+# -- as a job -----------------------------------------------------------------------------------
+
+
+def test_a_saved_pipeline_runs_as_a_job(client: TestClient) -> None:
+    assert client.post("/v1/pipelines", json=FACE_COLOURS).status_code in {200, 201}
+    body = {"plugin": "pipeline", "tool": "face-colours", "image": _b64(SAMPLES / "face.jpg")}
+    response = client.post("/v1/jobs?wait=60", json=body)
+    assert response.status_code == 200, response.text
+    job = response.json()
+    assert (job["plugin"], job["tool"], job["status"]) == ("pipeline", "face-colours", "SUCCESS")
+    (face,) = job["result"]["steps"]["colours"]
+    assert face["box"] == job["result"]["steps"]["faces"]["faces"][0]["box"]
+
+
+def test_a_pipeline_job_keeps_the_spec_it_was_submitted_with(client: TestClient) -> None:
+    spec = {"name": "pinned", "steps": [{"id": "info", "tool": "image_info.describe"}]}
+    assert client.post("/v1/pipelines", json=spec).status_code in {200, 201}
+    body = {"plugin": "pipeline", "tool": "pinned", "image": _b64(SAMPLES / "qr.png")}
+    job = client.post("/v1/jobs?wait=60", json=body).json()
+    assert client.delete("/v1/pipelines/pinned").status_code == 200
+    assert job["status"] == "SUCCESS" and "info" in job["result"]["steps"]
+
+
+def test_pipeline_job_refusals(client: TestClient) -> None:
+    image = _b64(SAMPLES / "qr.png")
+    missing = client.post("/v1/jobs", json={"plugin": "pipeline", "tool": "ghost", "image": image})
+    _error(missing, 404, "not_found")
+    assert client.post("/v1/pipelines", json=FACE_COLOURS).status_code in {200, 201}
+    with_args = {"plugin": "pipeline", "tool": "face-colours", "image": image, "args": {"x": 1}}
+    _error(client.post("/v1/jobs", json=with_args), 400, "invalid_input")
+    _error(
+        client.post("/v1/jobs", json={"plugin": "pipeline", "image": image}), 400, "invalid_input"
+    )
+
+
+def test_a_failing_pipeline_job_ends_failed_with_the_step(client: TestClient) -> None:
+    spec = {"name": "boom", "steps": [{"id": "boom", "tool": "raises"}]}
+    assert client.post("/v1/pipelines", json=spec).status_code in {200, 201}
+    job = client.post("/v1/jobs?wait=60", json={"plugin": "pipeline", "tool": "boom"}).json()
+    assert job["status"] == "FAILED"
+    details = job["error"]["details"]
+    assert (details["code"], details["step"]) == ("tool_error", "boom")

@@ -43,6 +43,7 @@ from app.errors import ErrorCode, VisorError
 from app.jobs.models import Job, JobList, JobQuery, iso_from_micros, to_micros
 from app.jobs.status import TERMINAL_STATUSES, IllegalJobTransition, JobStatus
 from app.jobs.store.engine import WRITE, is_sqlite
+from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.tables import job_images, jobs, workers
 
 _PURGE_CHUNK = 500
@@ -108,8 +109,12 @@ _FINISH = (
         progress=func.coalesce(bindparam("b_progress"), jobs.c.progress),
         finished_us=bindparam("b_stamp"),
         updated_us=_touched(bindparam("b_stamp")),
+        input_bytes=None,
     )
     .returning(*jobs.c)
+)
+_INPUT_BYTES_HELD = select(func.coalesce(func.sum(jobs.c.input_bytes), 0)).where(
+    jobs.c.input_bytes.is_not(None)
 )
 _PROGRESS = (
     update(jobs)
@@ -144,6 +149,7 @@ class ClaimedJob:
     args: dict[str, Any]
     has_image: bool
     mime_type: str | None
+    external: bool = False  # the input lives in files (JobInputFiles), read by load_input
 
 
 @dataclass(frozen=True)
@@ -198,9 +204,14 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise VisorError("invalid cursor", code=ErrorCode.INVALID_INPUT) from exc
 
 
+class MissingInput(LookupError):
+    """A claimed job's stored input is gone (e.g. a data directory not shared by servers)."""
+
+
 class JobStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, input_files: JobInputFiles | None = None) -> None:
         self._engine = engine
+        self._input_files = input_files
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if is_sqlite(engine) else contextlib.nullcontext()
         )
@@ -245,12 +256,19 @@ class JobStore:
         key_id: str | None = None,
     ) -> Job:
         stamp = now_us()
+        args_json = orjson.dumps(job_input.args)
+        files = self._input_files
+        external = files is not None and files.external(args_json, job_input.image)
+        input_bytes = None
+        if external:
+            assert files is not None
+            input_bytes = files.write(job_id, args_json, job_input.image)  # before the row
         row = {
             "id": job_id,
             "plugin": plugin,
             "tool": tool,
             "status": _PENDING,
-            "args": orjson.dumps(job_input.args).decode(),
+            "args": "{}" if external else args_json.decode(),
             "mime_type": job_input.mime_type if job_input.image is not None else None,
             "attempts": 0,
             "max_attempts": max_attempts,
@@ -260,16 +278,56 @@ class JobStore:
             "error": None,
             "owner": None,
             "key_id": key_id,
+            "input_bytes": input_bytes,
             "created_us": stamp,
             "started_us": None,
             "finished_us": None,
             "updated_us": stamp,
         }
-        with self._transaction() as conn:
-            conn.execute(_INSERT_JOB, row)
-            if job_input.image is not None:
-                conn.execute(_INSERT_IMAGE, {"job_id": job_id, "image": job_input.image})
+        try:
+            with self._transaction() as conn:
+                if input_bytes is not None:
+                    self._check_input_room(conn, input_bytes)
+                conn.execute(_INSERT_JOB, row)
+                if job_input.image is not None and not external:
+                    conn.execute(_INSERT_IMAGE, {"job_id": job_id, "image": job_input.image})
+        except BaseException:
+            if external:
+                assert files is not None
+                files.remove(job_id)
+            raise
         return job_from_row(row)
+
+    def _check_input_room(self, conn: Connection, size: int) -> None:
+        """Refuse (``overloaded``) an input the total limit for stored inputs has no room for."""
+        assert self._input_files is not None
+        limit = self._input_files.max_total_bytes
+        held = int(conn.execute(_INPUT_BYTES_HELD).scalar() or 0)
+        if held + size > limit:
+            raise VisorError(
+                f"stored job inputs would exceed {limit} bytes ({held} held, this one is "
+                f"{size}); retry when running jobs have finished",
+                code=ErrorCode.OVERLOADED,
+                details={"limit_bytes": limit, "held_bytes": held, "retry_after_s": 5},
+            )
+
+    def load_input(self, item: ClaimedJob) -> tuple[dict[str, Any], bytes | None]:
+        """A claimed job's args and image, wherever they are stored."""
+        job_id = item.job.id
+        if item.external and self._input_files is not None:
+            try:
+                args = orjson.loads(self._input_files.read_args(job_id))
+            except FileNotFoundError:
+                raise MissingInput(
+                    f"the input of job {job_id} is missing from {self._input_files.root} "
+                    "(servers sharing a job store must share their data directory)"
+                ) from None
+        else:
+            args = item.args
+        image = self.get_image(job_id) if item.has_image else None
+        if item.has_image and image is None:
+            raise MissingInput(f"the image of job {job_id} is missing")
+        return args, image
 
     def has_pending(self) -> bool:
         with self._engine.connect() as conn:
@@ -281,6 +339,10 @@ class JobStore:
         return job_from_row(row) if row is not None else None
 
     def get_image(self, job_id: str) -> bytes | None:
+        if self._input_files is not None:
+            image = self._input_files.read_image(job_id)
+            if image is not None:
+                return image
         with self._engine.connect() as conn:
             image = conn.execute(_GET_IMAGE, {"b_id": job_id}).scalar()
         return bytes(image) if image is not None else None
@@ -332,6 +394,7 @@ class JobStore:
                 orjson.loads(r["args"]),
                 r["mime_type"] is not None,
                 r["mime_type"],
+                r["input_bytes"] is not None,
             )
             for r in sorted(rows, key=lambda r: (r["created_us"], r["id"]))
         ]
@@ -361,7 +424,10 @@ class JobStore:
         }
         with self._transaction() as conn:
             row = conn.execute(_FINISH, params).mappings().first()
-        return job_from_row(row) if row is not None else None
+        if row is None:
+            return None
+        self._free_input(job_id)
+        return job_from_row(row)
 
     def report_progress(
         self, job_id: str, owner: str, fraction: float, message: str | None
@@ -392,6 +458,7 @@ class JobStore:
                 error=_json(dict(error)),
                 finished_us=stamp,
                 updated_us=_touched(stamp),
+                input_bytes=None,
             )
             .returning(*jobs.c)
         )
@@ -399,7 +466,13 @@ class JobStore:
             row = conn.execute(stmt).mappings().first()
         if row is None:
             return None, None
+        self._free_input(job_id)
         return job_from_row(row), row["owner"]
+
+    def _free_input(self, job_id: str) -> None:
+        """A finished job's input files are no longer needed (nothing re-runs it)."""
+        if self._input_files is not None:
+            self._input_files.remove(job_id)
 
     def release(self, owner: str, error: Mapping[str, Any]) -> list[Job]:
         """Graceful shutdown: the owner's RUNNING jobs go back to PENDING (or FAILED with
@@ -460,6 +533,7 @@ class JobStore:
                 "status": JobStatus.FAILED.value,
                 "error": _json(section),
                 "finished_us": stamp,
+                "input_bytes": None,  # its files go at purge time
             }
         values["updated_us"] = _touched(stamp)
         owner = candidate.owner
@@ -510,6 +584,8 @@ class JobStore:
                 if ids:
                     conn.execute(delete(job_images).where(job_images.c.job_id.in_(ids)))
                     conn.execute(delete(jobs).where(jobs.c.id.in_(ids)))
+            for job_id in ids:  # e.g. a job failed by recovery, whose files were never freed
+                self._free_input(job_id)
             total += len(ids)
             if len(ids) < _PURGE_CHUNK:
                 return total

@@ -45,6 +45,8 @@ jobs = Table(
     Column("error", Text, nullable=True),
     Column("owner", String(32), nullable=True),
     Column("key_id", String(32), nullable=True),  # the API key that submitted it (app.auth)
+    # Set while the input lives in files (app.jobs.store.input_files): its size in bytes.
+    Column("input_bytes", BigInteger, nullable=True),
     Column("created_us", BigInteger, nullable=False),
     Column("started_us", BigInteger, nullable=True),
     Column("finished_us", BigInteger, nullable=True),
@@ -53,6 +55,7 @@ jobs = Table(
     Index("ix_visor_jobs_created", "created_us", "id"),
     Index("ix_visor_jobs_finished", "finished_us"),
     Index("ix_visor_jobs_key_created", "key_id", "created_us"),
+    Index("ix_visor_jobs_input_bytes", "input_bytes"),
 )
 
 job_images = Table(

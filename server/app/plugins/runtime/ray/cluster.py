@@ -1,8 +1,9 @@
 """Connecting this server to Ray: start a private local Ray, or join a running cluster.
 
 ``address`` empty starts a new single-node Ray owned by this server (stopped with it).
-``"auto"`` joins the Ray started with ``ray start`` on this machine; ``"host:6379"`` or
-``"ray://host:10001"`` joins a remote cluster. If the process is already connected (a test
+``"auto"`` joins the Ray started with ``ray start`` on this machine; ``"host:6379"`` joins
+a remote cluster through its GCS (``"ray://host:10001"``, the Ray Client, is passed through
+to Ray as well, untested). If the process is already connected (a test
 session, an embedding application), that connection is used and left alone at shutdown.
 
 Plugin actors are not detached: they belong to this server's driver, so when the server

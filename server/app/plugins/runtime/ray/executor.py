@@ -22,6 +22,8 @@ from app.plugins.runtime.ray import cluster
 from app.plugins.runtime.ray.config import RayOptions
 from app.plugins.runtime.ray.pool import ActorPool
 
+ISOLATION = "ray"
+
 
 class RayExecutor(ProcessExecutor):
     def __init__(
@@ -46,6 +48,10 @@ class RayExecutor(ProcessExecutor):
                 if not self.ray_options.address:  # a Ray on this machine: same files
                     self._import_path = cluster.local_import_path()
                 self._connected = True
+
+    def start_plugin(self, record: PluginRecord) -> None:
+        super().start_plugin(record)
+        record.isolation = ISOLATION  # the health API shows where it really runs
 
     def _new_pool(
         self, record: PluginRecord, config: PoolConfig, circuit: CircuitBreaker

@@ -1,0 +1,78 @@
+"""Large job inputs as files under the data directory, not database rows.
+
+A job whose input (its args JSON plus its image) is over ``inline_bytes`` keeps it in two
+files, ``<id>.args.json`` and ``<id>.image``, and its row records the size in
+``input_bytes``. Small inputs stay in the database, where a job costs one row. The files
+are written before the row is committed (a crash between the two leaves an orphan file,
+never a job without its input), deleted when the job ends, and swept with the job's row
+at purge time. The total held in files is bounded: beyond ``max_total_bytes`` a submit
+is refused with ``overloaded`` until running jobs finish.
+
+Several servers sharing one PostgreSQL job store must share this directory too (or raise
+``inline_bytes`` so inputs stay in the database): the server that claims a job reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class JobInputFiles:
+    root: Path
+    inline_bytes: int = 64 * 1024
+    max_total_bytes: int = 2 * 1024 * 1024 * 1024
+
+    def external(self, args_json: bytes, image: bytes | None) -> bool:
+        """Whether this input goes to files rather than the database row."""
+        return len(args_json) + (len(image) if image is not None else 0) > self.inline_bytes
+
+    def write(self, job_id: str, args_json: bytes, image: bytes | None) -> int:
+        """Write the input's files; returns the bytes stored."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        _write_atomically(self._args_path(job_id), args_json)
+        if image is not None:
+            _write_atomically(self._image_path(job_id), image)
+        return len(args_json) + (len(image) if image is not None else 0)
+
+    def read_args(self, job_id: str) -> bytes:
+        return self._args_path(job_id).read_bytes()
+
+    def read_image(self, job_id: str) -> bytes | None:
+        try:
+            return self._image_path(job_id).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def remove(self, job_id: str) -> None:
+        for path in (self._args_path(job_id), self._image_path(job_id)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def _args_path(self, job_id: str) -> Path:
+        return self.root / f"{_safe(job_id)}.args.json"
+
+    def _image_path(self, job_id: str) -> Path:
+        return self.root / f"{_safe(job_id)}.image"
+
+
+def _safe(job_id: str) -> str:
+    if not job_id.isalnum():  # ids are uuid4 hex; never let one name another path
+        raise ValueError(f"not a job id: {job_id!r}")
+    return job_id
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        with open(partial, "wb") as out:
+            out.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        raise
