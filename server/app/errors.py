@@ -39,6 +39,9 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
+    JOB_NOT_FOUND = "job_not_found"
+    JOB_NOT_FINISHED = "job_not_finished"
+    JOB_FINISHED = "job_finished"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
@@ -63,6 +66,10 @@ ERROR_TABLE: dict[ErrorCode, tuple[ErrorType, int]] = {
     ErrorCode.NOT_FOUND: (ErrorType.VALIDATION, 404),
     ErrorCode.METHOD_NOT_ALLOWED: (ErrorType.VALIDATION, 405),
     ErrorCode.CONFLICT: (ErrorType.VALIDATION, 409),
+    # Jobs: the caller named a job that is not there, or asked for what its state forbids.
+    ErrorCode.JOB_NOT_FOUND: (ErrorType.VALIDATION, 404),
+    ErrorCode.JOB_NOT_FINISHED: (ErrorType.VALIDATION, 409),
+    ErrorCode.JOB_FINISHED: (ErrorType.VALIDATION, 409),
     ErrorCode.UNAUTHORIZED: (ErrorType.VALIDATION, 401),
     ErrorCode.FORBIDDEN: (ErrorType.VALIDATION, 403),
     # Refusals of the request itself (no or wrong key, scope, quota): nothing ran, the

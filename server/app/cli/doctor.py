@@ -134,7 +134,7 @@ def _missing_requirements() -> dict[str, str]:
             plugin_cls, _ = resolve_plugin(source.load())
             plugin_cls.check_requirements()
         except PluginUnavailable as exc:
-            missing[source.key] = f"optional, not installed: {exc.message}"
+            missing[source.key] = f"optional plugin, cannot run: {exc.message}"
         except Exception:  # reported by the load check above with its reason
             continue
     return missing

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -20,11 +20,13 @@ from rich.table import Table
 
 from app.auth.keys import KeyCreate
 from app.auth.scopes import Scope
-from app.auth.store import KeyStore
 from app.cli import output
 from app.cli.arguments import JsonFlag
 from app.cli.errors import CliFailure, ExitCode, guarded
 from app.errors import ErrorCode, VisorError
+
+if TYPE_CHECKING:  # SQLAlchemy loads only when a keys command runs: other commands start fast
+    from app.auth.store import KeyStore
 
 keys = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -35,6 +37,7 @@ DataDirOption = Annotated[
 
 @contextmanager
 def _store(data_dir: Path | None) -> Iterator[KeyStore]:
+    from app.auth.store import KeyStore
     from app.jobs.store.engine import build_engine
     from app.jobs.store.migrate import upgrade
     from app.settings import Settings

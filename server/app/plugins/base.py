@@ -247,7 +247,12 @@ def tool(
 
 
 def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(mode="validation")
+    """The input schema; unknown keys are refused (a misspelled option must not silently run
+    with defaults) unless the model sets ``model_config["extra"]`` itself, e.g. ``"allow"``."""
+    schema = model.model_json_schema(mode="validation")
+    if model.model_config.get("extra") is None:
+        schema.setdefault("additionalProperties", False)
+    return schema
 
 
 def _build_spec(method_name: str, func: Callable[..., Any], options: dict[str, Any]) -> ToolSpec:

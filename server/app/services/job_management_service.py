@@ -184,7 +184,7 @@ class JobManagementService:
             current = self.get(job_id)
             raise VisorError(
                 f"job {job_id} already finished with status {current.status}",
-                code=ErrorCode.CONFLICT,
+                code=ErrorCode.JOB_FINISHED,
                 details={"status": current.status.value},
             )
         if owner is not None:
@@ -204,7 +204,7 @@ class JobManagementService:
         job = self._store.get(job_id)
         owner = owner_filter()
         if job is None or (owner is not None and job.key_id != owner):
-            raise VisorError(f"job {job_id!r} does not exist", code=ErrorCode.NOT_FOUND)
+            raise VisorError(f"job {job_id!r} does not exist", code=ErrorCode.JOB_NOT_FOUND)
         return job
 
     def list_jobs(self, query: JobQuery) -> JobList:
@@ -216,12 +216,12 @@ class JobManagementService:
 
     def result(self, job_id: str) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
         """``(response, {})`` for a SUCCESS job, ``(None, {"error": ...})`` for a failed or
-        cancelled one; raises ``conflict`` while it has not finished."""
+        cancelled one; raises ``job_not_finished`` while it has not finished."""
         job = self.get(job_id)
         if not job.status.is_terminal:
             raise VisorError(
                 f"job {job_id} has not finished (status {job.status})",
-                code=ErrorCode.CONFLICT,
+                code=ErrorCode.JOB_NOT_FINISHED,
                 details={"status": job.status.value},
             )
         if job.status is JobStatus.SUCCESS:

@@ -211,5 +211,10 @@ class PluginManagementService:
             "reason": health.reason,
             "isolation": record.isolation,
             "default_tool": record.default_tool,
-            "tools": [spec.manifest() for spec in record.tools.values()],
+            # One truth: ``default`` is whether ToolRunner picks this tool when none is named
+            # (a plugin's only tool is its default without saying so).
+            "tools": [
+                {**spec.manifest(), "default": spec.name == record.default_tool}
+                for spec in record.tools.values()
+            ],
         }

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import httpx2
 import pytest
 from auth_helpers import Keys, bearer, create_keys
-from helpers import plugin_sources
+from helpers import plugin_sources, png_bytes
 from live_server import LiveServer
 from mcp import Client
 
@@ -85,3 +85,28 @@ async def test_run_key_calls_tools(secured_live: tuple[LiveServer, Keys]) -> Non
         result = await client.call_tool("echo.echo", {"text": "hi"})
     assert not result.is_error
     assert result.structured_content is not None and result.structured_content["text"] == "hi"
+
+
+async def test_each_key_sees_only_its_uploads_as_mcp_resources(
+    secured_live: tuple[LiveServer, Keys],
+) -> None:
+    """Ownership through MCP: files uploaded over REST by one key are that key's resources."""
+    server, keys = secured_live
+    uploaded: dict[str, str] = {}
+    for name in ("run", "run2"):
+        response = httpx2.post(
+            f"{server.url}/v1/files",
+            files={"file": (f"{name}.png", png_bytes(), "image/png")},
+            headers=bearer(getattr(keys, name)),
+        )
+        assert response.status_code == 201, response.text
+        uploaded[name] = response.json()["id"]
+
+    for name, other in (("run", "run2"), ("run2", "run")):
+        async with mcp_client(server, bearer(getattr(keys, name))) as client:
+            listed = [str(r.uri) for r in (await client.list_resources()).resources]
+            assert any(uploaded[name] in uri for uri in listed), listed
+            assert not any(uploaded[other] in uri for uri in listed), listed
+    async with mcp_client(server, bearer(keys.admin)) as client:
+        admin_sees = [str(r.uri) for r in (await client.list_resources()).resources]
+    assert not any(uploaded["run"] in uri or uploaded["run2"] in uri for uri in admin_sees)

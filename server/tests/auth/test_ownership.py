@@ -37,7 +37,7 @@ def _wait_done(client: TestClient, key: str, job_id: str) -> dict[str, Any]:
 def _not_found(response: Any, job_id: str) -> None:
     assert response.status_code == 404, response.text
     error = response.json()["error"]
-    assert error["details"]["code"] == "not_found"
+    assert error["details"]["code"] == "job_not_found"
     assert error["message"] == f"job {job_id!r} does not exist"  # same as a missing job
 
 
@@ -108,7 +108,7 @@ def test_the_job_service_applies_ownership_for_any_door(secured: tuple[TestClien
         try:
             jobs.get(theirs)
         except VisorError as exc:
-            assert exc.code.value == "not_found"
+            assert exc.code.value == "job_not_found"
         else:
             raise AssertionError("another key's job was visible")
         assert jobs.list_jobs(JobQuery()).jobs == []

@@ -149,7 +149,7 @@ def test_jobs_cancel_and_a_failed_wait(invoke: Invoke, jobs_server: LiveServer) 
 def test_jobs_unknown_id_prints_the_envelope(invoke: Invoke, jobs_server: LiveServer) -> None:
     result = invoke("jobs", "get", "no-such-job", "--server", jobs_server.url)
     assert result.exit_code == 1
-    assert "not_found" in result.stderr
+    assert "ValidationError/job_not_found" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -34,6 +34,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
+EXPECT_TIMEOUT_MS = 30_000
+
+
 # Playwright's sync API keeps an event loop running on the main thread while it is open, so
 # it is opened per module, never for the session: other tests call asyncio.run.
 @pytest.fixture(scope="module")
@@ -41,8 +44,10 @@ def playwright() -> Iterator[Playwright]:
     missing = chromium_missing()
     if missing:
         pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions retry until this long (Playwright's default, 5 s, is short on a busy CI box).
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         yield pw
 
@@ -70,7 +75,7 @@ def page(
 ) -> Iterator[Page]:
     """A page on the server; the test fails if it reached any other host or threw."""
     context = browser.new_context(base_url=server.url, viewport=viewport, service_workers="block")
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     context.on("request", requests_seen.record)
     page = context.new_page()
     errors: list[Any] = []

@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
+import live_server  # noqa: E402
 from dashboard_browser import (  # noqa: E402
     LAUNCH_ARGS,
     astronaut_png,
@@ -24,6 +25,8 @@ from dashboard_browser import (  # noqa: E402
     qr_png,
 )
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+live_server._START_TIMEOUT_S = 300.0  # a busy machine may take long to boot the workers
 
 DEFAULT_OUT = HERE.parents[2] / "docs" / "img"
 

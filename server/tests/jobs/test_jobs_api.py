@@ -133,7 +133,7 @@ def test_unknown_job_is_404_everywhere(job_client: TestClient) -> None:
         ("DELETE", f"/v1/jobs/{missing}"),
         ("GET", f"/v1/jobs/{missing}/events"),
     ]:
-        _assert_error(job_client.request(method, path), 404, "not_found")
+        _assert_error(job_client.request(method, path), 404, "job_not_found")
 
 
 def test_result_is_409_until_finished_and_cancel_of_pending_and_running(
@@ -154,9 +154,9 @@ def test_result_is_409_until_finished_and_cancel_of_pending_and_running(
     queued = _submit(client, plugin="echo", args={"text": "never"})  # the only slot is busy
 
     assert client.get(f"/v1/jobs/{running['id']}").json()["status"] == "RUNNING"
-    error = _assert_error(client.get(f"/v1/jobs/{running['id']}/result"), 409, "conflict")
+    error = _assert_error(client.get(f"/v1/jobs/{running['id']}/result"), 409, "job_not_finished")
     assert error["details"]["status"] == "RUNNING"
-    _assert_error(client.get(f"/v1/jobs/{queued['id']}/result"), 409, "conflict")
+    _assert_error(client.get(f"/v1/jobs/{queued['id']}/result"), 409, "job_not_finished")
 
     cancelled = client.delete(f"/v1/jobs/{queued['id']}")
     assert cancelled.status_code == 200
@@ -175,9 +175,9 @@ def test_result_is_409_until_finished_and_cancel_of_pending_and_running(
     assert final["status"] == "CANCELLED" and final["result"] is None
 
     _assert_error(client.get(f"/v1/jobs/{running['id']}/result"), 409, "cancelled")
-    conflict = _assert_error(client.delete(f"/v1/jobs/{running['id']}"), 409, "conflict")
+    conflict = _assert_error(client.delete(f"/v1/jobs/{running['id']}"), 409, "job_finished")
     assert conflict["details"]["status"] == "CANCELLED"
-    _assert_error(client.delete(f"/v1/jobs/{after['id']}"), 409, "conflict")
+    _assert_error(client.delete(f"/v1/jobs/{after['id']}"), 409, "job_finished")
 
 
 def test_event_stream_shows_progress_and_the_final_status(job_client: TestClient) -> None:
@@ -312,7 +312,7 @@ def test_finished_jobs_are_purged_after_the_retention_period(
     wait_for_status(client, done["id"], "SUCCESS")
     service = client.app.state.job_service
     assert service.purge_expired() == 1
-    _assert_error(client.get(f"/v1/jobs/{done['id']}"), 404, "not_found")
+    _assert_error(client.get(f"/v1/jobs/{done['id']}"), 404, "job_not_found")
     assert service.purge_expired() == 0
 
 

@@ -11,9 +11,10 @@ _MAX_REPORTED_ERRORS = 10
 
 
 class SchemaValidator:
-    __slots__ = ("_validator",)
+    __slots__ = ("_schema", "_validator")
 
     def __init__(self, schema: dict[str, Any]) -> None:
+        self._schema = schema
         self._validator = jsonschema_rs.validator_for(schema)
 
     def errors(self, instance: Any) -> list[dict[str, Any]]:
@@ -27,10 +28,26 @@ class SchemaValidator:
         problems: list[dict[str, Any]] = []
         for error in errors:
             path = "/" + "/".join(str(p) for p in error.instance_path)
-            problems.append({"path": path, "message": error.message})
+            unexpected = getattr(error.kind, "unexpected", None)
+            if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+                problems.append(self._unknown_keys(path, list(unexpected or []), error))
+            else:
+                problems.append({"path": path, "message": error.message})
             if len(problems) >= _MAX_REPORTED_ERRORS:
                 break
         return problems
+
+    def _unknown_keys(self, path: str, unexpected: list[str], error: Any) -> dict[str, Any]:
+        """A misspelled option names itself and what the tool accepts."""
+        node: Any = self._schema
+        for step in list(error.schema_path)[:-1]:  # down to the object that refused them
+            node = node[step] if isinstance(node, dict | list) else {}
+        accepted = sorted(node.get("properties", {})) if isinstance(node, dict) else []
+        what = "argument" if path == "/" else "key"
+        names = ", ".join(repr(k) for k in unexpected)
+        plural = "s" if len(unexpected) > 1 else ""
+        message = f"unknown {what}{plural} {names}; accepted: {', '.join(accepted) or 'none'}"
+        return {"path": path, "message": message, "unexpected": unexpected, "accepted": accepted}
 
 
 _cache: dict[int, tuple[dict[str, Any], SchemaValidator]] = {}

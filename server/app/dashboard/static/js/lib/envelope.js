@@ -1,6 +1,7 @@
 // The error envelope, shown plainly: type, code, HTTP status, message and the details.
 
 import { h } from "./dom.js";
+import { prettyJson } from "./format.js";
 
 /** `error` is the envelope's error section; `status` the HTTP status when there was one. */
 export function envelopeView(error, status) {
@@ -21,7 +22,7 @@ export function envelopeView(error, status) {
       "details",
       { class: "schema-details", open: true },
       h("summary", {}, "Error envelope"),
-      h("pre", { class: "code" }, JSON.stringify({ error }, null, 2)),
+      h("pre", { class: "code" }, prettyJson({ error })),
     ),
   );
 }

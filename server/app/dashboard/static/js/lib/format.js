@@ -13,6 +13,25 @@ export function count(value) {
   return value === null || value === undefined ? "—" : Number(value).toLocaleString("en");
 }
 
+export function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** "1 worker", "3 workers". */
+export function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** JSON with two-space indents, short arrays of numbers or strings kept on one line. */
+export function prettyJson(value) {
+  return JSON.stringify(value, null, 2).replace(/\[\n\s+([^\[\]{}]*?)\n\s*\]/g, (whole, inner) => {
+    const flat = `[${inner.split(/,\n\s*/).join(", ")}]`;
+    return flat.length <= 72 ? flat : whole;
+  });
+}
+
 export function percent(fraction) {
   if (fraction === null || fraction === undefined) return "—";
   return `${Math.round(fraction * 100)}%`;

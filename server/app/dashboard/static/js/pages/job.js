@@ -3,7 +3,7 @@
 import { api, ApiError } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
 import { envelopeView } from "../lib/envelope.js";
-import { badge, duration, time } from "../lib/format.js";
+import { badge, duration, prettyJson, time } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
 import { progressView } from "../lib/progress.js";
 import { canRun, initSession } from "../lib/session.js";
@@ -37,7 +37,7 @@ function timeline(job) {
 function outcome(job) {
   if (job.status === "SUCCESS") {
     $("#outcome-title").textContent = "Result";
-    return h("pre", { class: "code", id: "job-result" }, JSON.stringify(job.result ?? {}, null, 2));
+    return h("pre", { class: "code", id: "job-result" }, prettyJson(job.result ?? {}));
   }
   if (job.error) {
     $("#outcome-title").textContent = job.status === "CANCELLED" ? "Cancelled" : "Error";

@@ -2,7 +2,7 @@
 
 import { api, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
-import { ago, badge, count, duration, ms } from "../lib/format.js";
+import { ago, badge, count, duration, ms, plural } from "../lib/format.js";
 import { poll } from "../lib/live.js";
 import { miniProgress } from "../lib/progress.js";
 import { initSession } from "../lib/session.js";
@@ -63,7 +63,7 @@ function pluginCard({ health, pool }, tools) {
           { class: "muted small" },
           [
             pool.queued ? `${pool.queued} queued` : null,
-            pool.replaced ? `${pool.replaced} workers replaced` : null,
+            pool.replaced ? `${plural(pool.replaced, "worker")} replaced` : null,
             pool.circuit_open ? "circuit open" : null,
           ].filter(Boolean).join(" · "),
         )
@@ -104,9 +104,9 @@ function renderRecentJobs(page) {
       "tr",
       { dataset: { job: job.id } },
       h("td", {}, badge(job.status)),
-      h("td", {}, h("a", { class: "mono", href: url(`/ui/jobs/${job.id}`) }, `${job.plugin}.${job.tool ?? "?"}`)),
+      h("td", { class: "nowrap" }, h("a", { class: "mono", href: url(`/ui/jobs/${job.id}`) }, `${job.plugin}.${job.tool ?? "?"}`)),
       h("td", { class: "hide-narrow" }, miniProgress(job)),
-      h("td", { title: job.created_at }, ago(job.created_at), job.finished_at ? h("span", { class: "muted small" }, ` · took ${duration(job.started_at, job.finished_at)}`) : null),
+      h("td", { title: job.created_at }, ago(job.created_at), job.finished_at ? h("span", { class: "muted small hide-narrow" }, ` · took ${duration(job.started_at, job.finished_at)}`) : null),
     ),
   );
   const body = h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { class: "empty", colspan: "4" }, "No jobs yet.")));

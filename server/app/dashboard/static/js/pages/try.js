@@ -4,7 +4,7 @@
 import { api, ApiError, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
 import { envelopeView } from "../lib/envelope.js";
-import { badge, ms } from "../lib/format.js";
+import { badge, bytes, ms, plural, prettyJson } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
 import { collect, draw, findingsView, legendView, swatchesView } from "../lib/overlay.js";
 import { progressView } from "../lib/progress.js";
@@ -91,7 +91,7 @@ function selectTool() {
   state.form = renderSchemaForm(state.tool?.input_schema ?? {}, els.options);
   // Short forms stay open; long ones fold away until wanted.
   els.optionsBox.open = state.form.count <= OPEN_OPTIONS_UP_TO;
-  els.optionsSummary.textContent = state.form.count ? `· ${state.form.count} optional setting${state.form.count > 1 ? "s" : ""}` : "· none";
+  els.optionsSummary.textContent = state.form.count ? `· ${plural(state.form.count, "setting")}` : "· none";
   els.imageInput.hidden = !needsImage();
   const params = new URLSearchParams({ plugin: els.plugin.value, tool: els.tool.value });
   history.replaceState(null, "", `${window.location.pathname}?${params}`);
@@ -114,7 +114,7 @@ function setImage(blob, name) {
   state.previewUrl = URL.createObjectURL(blob);
   els.thumb.src = state.previewUrl;
   els.thumb.hidden = false;
-  els.fileName.textContent = `${name} · ${(blob.size / 1024).toFixed(0)} KiB`;
+  els.fileName.textContent = `${name} · ${bytes(blob.size)}`;
   els.dropText.querySelector("strong").textContent = "Drop another image to replace it";
   showImage();
   clearResult();
@@ -338,7 +338,7 @@ function revealResult() {
 
 function showResult(result, caption) {
   els.status.textContent = caption;
-  els.json.textContent = JSON.stringify(result, null, 2);
+  els.json.textContent = prettyJson(result);
   els.jsonBox.hidden = false;
   const { shapes, colors } = collect(result);
   fill(els.swatches, swatchesView(colors));
