@@ -25,7 +25,6 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ class Score:
     recall: list[float] = field(default_factory=list)
     cer: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    upright_seconds: float = 0.0  # pages that are not turned: what most calls see
     per_kind: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -69,8 +69,12 @@ OCR_CONFIGS = (
 )
 
 RAPID_CONFIGS = (
-    Config("ocr-rapid, rapidocr's line order", "ocr-rapid.read_text", {"order": "engine"}),
-    Config("ocr-rapid default (column order)", "ocr-rapid.read_text", {}),
+    Config(
+        "previous default (rapidocr's order, as is, 960 px)",
+        "ocr-rapid.read_text",
+        {"order": "engine", "rotate": 0, "detection_size": 960},
+    ),
+    Config("Visor default (columns, rotate auto, detection size rule)", "ocr-rapid.read_text", {}),
 )
 
 
@@ -95,6 +99,8 @@ def bench_text(
             score.recall.append(word_recall(doc.text, text))
             score.cer.append(cer(doc.text, text))
             score.seconds += best
+            if doc.kind != "rotated":
+                score.upright_seconds += best
             score.per_kind.setdefault(doc.kind, []).append(word_recall(doc.text, text))
             print(
                 f"  {doc.name:24} {config.label[:44]:44} recall {score.recall[-1]:6.1%}  "
@@ -106,8 +112,13 @@ def bench_text(
 
 def text_table(title: str, scores: dict[str, Score], baseline: str, kinds: list[str]) -> str:
     base = scores[baseline].seconds
-    head = "| setting | word recall | CER | " + " | ".join(f"{k}" for k in kinds) + " | time |"
-    rows = [f"**{title}**", "", head, "|" + "---|" * (4 + len(kinds))]
+    base_upright = scores[baseline].upright_seconds
+    head = (
+        "| setting | word recall | CER | "
+        + " | ".join(f"{k}" for k in kinds)
+        + " | time, all pages | time, pages not turned |"
+    )
+    rows = [f"**{title}**", "", head, "|" + "---|" * (5 + len(kinds))]
     for label, score in scores.items():
         kind_cells = " | ".join(
             f"{statistics.mean(score.per_kind[k]):.0%}" if k in score.per_kind else "—"
@@ -115,9 +126,210 @@ def text_table(title: str, scores: dict[str, Score], baseline: str, kinds: list[
         )
         rows.append(
             f"| {label} | {statistics.mean(score.recall):.1%} | "
-            f"{statistics.mean(score.cer):.1%} | {kind_cells} | {score.seconds / base:.2f}x |"
+            f"{statistics.mean(score.cer):.1%} | {kind_cells} | {score.seconds / base:.2f}x | "
+            f"{score.upright_seconds / base_upright:.2f}x |"
         )
     return "\n".join(rows)
+
+
+# -- barcodes -------------------------------------------------------------------------------
+
+BARCODE_CONFIGS = (
+    Config(
+        "previous default (local average, add-ons ignored)",
+        "barcode.read",
+        {"binarizer": "local_average", "add_on": "ignore"},
+    ),
+    Config("binarizer global_histogram", "barcode.read", {"binarizer": "global_histogram"}),
+    Config("Visor default (binarizer auto, add_on read)", "barcode.read", {}),
+)
+
+
+def barcode_cases() -> list[tuple[str, str, bytes, str, bytes | None]]:
+    """(group, name, image bytes, mime type, expected bytes or None for "no code")."""
+    import io
+    import json
+
+    import numpy as np
+    import zxingcpp
+    from PIL import Image
+
+    data = ROOT / "server" / "tests" / "builtin" / "data" / "barcodes"
+    cases = []
+    for sample in json.loads((data / "manifest.json").read_text(encoding="utf-8")):
+        name = sample["file"]
+        mime = "image/webp" if name.endswith(".webp") else "image/png"
+        expected = sample["expected_text"]
+        if sample["format_folder"].startswith("falsepositives"):
+            cases.append(("photos without codes", name, (data / name).read_bytes(), mime, None))
+        elif expected is not None:
+            group = "real photos and scans"
+            cases.append((group, name, (data / name).read_bytes(), mime, expected.encode()))
+
+    def render(content: str, fmt: str, **options: Any) -> bytes:
+        code = zxingcpp.create_barcode(content, getattr(zxingcpp.BarcodeFormat, fmt), **options)
+        page = Image.new("L", (700, 400), 255)
+        page.paste(Image.fromarray(np.asarray(code.to_image(scale=3))), (50, 50))
+        buffer = io.BytesIO()
+        page.save(buffer, "PNG")
+        return buffer.getvalue()
+
+    for content, expected in (
+        ("9780201310054 12345", "978020131005412345"),
+        ("9781585730575 52495", "978158573057552495"),
+        ("5901234123457 07", "590123412345707"),
+        ("036000291452 12", "003600029145212"),
+    ):
+        fmt = "UPCA" if content.startswith("036") else "EAN13"
+        cases.append(
+            ("EAN/UPC with add-on", content, render(content, fmt), "image/png", expected.encode())
+        )
+    separated = (
+        (
+            "(01)09501101530003(10)AB-123(17)260704",
+            "DataMatrix",
+            {"gs1": True},
+            b"0109501101530003" + b"10AB-123\x1d17260704",
+        ),
+        (
+            "[)>\x1e06\x1dP12345\x1dQ10\x1e\x04",
+            "DataMatrix",
+            {},
+            b"[)>\x1e06\x1dP12345\x1dQ10\x1e\x04",
+        ),
+        ("[)>\x1e06\x1dP12345\x1dQ10\x1e\x04", "PDF417", {}, b"[)>\x1e06\x1dP12345\x1dQ10\x1e\x04"),
+    )
+    for content, fmt, options, expected_bytes in separated:
+        cases.append(
+            (
+                "GS/RS separated payloads",
+                f"{fmt} {content[:12]!r}",
+                render(content, fmt, **options),
+                "image/png",
+                expected_bytes,
+            )
+        )
+    return cases
+
+
+def bench_barcodes(repeat: int) -> str:
+    import base64
+
+    cases = barcode_cases()
+    groups = list(dict.fromkeys(c[0] for c in cases))
+    hits = {c.label: dict.fromkeys(groups, 0) for c in BARCODE_CONFIGS}
+    seconds = dict.fromkeys(hits, 0.0)
+    with PluginHarness("barcode") as harness:
+        for group, _name, data, mime, expected in cases:
+            for config in BARCODE_CONFIGS:
+                best = float("inf")
+                for _ in range(repeat):
+                    started = time.process_time()
+                    result = harness.call(
+                        config.tool, image_payload(data, mime_type=mime, **config.args)
+                    )
+                    best = min(best, time.process_time() - started)
+                seconds[config.label] += best
+                codes = result["barcodes"]
+                if expected is None:
+                    hits[config.label][group] += not codes
+                elif group == "GS/RS separated payloads":
+                    hits[config.label][group] += any(
+                        (
+                            base64.b64decode(c["bytes"]) == expected
+                            and c["text"].encode() != expected
+                        )  # text alone cannot carry them
+                        or c["text"].encode() == expected
+                        for c in codes
+                    )
+                else:
+                    hits[config.label][group] += any(c["text"].encode() == expected for c in codes)
+    totals = {g: sum(1 for c in cases if c[0] == g) for g in groups}
+    base = seconds[BARCODE_CONFIGS[0].label]
+    rows = [
+        "**barcode.read**",
+        "",
+        "| setting | " + " | ".join(f"{g} ({totals[g]})" for g in groups) + " | time |",
+        "|" + "---|" * (len(groups) + 2),
+    ]
+    for label, per_group in hits.items():
+        cells = " | ".join(f"{per_group[g]}/{totals[g]}" for g in groups)
+        rows.append(f"| {label} | {cells} | {seconds[label] / base:.2f}x |")
+    return "\n".join(rows)
+
+
+# -- detectors ------------------------------------------------------------------------------
+
+PEOPLE_CONFIGS = (
+    Config("upscale 1, min_score 1", "people.detect", {"upscale": 1.0}),
+    Config("upscale 1.5, min_score 0.5", "people.detect", {"min_score": 0.5}),
+    Config("Visor default (upscale 1.5, min_score 1)", "people.detect", {}),
+    Config("upscale 2, min_score 1", "people.detect", {"upscale": 2.0}),
+    Config(
+        "daimler, upscale 1.5, min_score 2", "people.detect", {"model": "daimler", "min_score": 2.0}
+    ),
+)
+
+FACES_CONFIGS = (
+    Config("Visor default (frontal)", "faces.detect", {}),
+    Config("frontal_alt2", "faces.detect", {"model": "frontal_alt2"}),
+    Config("frontal, min_score 2", "faces.detect", {"min_score": 2.0}),
+)
+
+
+def bench_detector(
+    plugin: str,
+    key: str,
+    configs: tuple[Config, ...],
+    positives: list[Any],
+    negatives: list[Any],
+    repeat: int,
+) -> str:
+    from photos import match
+
+    wanted = sum(len(p.boxes) for p in positives)
+    rows = [
+        f"**{plugin}.detect** ({len(positives)} photos with {wanted} marked, "
+        f"{len(negatives)} without; a hit is IoU >= 0.5)",
+        "",
+        "| setting | found | false hits (photos with / without) | time |",
+        "|---|---|---|---|",
+    ]
+    base = None
+    with PluginHarness(plugin) as harness:
+        for config in configs:
+            found = false_with = false_without = 0
+            seconds = 0.0
+            for photo in positives + negatives:
+                best = float("inf")
+                for _ in range(repeat):
+                    started = time.process_time()
+                    result = harness.call(config.tool, image_payload(photo.image, **config.args))
+                    best = min(best, time.process_time() - started)
+                seconds += best
+                boxes = [tuple(r["box"]) for r in result[key]]
+                tp, fp = match(photo.boxes, boxes)
+                found += tp
+                if photo.boxes:
+                    false_with += fp
+                else:
+                    false_without += fp
+            base = base or seconds
+            rows.append(
+                f"| {config.label} | {found}/{wanted} | {false_with} / {false_without} "
+                f"| {seconds / base:.2f}x |"
+            )
+    return "\n".join(rows)
+
+
+def faces_photos() -> tuple[list[Any], list[Any]]:
+    from photos import Photo, photos_without_people
+    from PIL import Image
+    from skimage import data
+
+    #: Hand-drawn (test_faces.py): Eileen Collins's face in scikit-image's astronaut photo.
+    astronaut = Photo("astronaut", Image.fromarray(data.astronaut()), [(178, 75, 92, 105)])
+    return [astronaut], photos_without_people()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +347,26 @@ def main(argv: list[str] | None = None) -> int:
         with PluginHarness("ocr") as harness:
             scores = bench_text(harness, OCR_CONFIGS, docs, args.repeat)
         out.append(text_table("ocr.read_text", scores, OCR_CONFIGS[0].label, kinds))
+    if "barcode" in only:
+        out.append(bench_barcodes(args.repeat))
+    if "faces" in only:
+        positives, negatives = faces_photos()
+        out.append(
+            bench_detector("faces", "faces", FACES_CONFIGS, positives, negatives, args.repeat)
+        )
+    if "people" in only:
+        from photos import people_photos, photos_without_people
+
+        out.append(
+            bench_detector(
+                "people",
+                "people",
+                PEOPLE_CONFIGS,
+                people_photos(),
+                photos_without_people(),
+                args.repeat,
+            )
+        )
     if "ocr-rapid" in only:
         with PluginHarness("ocr-rapid") as harness:
             scores = bench_text(harness, RAPID_CONFIGS, docs, args.repeat)
@@ -143,8 +375,6 @@ def main(argv: list[str] | None = None) -> int:
     print("\n\n".join(out))
     return 0
 
-
-Runner = Callable[[], None]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -18,7 +18,6 @@ def noop(args: dict[str, Any]) -> dict[str, Any]:
 class NoopPlugin(Plugin):
     name = "bench_noop"
     version = "1"
-    isolation = "in_process"
 
     @tool(
         input_schema={"type": "object", "properties": {"n": {"type": "integer"}}},
@@ -26,6 +25,10 @@ class NoopPlugin(Plugin):
     )
     def noop(self, args: dict) -> dict:
         return noop(args)
+
+
+#: The operator's choice that runs the no-op in the server process (a plugin cannot ask).
+IN_PROCESS = {NoopPlugin.name: "in_process"}
 
 
 def per_call_us(fn: Callable[[], object], calls: int, batches: int) -> float:

@@ -16,7 +16,7 @@ from app.main import create_app
 from app.plugins.loader.plugin_loader import source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.settings import Settings
-from benchlib import NoopPlugin, noop
+from benchlib import IN_PROCESS, NoopPlugin, noop
 
 
 def build() -> FastAPI:
@@ -26,7 +26,7 @@ def build() -> FastAPI:
     # BENCH_DATA_DIR: a data directory prepared by the benchmark (e.g. holding an API key,
     # which turns authentication on); otherwise a fresh one (no key: the open server).
     data_dir = os.environ.get("BENCH_DATA_DIR") or tempfile.mkdtemp(prefix="visor-bench-")
-    settings = Settings(data_dir=data_dir, log_level="WARNING")
+    settings = Settings(data_dir=data_dir, log_level="WARNING", plugin_isolation=IN_PROCESS)
     app = create_app(
         settings,
         registry=PluginRegistry(),

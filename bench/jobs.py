@@ -45,7 +45,7 @@ from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
-from benchlib import NoopPlugin
+from benchlib import IN_PROCESS, NoopPlugin
 
 # -- baseline: raw sqlite3 -------------------------------------------------------------------
 
@@ -175,7 +175,9 @@ def serve(port: int, data_dir: str) -> None:
     from app.main import create_app
     from app.settings import Settings
 
-    settings = Settings(data_dir=Path(data_dir), log_level="WARNING", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=Path(data_dir), log_level="WARNING", plugin_isolation=IN_PROCESS, _env_file=None
+    )
     app = create_app(
         settings,
         registry=PluginRegistry(),

@@ -2,8 +2,8 @@
 
 Run: ``python bench/mcp_roundtrip.py``. Starts one uvicorn server process (the app of
 bench/http_app.py, no-op tool ``bench_noop.noop``), then, from one client process, times
-sequential round trips through both doors, alternating in rounds so drift hits both
-equally:
+sequential round trips through every door, one call per door in turn (rotating order) so
+load on a shared machine hits all of them equally:
 
 - REST: httpx keep-alive ``POST /v1/analyze``;
 - MCP: the official ``mcp`` client, one connection, ``call_tool("bench_noop.noop")``, in
@@ -126,9 +126,12 @@ async def measure(url: str, rounds: int, per_round: int, warmup: int) -> dict[st
         doors = {"rest": rest, "mcp": mcp_modern, "mcp-legacy": mcp_legacy, "mcp-wire": mcp_wire}
         for call in doors.values():
             await timed(call, warmup)
-        for _ in range(rounds):
-            for name, call in doors.items():
-                samples[name].extend(await timed(call, per_round))
+        names = list(doors)
+        for i in range(rounds * per_round):
+            # One call per door in turn, in a rotating order: on a busy machine every door
+            # sees the same load, call for call.
+            for name in names[i % len(names) :] + names[: i % len(names)]:
+                samples[name].extend(await timed(doors[name], 1))
     return samples
 
 

@@ -1,6 +1,6 @@
 """Per-plugin latency and 1-vs-2-worker throughput of the built-in plugins.
 
-    python bench/plugins.py [--calls 20] [--plugins ocr,barcode,faces,image_info,ocr-rapid]
+    python bench/plugins.py [--calls 20] [--plugins ocr,barcode,faces,people,image_info,ocr-rapid]
 
 For each plugin, on a standard image set the script generates itself:
 
@@ -82,11 +82,18 @@ def photo() -> Image.Image:
     return Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
 
 
+def walkway() -> Image.Image:
+    """A 768x576 frame of OpenCV's vtest.avi (six people), shipped as test data."""
+    frame = Path(__file__).resolve().parents[1] / "server/tests/builtin/data/people"
+    return Image.open(frame / "vtest-frame600.jpg").convert("RGB")
+
+
 #: plugin → (tool, image factory, encoding, extra args)
 CASES: dict[str, tuple[str, Any, str, dict[str, Any]]] = {
     "image_info": ("describe", photo, "JPEG", {}),
     "barcode": ("read", codes, "PNG", {}),
     "faces": ("detect", portrait, "JPEG", {}),
+    "people": ("detect", walkway, "JPEG", {}),
     "ocr": ("read_text", document, "PNG", {}),
     "ocr-rapid": ("read_text", document, "PNG", {}),
 }

@@ -33,11 +33,11 @@ from app.pipelines.store import PipelineStore
 from app.plugins.loader.plugin_loader import PluginSource
 from app.plugins.loader.plugin_registry import PluginRegistry, get_registry
 from app.plugins.runtime.executor import Executor
-from app.plugins.runtime.factory import build_executor
+from app.plugins.runtime.factory import build_executor, request_threads
 from app.services.analysis_service import AnalysisService
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
-from app.serving import GracefulStop, register
+from app.serving import GracefulStop, register, widen_thread_pool
 from app.settings import Settings
 
 log = logging.getLogger("visor")
@@ -97,6 +97,7 @@ def create_app(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         prometheus.attach()
         await run_in_threadpool(plugin_service.load)
+        widen_thread_pool(request_threads(settings, len(registry)))  # no plugin starves another
         await run_in_threadpool(job_service.start)
         await run_in_threadpool(auth.start)  # keys live in the job store's database
         app.state.ready = True

@@ -79,6 +79,21 @@ def begin_shutdown() -> None:
         stop.begin()
 
 
+def widen_thread_pool(tokens: int) -> None:
+    """Let the event loop's default thread pool hold ``tokens`` threads at once.
+
+    Every sync route and MCP call waits for its tool on one of these threads (anyio's
+    default: 40). A call queued for a slow plugin holds its thread while it waits, so with
+    fewer threads than the plugins' queues, one plugin's backlog would take every thread and
+    starve the others. Call from the running loop (the lifespan).
+    """
+    import anyio.to_thread
+
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    if tokens > limiter.total_tokens:
+        limiter.total_tokens = tokens
+
+
 class VisorServer(uvicorn.Server):
     """uvicorn, telling the app when shutdown starts rather than when requests are done."""
 

@@ -26,6 +26,8 @@ IN_PROCESS_TEST_PLUGINS = (
     "jobtest",
     "slow",
     "size",
+    "finder",
+    "quota",
 )
 
 

@@ -19,9 +19,9 @@ class ThumbnailPlugin(Plugin):
     name = "thumbnail"  # unique across the server; letters, digits, _ and -
     version = "0.1.0"
     description = "Makes thumbnails and grayscale histograms of images (Pillow + NumPy)."
-    # Execution preferences (operators can override them in Visor's settings):
-    isolation = "process"  # run in supervised worker processes (the default)
-    workers = 1
+    # Execution preferences (operators can override them in Visor's settings). Tools run
+    # in supervised worker processes; only the operator can choose in-process.
+    workers = 1  # at most one worker process (default: one per CPU)
     timeout_s = 10.0
 
     def startup(self) -> None:

@@ -105,3 +105,30 @@ def test_overview_counts_jobs_waiting_in_the_queue(client: Any) -> None:
         response = client.post("/v1/jobs", json={"plugin": "echo", "args": {"text": "x"}})
         assert response.status_code == 202
     assert client.get("/ui/api/overview").json()["jobs"] == {"pending": 3, "running": 0}
+
+
+def test_every_openapi_reference_resolves_in_the_document(client: Any) -> None:
+    """ReDoc (and other OpenAPI tools) refuse a document with a dangling ``$ref``."""
+    spec = client.get("/openapi.json").json()
+    refs: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                refs.append(ref)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    assert refs
+    schemas = spec["components"]["schemas"]
+    dangling = [
+        r
+        for r in refs
+        if not (r.startswith("#/components/schemas/") and r.split("/")[-1] in schemas)
+    ]
+    assert not dangling, dangling

@@ -99,6 +99,12 @@ BROKEN = [
         "args do not fit",
     ),
     (
+        "unknown arg",
+        [{"id": "a", "tool": "image_info.describe", "args": {"dominant_colours": 2}}],
+        "a",
+        "args do not fit",
+    ),
+    (
         "image in args",
         [{"id": "a", "tool": "image_info.describe", "args": {"image": "AAAA"}}],
         "a",

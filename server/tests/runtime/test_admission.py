@@ -84,7 +84,8 @@ def test_a_waiter_times_out_at_its_calls_limit() -> None:
     admission.acquire()
     with pytest.raises(VisorError) as waited:
         admission.acquire(timeout_s=0.05)
-    assert waited.value.code is ErrorCode.TIMEOUT
+    assert waited.value.code is ErrorCode.OVERLOADED  # saturated, not broken
+    assert waited.value.details["queued"] is True
     assert admission.stats()["queued"] == 0
 
 

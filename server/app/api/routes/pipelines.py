@@ -41,8 +41,28 @@ class PipelineResult(BaseModel):
     elapsed_ms: float
 
 
+def _inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON Schema with its ``$defs`` written in place: ``#/$defs/...`` refs do
+    not resolve inside an OpenAPI document (ReDoc refuses the whole document)."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return resolve({**defs[ref.removeprefix("#/$defs/")], **rest})
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return dict(resolve(schema))
+
+
 def _body_doc(model: type[BaseModel], yaml: bool = False) -> dict[str, Any]:
-    content: dict[str, Any] = {"application/json": {"schema": model.model_json_schema()}}
+    schema = _inline_defs(model.model_json_schema())
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
     if yaml:
         content["application/yaml"] = {"schema": {"type": "string"}}
     return {"requestBody": {"required": True, "content": content}}

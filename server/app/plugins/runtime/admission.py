@@ -69,10 +69,10 @@ class Admission:
     ) -> None:
         """Take a slot, waiting in line if all are held; raise ``overloaded`` past the queue.
 
-        Also raises ``cancelled`` if ``cancel`` is set while waiting, ``timeout`` if no slot
-        came within ``timeout_s`` (the call's own time limit: a call stuck behind stuck
-        calls gets the answer it would have got running), and the close reason (e.g.
-        ``plugin_unavailable``) if the plugin stops meanwhile.
+        Also raises ``cancelled`` if ``cancel`` is set while waiting, ``overloaded`` if no
+        slot came within ``timeout_s`` (the call's own time limit: a call stuck behind stuck
+        calls is not kept forever), and the close reason (e.g. ``plugin_unavailable``) if
+        the plugin stops meanwhile.
         """
         with self._lock:
             if self._closed is not None:
@@ -154,11 +154,16 @@ class Admission:
         waiter.event.set()
 
     def _queue_timeout(self, timeout_s: float | None) -> VisorError:
+        """A call that waited its whole time limit for a slot: the plugin is saturated
+        (``overloaded``, quiet, retryable — jobs retry it), not broken (not ``timeout``,
+        which would mark the plugin FAILED)."""
+        with self._lock:
+            retry = self._retry_after_locked()
         return VisorError(
-            f"no capacity for plugin {self.name!r} within the call's {timeout_s:g}s limit "
-            f"({self.limit} calls running)",
-            code=ErrorCode.TIMEOUT,
-            details={"timeout_s": timeout_s, "queued": True},
+            f"plugin {self.name!r} had no free slot within the call's {timeout_s:g}s limit "
+            f"({self.limit} running); retry in {retry}s",
+            code=ErrorCode.OVERLOADED,
+            details={"retry_after_s": retry, "waited_s": timeout_s, "queued": True},
             plugin=self.name,
         )
 

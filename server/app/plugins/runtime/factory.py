@@ -12,6 +12,7 @@ from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.executor import Executor
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.plugins.runtime.process import ProcessExecutor, ProcessOptions
+from app.plugins.runtime.process.config import auto_workers
 from app.plugins.runtime.routing import RoutingExecutor
 from app.settings import Settings
 
@@ -50,6 +51,21 @@ def isolated_executor(
         )
         return RayExecutor(ray_options, registry=registry)
     return ProcessExecutor(options, registry=registry)
+
+
+#: Threads for requests that wait on tools, at most (each is a blocked thread: ~100 KB).
+MAX_REQUEST_THREADS = 2048
+
+
+def request_threads(settings: Settings, plugins: int) -> int:
+    """Threads the server needs so every plugin's running and queued calls fit at once,
+    plus anyio's default 40 for everything else (docs/isolation.md, Admission)."""
+    options = process_options(settings)
+    workers = options.default_workers or auto_workers()
+    per_plugin = max([workers, *options.workers.values()]) + max(
+        [options.queue_size, *options.queue_sizes.values()]
+    )
+    return min(MAX_REQUEST_THREADS, 40 + plugins * per_plugin)
 
 
 def build_executor(settings: Settings, registry: PluginRegistry | None = None) -> Executor:

@@ -213,6 +213,11 @@ class InProcessExecutor:
                 self._submit_async(call, lane.instance, ctx, pending, ended)
             else:
                 lane.threads.submit(lambda: _run_sync(call, lane.instance, ctx, pending, ended))
+        except RuntimeError as exc:  # the plugin was stopped between admission and here
+            ended()
+            raise VisorError(
+                f"plugin {call.plugin!r} is stopping", code=ErrorCode.PLUGIN_UNAVAILABLE
+            ) from exc
         except BaseException:
             ended()
             raise

@@ -54,8 +54,8 @@ class ReadInput(ImageInput):
 
 class Barcode(Region):
     format: str = Field(description="zxing-cpp format name, e.g. QRCode, EAN13, Code128.")
-    symbology: str = Field(description="The format's family, e.g. EANUPC, QRCode, DataBar.")
     text: str = Field(description="The content as text, rendered per `text_mode`.")
+    symbology: str = Field(description="The format's family, e.g. EANUPC, QRCode, DataBar.")
     bytes: str = Field(description="The exact content bytes, base64 (GS/RS separators kept).")
     content_type: str = Field(description="Text, Binary, Mixed, GS1, ISO15434 or UnknownECI.")
     symbology_identifier: str = Field(description="ISO/IEC 15424 identifier, e.g. ]Q1.")

@@ -9,6 +9,7 @@ turns any download rapidocr still attempts into a clear ``PluginError``.
 from __future__ import annotations
 
 import importlib.util
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from app.plugins.base import PluginUnavailable
 
 #: Works from the repository root, where the extra is defined (the package is not on PyPI).
+log = logging.getLogger(__name__)
+
 EXTRA_HINT = 'pip install -e "./server[ocr-rapid]"'
 
 
@@ -46,8 +49,9 @@ def require_extra() -> None:
 def _one(directory: Path, task: str) -> Path:
     found = sorted(directory.glob(f"*{task}*.onnx"))
     if not found:
+        log.warning("rapidocr: no bundled %s model in %s", task, directory)  # path: log only
         raise PluginUnavailable(
-            f"the installed rapidocr wheel has no bundled {task} model in {directory}; "
+            f"the installed rapidocr wheel has no bundled {task} model; "
             "Visor does not download models; reinstall the extra "
             f"({EXTRA_HINT})"
         )

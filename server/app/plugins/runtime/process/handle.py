@@ -88,6 +88,8 @@ class WorkerHandle:
 
     def start(self) -> None:
         parent_conn, child_conn = _SPAWN.Pipe(duplex=True)
+        _widen(parent_conn)
+        _widen(child_conn)
         out_r, out_w = os.pipe()
         writer = Connection(out_w, readable=False)
         process = _SPAWN.Process(
@@ -298,6 +300,25 @@ class WorkerHandle:
         if self._conn is None:
             raise WorkerLost(ErrorCode.WORKER_CRASHED, "the worker is no longer available")
         return self._conn
+
+
+#: Socket buffer of a worker's channel: a photo-sized payload (hundreds of KB of base64)
+#: goes down in one write instead of 64 KB pieces that each wait for the worker to be
+#: scheduled and read — the part of a call's cost that grew with the payload under load.
+_CHANNEL_BUFFER_BYTES = 4 * 1024 * 1024
+
+
+def _widen(conn: Connection) -> None:
+    """Enlarge both directions of a duplex pipe (a Unix socket pair) where the OS allows."""
+    import socket
+
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except OSError:
+        return
+    with sock, contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _CHANNEL_BUFFER_BYTES)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _CHANNEL_BUFFER_BYTES)
 
 
 def _kill_group(pgid: int | None) -> None:

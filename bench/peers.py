@@ -1,0 +1,294 @@
+"""Visor vs a bare FastAPI endpoint running the same tool code (issue 15's peers benchmark).
+
+Run: ``python bench/peers.py [--before DIR]``. Starts the two servers of bench/peers_app.py
+(one process each, default settings) and, with ``--before``, a third: Visor from another
+checkout (``DIR`` holds its ``server/``), to compare before/after in one run. Then, in
+interleaved rounds (the order flips every round), drives each with keep-alive connections
+at 1, 16 and 64 connections, on image_info and barcode, with a tiny image (a QR code PNG)
+and a photo-sized one (a 1600x1200 JPEG with a QR code in it).
+
+Prints per configuration, as ratios Visor ÷ bare (medians over rounds): throughput of
+successful requests (target ≥ 0.95 at c=16 and 64), refusals (target: none at c=64), p99
+latency (≤ 1.5), sequential p50 at c=1 (≤ 1.1) and server CPU per successful request,
+counting the server and all its worker processes (≤ 1.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+TOOLS = {"image_info": "describe", "barcode": "read"}
+CONNECTIONS = (1, 16, 64)
+
+
+def images() -> dict[str, bytes]:
+    import numpy as np
+    import zxingcpp
+    from PIL import Image
+    from skimage import data
+
+    qr = Image.fromarray(
+        np.asarray(
+            zxingcpp.create_barcode("visor", zxingcpp.BarcodeFormat.QRCode).to_image(scale=3)
+        )
+    ).convert("RGB")
+    tiny = io.BytesIO()
+    qr.save(tiny, "PNG")
+    photo = Image.fromarray(data.astronaut()).resize((1600, 1200))
+    photo.paste(qr.resize((300, 300)), (1200, 80))
+    big = io.BytesIO()
+    photo.save(big, "JPEG", quality=90)
+    return {"tiny": tiny.getvalue(), "photo": big.getvalue()}
+
+
+@dataclass
+class Run:
+    ok: int = 0
+    refused: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    cpu_s: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def cpu_per_req_ms(self) -> float:
+        return self.cpu_s / self.ok * 1000 if self.ok else float("nan")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _request(port: int, path: str, body: dict[str, object]) -> bytes:
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+async def _connection(port: int, request: bytes, deadline: float, run: Run) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            if status == 200:
+                run.ok += 1
+                run.latencies.append(time.perf_counter() - started)
+            elif status == 503:
+                run.refused += 1
+            else:
+                run.errors += 1
+    finally:
+        writer.close()
+
+
+def _tree_cpu(pid: int) -> float:
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def drive(pid: int, port: int, request: bytes, seconds: float, connections: int) -> Run:
+    run = Run()
+    cpu = _tree_cpu(pid)
+    started = time.perf_counter()
+
+    async def all_connections() -> None:
+        deadline = started + seconds
+        await asyncio.gather(
+            *(_connection(port, request, deadline, run) for _ in range(connections))
+        )
+
+    asyncio.run(all_connections())
+    run.seconds = time.perf_counter() - started
+    run.cpu_s = _tree_cpu(pid) - cpu
+    return run
+
+
+def _wait_ready(port: int, timeout: float = 120.0) -> None:
+    import urllib.request
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ready", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server on {port} did not become ready")
+
+
+def _start(kind: str, port: int, pythonpath: str | None = None) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    paths = [str(HERE)]
+    if pythonpath:
+        paths.insert(0, pythonpath)
+    env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")])
+    env.pop("VISOR_AUTH", None)
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "peers_app.py"), kind, str(port)], cwd=HERE, env=env
+    )
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:6.2f}" if b and b == b and a == a else "   n/a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--before", help="a checkout of an older Visor to compare too")
+    opts = parser.parse_args()
+
+    pictures = images()
+    systems: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    kinds = [("visor", "visor", None), ("bare", "bare", None)]
+    if opts.before:
+        kinds.append(("before", "visor", str(Path(opts.before) / "server")))
+    for name, kind, path in kinds:
+        port = _free_port()
+        systems[name] = (_start(kind, port, path), port)
+    results: dict[tuple[str, str, str, int], list[Run]] = {}
+    try:
+        for _, port in systems.values():
+            _wait_ready(port)
+        requests: dict[tuple[str, str, str], bytes] = {}
+        for name, (_, port) in systems.items():
+            for plugin, tool in TOOLS.items():
+                for size, data in pictures.items():
+                    body = {"image": base64.b64encode(data).decode(), "mime_type": None}
+                    if name == "bare":
+                        path = f"/bare/{plugin}"
+                    else:
+                        path = "/v1/analyze"
+                        body.update(plugin=plugin, tool=tool)
+                        body.pop("mime_type")
+                        body["mime_type"] = "image/png" if size == "tiny" else "image/jpeg"
+                    requests[(name, plugin, size)] = _request(port, path, body)
+        for name, (proc, port) in systems.items():  # warm up: workers booted, caches hot
+            for plugin in TOOLS:
+                drive(proc.pid, port, requests[(name, plugin, "tiny")], 3.0, 64)
+        names = list(systems)
+        for round_no in range(opts.rounds):
+            order = names if round_no % 2 == 0 else names[::-1]
+            for plugin in TOOLS:
+                for size in pictures:
+                    for c in CONNECTIONS:
+                        for name in order:
+                            proc, port = systems[name]
+                            run = drive(
+                                proc.pid, port, requests[(name, plugin, size)], opts.seconds, c
+                            )
+                            results.setdefault((name, plugin, size, c), []).append(run)
+            print(f"round {round_no + 1}/{opts.rounds} done", flush=True)
+    finally:
+        for proc, _ in systems.values():
+            proc.send_signal(signal.SIGINT)
+        for proc, _ in systems.values():
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    report(results, list(systems), pictures)
+
+
+def _median(runs: list[Run], attr: str) -> float:
+    values = [getattr(r, attr) for r in runs]
+    values = [v for v in values if v == v]
+    return statistics.median(values) if values else float("nan")
+
+
+def report(
+    results: dict[tuple[str, str, str, int], list[Run]],
+    names: list[str],
+    pictures: dict[str, bytes],
+) -> None:
+    sizes = ", ".join(f"{k} {len(v) / 1024:.0f} KiB" for k, v in pictures.items())
+    print(f"\nimages: {sizes}; ratios are Visor ÷ bare FastAPI (medians over rounds)")
+    contenders = [n for n in names if n != "bare"]
+    for name in contenders:
+        print(f"\n== {name} ==")
+        print(
+            f"{'tool':<11}{'image':<7}{'c':>3} {'req/s':>8} {'bare':>8} {'thru':>6} "
+            f"{'refused':>8} {'p99':>6} {'p50':>6} {'cpu/req':>8}  (ms: p99 visor/bare)"
+        )
+        for plugin in TOOLS:
+            for size in pictures:
+                for c in CONNECTIONS:
+                    ours = results[(name, plugin, size, c)]
+                    bare = results[("bare", plugin, size, c)]
+                    rps, bare_rps = _median(ours, "rps"), _median(bare, "rps")
+                    p99 = statistics.median(r.pct(0.99) for r in ours) * 1000
+                    bare_p99 = statistics.median(r.pct(0.99) for r in bare) * 1000
+                    p50 = statistics.median(r.pct(0.50) for r in ours)
+                    bare_p50 = statistics.median(r.pct(0.50) for r in bare)
+                    refused = sum(r.refused + r.errors for r in ours)
+                    bare_refused = sum(r.refused + r.errors for r in bare)
+                    cpu = _median(ours, "cpu_per_req_ms")
+                    bare_cpu = _median(bare, "cpu_per_req_ms")
+                    print(
+                        f"{plugin:<11}{size:<7}{c:>3} {rps:8.0f} {bare_rps:8.0f} "
+                        f"{_ratio(rps, bare_rps)} {refused:>4}/{bare_refused:<3} "
+                        f"{_ratio(p99, bare_p99)} "
+                        f"{_ratio(p50, bare_p50) if c == 1 else '     -'} "
+                        f"{_ratio(cpu, bare_cpu)}"
+                        f"    ({p99:.1f}/{bare_p99:.1f})"
+                    )
+    print(
+        "\ntargets: thru ≥ 0.95 at c=16/64, no refusals at c=64, p99 ≤ 1.5, "
+        "p50 (c=1) ≤ 1.1, cpu/req ≤ 1.1"
+    )
+
+
+if __name__ == "__main__":
+    main()
