@@ -18,6 +18,7 @@ from starlette.routing import Route
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.routes import analyze, files, health, jobs, keys, metrics, pipelines, plugins
+from app.api.routes import streams as stream_routes
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
@@ -144,6 +145,7 @@ def create_app(
     for router in (*routers, health.router, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)
+    app.include_router(stream_routes.router)  # live streams (WebSocket)
     install_dashboard(app, version=VERSION)
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))

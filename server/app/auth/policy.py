@@ -61,6 +61,8 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("GET", "/v1/pipelines/{name}"): READ,
     ("DELETE", "/v1/pipelines/{name}"): ADMIN,
     ("POST", "/v1/pipelines/{name}/run"): RUN,
+    # live streams: every frame is a tool call
+    ("WS", "/v1/streams/{plugin}/{tool}"): RUN,
     # MCP: listing needs read; tools/call needs run (checked per call: app.auth.guard)
     ("*", "/mcp"): READ,
     ("*", "/mcp/"): READ,

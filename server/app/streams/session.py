@@ -1,0 +1,124 @@
+"""One live stream: receive frames, process the newest, answer one JSON message per frame.
+
+Two coroutines share a :class:`~app.streams.slot.LatestFrameSlot`: the receiver checks
+each message and puts good frames in the slot (answering bad ones with an envelope at
+once); the processor takes the newest frame and runs it as one governed call through
+:meth:`PluginManagementService.run` (validated, isolated, timed, counted, enveloped), in a
+worker thread so the receiver keeps reading — and dropping stale frames — meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from app.errors import VisorError, envelope_from_exception, public_error
+from app.plugins.runtime.executor import call_context
+from app.services.plugin_management_service import PluginManagementService
+from app.streams.frames import accept_frame
+from app.streams.slot import LatestFrameSlot, Taken
+
+log = logging.getLogger("visor.streams")
+
+
+class FrameAnswer(BaseModel):
+    """The answer to one processed frame (a failed frame gets the envelope instead)."""
+
+    frame: int = Field(description="The frame's number on this connection (1 = first message).")
+    dropped: int = Field(description="Frames dropped unprocessed since the previous answer.")
+    plugin: str
+    tool: str | None
+    elapsed_ms: float
+    result: dict[str, Any]
+
+
+class StreamSession:
+    """Serves one accepted WebSocket until the client goes away."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        plugins: PluginManagementService,
+        *,
+        plugin: str,
+        tool: str,
+        args: dict[str, Any],
+        max_frame_bytes: int,
+    ) -> None:
+        self._ws = websocket
+        self._plugins = plugins
+        self._plugin = plugin
+        self._tool = tool
+        self._args = args
+        self._max_frame_bytes = max_frame_bytes
+        self._id = uuid.uuid4().hex
+        self._send_lock = asyncio.Lock()
+        self._open = True
+        self.slot = LatestFrameSlot()
+
+    async def run(self) -> None:
+        processing = asyncio.create_task(self._process())
+        try:
+            await self._receive()
+        finally:
+            self.slot.close(discard=not self._open)
+            await processing  # the frame in flight finishes (a tool call cannot be torn down)
+
+    async def _receive(self) -> None:
+        number = 0
+        while True:
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                self._open = False
+                return
+            number += 1
+            try:
+                frame = accept_frame(number, message, self._max_frame_bytes)
+            except VisorError as exc:
+                await self._send({**self._error(exc), "frame": number})
+                continue
+            self.slot.put(frame)
+
+    async def _process(self) -> None:
+        while (taken := await self.slot.take()) is not None:
+            answer = await run_in_threadpool(self._call, taken)
+            if not await self._send(answer):
+                return
+
+    def _call(self, taken: Taken) -> dict[str, Any]:
+        frame = taken.frame
+        started = time.perf_counter()
+        with call_context(call_id=f"stream-{self._id}-{frame.number}"):
+            result, error = self._plugins.run(self._plugin, frame.payload(self._args), self._tool)
+        if error:
+            return {**public_error(error), "frame": frame.number, "dropped": taken.dropped}
+        return FrameAnswer(
+            frame=frame.number,
+            dropped=taken.dropped,
+            plugin=self._plugin,
+            tool=self._tool,
+            elapsed_ms=round((time.perf_counter() - started) * 1000.0, 3),
+            result=result,
+        ).model_dump()
+
+    def _error(self, exc: VisorError) -> dict[str, Any]:
+        return public_error(envelope_from_exception(exc, plugin=self._plugin))
+
+    async def _send(self, message: dict[str, Any]) -> bool:
+        """Send one JSON message; ``False`` once the client is gone."""
+        if not self._open:
+            return False
+        async with self._send_lock:
+            try:
+                await self._ws.send_json(message)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self._open = False
+                log.debug("stream %s: client went away", self._id)
+        return self._open
