@@ -17,7 +17,7 @@ from app.pipelines.spec import PipelineSpec, Step
 from app.plugins.base import ToolSpec
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.tool_runner import select_tool
-from app.plugins.runtime.validation import validator_for
+from app.plugins.runtime.validation import summarise, validator_for
 
 #: The image fields a step never takes from its args: the pipeline gives the image.
 _IMAGE_FIELDS = {"image", "image_ref", "image_url", "image_path", "mime_type"}
@@ -150,10 +150,8 @@ def _check_args(planned: PlannedStep) -> None:
         )
     ]
     if problems:
-        first = problems[0]
-        where = "" if first["path"] == "/" else f" at {first['path']}"
         raise step_error(
             step.id,
-            f"args do not fit {planned.plugin}.{planned.tool}: {first['message']}{where}",
+            f"args do not fit {planned.plugin}.{planned.tool}: {summarise(problems)}",
             errors=problems,
         )

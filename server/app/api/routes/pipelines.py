@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.errors import EnvelopeError
 from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
+from app.api.uploads import parse_body
 from app.pipelines.service import InlinePipelineRun, PipelineInput, PipelineService
 from app.pipelines.spec import PipelineSpec, parse_spec
 from app.pipelines.store import SavedPipeline
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
 async def get_pipeline_service(request: Request) -> PipelineService:
@@ -101,7 +99,7 @@ async def list_pipelines(pipelines: PipelineServiceDep) -> Response:
     summary="Run an inline pipeline spec on an image",
 )
 async def run_inline(request: Request, pipelines: PipelineServiceDep) -> Response:
-    given = _parse(InlinePipelineRun, await request.body())
+    given = parse_body(await request.body(), InlinePipelineRun)
     base = PipelineInput.model_validate(given.model_dump(exclude={"spec"}))
     return _outcome(await run_in_threadpool(pipelines.run, given.spec, base))
 
@@ -133,15 +131,8 @@ async def delete_pipeline(name: str, pipelines: PipelineServiceDep) -> Response:
     summary="Run a saved pipeline on an image",
 )
 async def run_saved(name: str, request: Request, pipelines: PipelineServiceDep) -> Response:
-    given = _parse(PipelineInput, await request.body())
+    given = parse_body(await request.body(), PipelineInput)
     return _outcome(await run_in_threadpool(pipelines.run_saved, name, given))
-
-
-def _parse(model: type[_M], body: bytes) -> _M:
-    try:
-        return model.model_validate_json(body or b"{}")
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from exc
 
 
 def _outcome(outcome: tuple[dict[str, Any], dict[str, Any]]) -> Response:
