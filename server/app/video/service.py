@@ -129,8 +129,8 @@ class VideoService:
         if request.plugin in (VIDEO_JOB_PLUGIN, PIPELINE_JOB_PLUGIN):
             raise _refuse(f"{request.plugin!r} is not a tool; name a plugin or a pipeline")
         tool, spec = self._jobs.resolve_tool(request.plugin, request.tool)
-        properties = spec.input_schema.get("properties", {})
-        if "image" not in properties:
+        properties = spec.input_schema.get("properties") or {}
+        if properties and "image" not in properties:  # none declared: it takes anything
             raise _refuse(
                 f"{request.plugin}.{tool} takes no image, so it cannot run on video frames",
                 field="plugin",
@@ -138,9 +138,8 @@ class VideoService:
         given = _IMAGE_FIELDS.intersection(request.args)
         if given:
             raise _refuse(f"args may not set {sorted(given)}: each frame is the image")
-        problems = validator_for(spec.input_schema).errors(
-            {**request.args, "image": _PLACEHOLDER_PNG}
-        )
+        instance = {**request.args, "image": _PLACEHOLDER_PNG} if properties else request.args
+        problems = validator_for(spec.input_schema).errors(instance)
         if problems:
             raise _refuse(
                 f"args do not fit {request.plugin}.{tool}: {summarise(problems)}",

@@ -74,6 +74,10 @@ class VideoSource(contextlib.AbstractContextManager["VideoSource"]):
     def __init__(self, path: Path, *, max_pixels: int) -> None:
         try:
             self._container = av.open(str(path), mode="r", metadata_errors="ignore")
+        except av.error.EOFError:
+            raise refuse(
+                "the file ends before its first video frame (it is empty or truncated)"
+            ) from None
         except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
             raise refuse(
                 "the file is not a video Visor can read (mp4, webm, mov, mkv), or it is "
@@ -96,7 +100,7 @@ class VideoSource(contextlib.AbstractContextManager["VideoSource"]):
                 container=container.format.name,
             )
         if not container.streams.video:
-            raise refuse("the file has no video stream (audio only, or empty)")
+            raise refuse("the file has no video stream (audio only, or no frames at all)")
         stream = container.streams.video[0]
         ctx = stream.codec_context
         width, height = int(ctx.width or 0), int(ctx.height or 0)
