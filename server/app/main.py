@@ -161,8 +161,9 @@ def create_app(
 
 
 def _spooled_upload_paths(settings: Settings) -> dict[str, int]:
-    """Upload routes whose parts go to disk: they take videos, so a video's body limit."""
-    limit = max(settings.max_request_bytes, settings.max_video_bytes + 1024 * 1024)
+    """Upload routes whose parts go to disk: they take videos, so a video's body limit
+    (plus room for the multipart framing)."""
+    limit = max(settings.max_request_bytes, settings.max_video_bytes + 64 * 1024)
     return {"/v1/files": limit, "/v1/video/jobs": limit}
 
 

@@ -215,8 +215,8 @@ class FileStore:
         if mime is None:
             looks = describe_bytes(head)
             raise VisorError(
-                f"file is not an image or a video (mp4, mov, webm, mkv): the bytes look like "
-                f"{looks}",
+                f"file is not an image: the bytes look like {looks} (videos for video jobs "
+                "are taken too: mp4, mov, webm, mkv)",
                 code=ErrorCode.INVALID_INPUT,
                 details={"field": "file", "looks_like": looks},
             )

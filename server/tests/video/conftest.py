@@ -19,7 +19,7 @@ def video_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def scripted_mp4(video_dir: Path) -> Path:
-    """6 s at 10 fps: QR 'VISOR-A' 0–2 s, 'VISOR-B' 3–5 s, a face 1–4 s."""
+    """6 s at 10 fps: QR 'VISOR-A' 0 to 2 s, 'VISOR-B' 3 to 5 s, a face 1 to 4 s."""
     return videos.scripted_video(video_dir / "scripted.mp4")
 
 
@@ -37,4 +37,3 @@ def video_client(make_client: Any, database_url: str | None) -> TestClient:  # n
         video_checkpoint_frames=4,
     )
     return client
-

@@ -114,7 +114,8 @@ def test_cancel_stops_a_running_video(video_client: TestClient, video_dir: Path)
     # Its checkpoints are swept by the next video job; the server goes on working.
     ref2 = upload(video_client, video_dir / "scripted.mp4")
     after = finished(
-        video_client, submit(video_client, video_ref=ref2, plugin="barcode", sample={"fps": 1})["id"]
+        video_client,
+        submit(video_client, video_ref=ref2, plugin="barcode", sample={"fps": 1})["id"],
     )
     assert after["status"] == "SUCCESS"
     assert video_client.app.state.video_service.checkpoints.load(job["id"]) == []
@@ -150,7 +151,11 @@ def test_events_carry_progress_as_frames_done(video_client: TestClient, scripted
     ],
 )
 def test_submit_refuses_what_can_never_run(
-    video_client: TestClient, scripted_mp4: Path, body: dict[str, Any], status: int, code: str | None
+    video_client: TestClient,
+    scripted_mp4: Path,
+    body: dict[str, Any],
+    status: int,
+    code: str | None,
 ) -> None:
     ref = upload(video_client, scripted_mp4)
     response = video_client.post("/v1/video/jobs", json={"video_ref": ref, **body})
@@ -163,9 +168,7 @@ def test_a_video_needs_a_video(video_client: TestClient) -> None:
     response = video_client.post("/v1/video/jobs", json={"plugin": "barcode"})
     assert response.status_code == 400
     assert "video_ref" in response.json()["error"]["message"]
-    missing = video_client.post(
-        "/v1/video/jobs", json={"plugin": "barcode", "video_ref": "0" * 32}
-    )
+    missing = video_client.post("/v1/video/jobs", json={"plugin": "barcode", "video_ref": "0" * 32})
     assert missing.status_code == 404
 
 

@@ -73,7 +73,9 @@ def write_video(
     with av.open(str(path), mode="w", format=container) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        if codec == "mjpeg":  # best quality: big frames (the memory test wants a big file)
+            stream.codec_context.qmin = stream.codec_context.qmax = 1
         if codec == "libx264":
             stream.options = {"preset": "ultrafast", "crf": "18"}
         stream.time_base = Fraction(1, fps)
@@ -92,7 +94,9 @@ def scripted_video(path: Path, **kwargs: object) -> Path:
     return write_video(path, scene.frame, seconds=DURATION_S, **kwargs)  # type: ignore[arg-type]
 
 
-def plain_video(path: Path, seconds: float, size: tuple[int, int] = (320, 240), fps: int = 30) -> Path:
+def plain_video(
+    path: Path, seconds: float, size: tuple[int, int] = (320, 240), fps: int = 30
+) -> Path:
     """A moving gradient (cheap to encode and decode), for long and hostile cases."""
     w, h = size
     xs = np.linspace(0, 255, w, dtype=np.float32)[None, :, None]
@@ -120,24 +124,11 @@ def png_named_mp4(path: Path) -> Path:
     return path
 
 
-def zero_frame_video(path: Path) -> Path:
-    """A well-formed mp4 with a video stream and no frames."""
-    with av.open(str(path), mode="w", format="mp4") as out:
+def zero_frame_video(path: Path, container: str = "mp4") -> Path:
+    """A container with a video stream declared and not one frame in it."""
+    with av.open(str(path), mode="w", format=container) as out:
         stream = out.add_stream("libx264", rate=10)
         stream.width, stream.height = 320, 240
         stream.pix_fmt = "yuv420p"
-    return path
-
-
-def huge_frame_video(path: Path, width: int = 30000, height: int = 30000) -> Path:
-    """A Matroska file whose video stream declares ``width`` x ``height`` frames (one
-    tiny packet): what a hostile file claiming a giant frame looks like to the prober."""
-    with av.open(str(path), mode="w", format="matroska") as out:
-        stream = out.add_stream("mjpeg", rate=1)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuvj420p"
-        packet = av.Packet(b"\xff\xd8\xff\xd9")
-        packet.stream = stream
-        packet.pts = packet.dts = 0
-        out.mux(packet)
+        out.start_encoding()
     return path
