@@ -199,3 +199,38 @@ def test_uvicorn_started_directly_on_all_interfaces_answers_outsiders_403(
     assert inside.status_code == 200
     assert outside.status_code == 403, outside.text
     assert outside.json()["error"]["details"]["reason"] == "no_keys"
+
+
+# -- behind a proxy: who the client is ---------------------------------------------------------
+
+
+def _fail_until_blocked(url: str, forwarded_for: str) -> list[int]:
+    headers = {"Authorization": "Bearer vsr_wrong_wrong", "X-Forwarded-For": forwarded_for}
+    return [httpx.get(f"{url}/v1/plugins", headers=headers).status_code for _ in range(3)]
+
+
+@pytest.mark.parametrize("trusted", ["127.0.0.1,::1", ""])
+def test_trusted_proxies_decide_whose_address_the_failure_limit_counts(
+    tmp_path: Path, trusted: str
+) -> None:
+    """Through a trusted proxy each client has its own failed-auth budget; an untrusted
+    X-Forwarded-For is ignored, so it cannot be used to dodge the limit."""
+    env = _env(tmp_path, VISOR_AUTH_FAILURES_BURST="2", VISOR_TRUSTED_PROXIES=trusted)
+    subprocess.run(
+        [*_visor(), "keys", "create", "ops", "--scope", "read"],
+        env=env, cwd=tmp_path, capture_output=True, check=True,
+    )  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(
+        [*_visor(), "serve", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_health(url, process)
+        first = _fail_until_blocked(url, "203.0.113.5")
+        second = _fail_until_blocked(url, "203.0.113.6")
+    finally:
+        _stop(process)
+    assert first == [401, 401, 429]
+    assert second == ([401, 401, 429] if trusted else [429, 429, 429])
