@@ -73,6 +73,8 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         server_header=False,  # no "Server: uvicorn": library details stay out of responses
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
