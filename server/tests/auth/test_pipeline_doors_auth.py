@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 from auth_helpers import Keys, bearer, create_keys
-from helpers import plugin_sources
+from helpers import plugin_sources, png_bytes
 from live_server import LiveServer
 from test_mcp_auth import mcp_client
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from app.settings import Settings
 
@@ -80,8 +80,6 @@ def _stream(server: LiveServer, headers: dict[str, str], origin: str | None) -> 
     """Open the pipeline stream, send one frame, return the answer (raises if refused)."""
     url = server.url.replace("http://", "ws://") + "/v1/streams/pipeline/echo-twice"
     with connect(url, origin=origin, additional_headers=headers, open_timeout=30) as ws:  # type: ignore[arg-type]
-        from helpers import png_bytes
-
         ws.send(png_bytes())
         answer: dict[str, object] = json.loads(ws.recv(timeout=30))
     return answer
