@@ -81,7 +81,9 @@ def create_app(
     video_service = VideoService.from_settings(
         settings, job_service, plugin_service, pipeline_service, file_store
     )
-    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION, files=file_store)
+    mcp = build_mcp_endpoint(
+        analysis_service, settings, version=VERSION, files=file_store, pipelines=pipeline_service
+    )
 
     def not_ready() -> None:
         app.state.ready = False

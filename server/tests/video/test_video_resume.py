@@ -116,9 +116,7 @@ def _noise_video(path: Path, frames: int) -> Path:
     )
 
 
-def test_memory_does_not_grow_with_the_video(
-    tmp_path: Path, servers: list[ServerProcess]
-) -> None:
+def test_memory_does_not_grow_with_the_video(tmp_path: Path, servers: list[ServerProcess]) -> None:
     video = _noise_video(tmp_path / "noise.mov", frames=140)
     size = video.stat().st_size
     assert size > 150 * 1024 * 1024, f"the test video is only {size} bytes"
