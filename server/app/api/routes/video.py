@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from app.api.responses import FastJSONResponse
+from app.api.routes.pipelines import _inline_defs  # $defs in place: OpenAPI cannot see them
 from app.api.schemas import error_responses
 from app.api.uploads import json_object, parse_body
 from app.errors import ErrorCode, VisorError
@@ -42,7 +43,7 @@ _SUBMIT_BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": VideoJobRequest.model_json_schema()},
+            "application/json": {"schema": _inline_defs(VideoJobRequest.model_json_schema())},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
