@@ -1,10 +1,10 @@
 """Video jobs: frames per second through a tool, against decoding alone in the same run.
 
 Run: ``python bench/video.py [--seconds 6] [--every 2]``. It generates a 1280x720 H.264
-video (30 fps, a QR code moving over a gradient), then:
+video (30 fps, a QR code moving over a photograph), then:
 
 - baseline, in this process: decoding every frame with the server's own decoder
-  (``app.video.source``), and decoding plus the per-frame PNG encoding a video job adds
+  (``app.video.source``), and decoding plus the per-frame JPEG encoding a video job adds
   (``app.video.frames``): frames per second;
 - for ``barcode`` and ``image_info``, on a real server (uvicorn, default settings, SQLite)
   with 1 and then 2 plugin workers: two video jobs at once on the same uploaded video, every
@@ -40,11 +40,12 @@ def _make_video(path: Path, seconds: float) -> Path:
     import numpy as np
     import zxingcpp
     from PIL import Image
+    from skimage import data
 
     code = zxingcpp.create_barcode("VISOR-BENCH", zxingcpp.BarcodeFormat.QRCode)
     qr = Image.fromarray(np.asarray(zxingcpp.write_barcode_to_image(code, scale=6))).convert("RGB")
-    xs = np.linspace(60, 200, WIDTH, dtype=np.float32)[None, :, None]
-    background = np.broadcast_to(xs, (HEIGHT, WIDTH, 3)).astype(np.uint8)
+    photo = Image.fromarray(data.astronaut()).resize((WIDTH, HEIGHT))
+    background = np.asarray(photo)
     with av.open(str(path), mode="w") as out:
         stream = out.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
@@ -149,10 +150,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         video = _make_video(Path(tmp) / "bench-720p.mp4", opts.seconds)
         decode, frames = _decode_fps(video, encode=False)
-        with_png, _ = _decode_fps(video, encode=True)
+        with_jpeg, _ = _decode_fps(video, encode=True)
         print(f"720p H.264, {frames} frames, {video.stat().st_size // 1024} KiB")
         print(f"baseline: decoding alone {decode:.0f} fps (1.00)")
-        print(f"  decoding + PNG per frame {with_png:.0f} fps ({with_png / decode:.2f})")
+        print(f"  decoding + JPEG per frame {with_jpeg:.0f} fps ({with_jpeg / decode:.2f})")
         for plugin in ("barcode", "image_info"):
             for workers in (1, 2):
                 server = Server(plugin, workers, Path(tmp) / f"{plugin}-{workers}")
