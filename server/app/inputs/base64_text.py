@@ -11,6 +11,8 @@ from __future__ import annotations
 import binascii
 import re
 
+import pybase64
+
 from app.plugins.base import InvalidInput
 
 _DATA_URL = re.compile(r"data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*),", re.IGNORECASE)
@@ -62,9 +64,24 @@ def decode_canonical(text: object) -> bytes | None:
     if not isinstance(text, str) or not text or len(text) % 4 or text[:5].lower() == "data:":
         return None
     try:
-        return binascii.a2b_base64(text, strict_mode=True)
+        return strict_decode(text)
     except (binascii.Error, ValueError):
         return None
+
+
+def strict_decode(text: str) -> bytes:
+    """Strict base64 decoding, fast: ``binascii.a2b_base64(text, strict_mode=True)``'s answer.
+
+    pybase64's SIMD decoder reads a photo's base64 (~370 KB) in tens of microseconds where
+    binascii took about a millisecond — on the server (checking and sniffing the input) and
+    again in the worker (the tool decoding it), so the cost grew with the payload. Whatever
+    pybase64 accepts binascii decodes to the same bytes; what it refuses (binascii is a
+    little laxer about excess padding) goes to binascii, so answers do not change.
+    """
+    try:
+        return pybase64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return binascii.a2b_base64(text, strict_mode=True)
 
 
 def decode_base64_text(text: object, field: str = "image") -> tuple[bytes, str | None]:
@@ -84,9 +101,7 @@ def decode_base64_text(text: object, field: str = "image") -> tuple[bytes, str |
     stripped = body.rstrip("=")
     if len(stripped) % 4 != 1:
         try:
-            return binascii.a2b_base64(
-                stripped + "=" * (-len(stripped) % 4), strict_mode=True
-            ), declared
+            return strict_decode(stripped + "=" * (-len(stripped) % 4)), declared
         except (binascii.Error, ValueError):
             pass
     raise _why_not(text, body, field)

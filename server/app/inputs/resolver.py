@@ -14,11 +14,12 @@ field the tool declares itself (say, its own ``image_url``) is left to the tool.
 
 from __future__ import annotations
 
-import binascii
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import pybase64
 
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
@@ -46,7 +47,7 @@ class ResolvedImage:
     def base64(self) -> str:
         if self.text is not None:
             return self.text
-        return binascii.b2a_base64(self.data, newline=False).decode("ascii")
+        return pybase64.b64encode(self.data).decode("ascii")
 
 
 class InputResolver:
