@@ -208,6 +208,12 @@ class Settings(BaseSettings):
     auth_refresh_s: float = Field(
         default=5.0, gt=0, description="Re-read keys (other servers' changes), write last-used."
     )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Proxies whose X-Forwarded-For/-Proto name the real client (comma-"
+        "separated IPs or networks, '*' for any, empty for none): per-address limits and "
+        "logs then see the client, not the proxy.",
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -2,14 +2,17 @@
 
 ``VISOR_AUTH``: ``auto`` (default) turns keys on as soon as one exists; ``required`` turns
 them on even with none; ``off`` turns them off even on a public interface (loudly). With
-``auto``, no key and a non-loopback host, the server refuses to start.
+``auto``, no key and a non-loopback host, the server refuses to start; and whichever way
+it was started (``uvicorn app.main:app --host 0.0.0.0`` included), a request that reaches
+it through a non-loopback interface while no key exists is refused (only the public
+routes answer), so an open server is never reachable from another machine by accident.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -32,6 +35,23 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def reached_from_outside(server: tuple[str, int] | list[Any] | None) -> bool:
+    """True when a connection arrived on a non-loopback interface.
+
+    ``server`` is the ASGI scope's local address of the connection. Only a literal IP
+    counts: a Unix socket (``None``) or a test client's host name is not an interface.
+    """
+    if not server:
+        return False
+    try:
+        address = ipaddress.ip_address(str(server[0]).strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_loopback
 
 
 class UnsafeExposure(RuntimeError):

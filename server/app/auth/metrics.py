@@ -23,6 +23,7 @@ class RefusalReason(StrEnum):
     RATE = "rate"
     ADDRESS = "address"  # too many failed authentications from one address
     ORIGIN = "origin"
+    NO_KEYS = "no_keys"  # reached from another machine while no key exists (auth auto)
 
 
 class AuthCounters:

@@ -5,7 +5,9 @@ and whatever is mounted later all pass it. Per request, in order:
 
 1. a browser ``Origin`` that is not allowed → 403 ``forbidden`` (even on an open server);
 2. the route's access level (:mod:`app.auth.policy`); ``public`` routes, and every route
-   while authentication is off, go straight through;
+   while authentication is off, go straight through — except that with ``VISOR_AUTH=auto``
+   and no key yet, a request that arrived on a non-loopback interface → 403 ``forbidden``
+   (``reason: no_keys``), however the server was started;
 3. no key → 401 ``unauthorized`` with ``WWW-Authenticate: Bearer``;
 4. an address that failed too often → 429 ``rate_limited`` (before its key is checked);
 5. a wrong, revoked or expired key → 401 (and one more failure for its address);
@@ -29,6 +31,7 @@ from starlette.websockets import WebSocketClose
 from app.api.responses import FastJSONResponse
 from app.auth import keys
 from app.auth.credentials import client_address, presented_key
+from app.auth.exposure import reached_from_outside
 from app.auth.index import Refusal
 from app.auth.metrics import RefusalReason
 from app.auth.policy import RoutePolicy
@@ -78,7 +81,19 @@ class AuthMiddleware:
         access = self.policy.access_for(
             scope.get("method", "GET"), scope["path"], websocket=kind == "websocket"
         )
-        if access is Access.PUBLIC or not auth.enabled:
+        if access is Access.PUBLIC:
+            await self.app(scope, receive, send)
+            return
+        if not auth.enabled:
+            if auth.refuses_outsiders() and reached_from_outside(scope.get("server")):
+                auth.counters.refusals[RefusalReason.NO_KEYS] += 1
+                await self._refuse(
+                    scope, receive, send, ErrorCode.FORBIDDEN,
+                    "this server has no API keys and answers only this machine: create one "
+                    "with 'visor keys create NAME --scope admin', or set VISOR_AUTH=off",
+                    {"reason": "no_keys"},
+                )  # fmt: skip
+                return
             await self.app(scope, receive, send)
             return
 

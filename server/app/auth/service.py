@@ -64,6 +64,10 @@ class AuthService:
         """The Prometheus collector for this service's keys and refusals."""
         return AuthCollector(self.counters, self.index)
 
+    def refuses_outsiders(self) -> bool:
+        """``auto`` with no key yet: only this machine may call (see :mod:`.exposure`)."""
+        return self.mode is AuthMode.AUTO and not self.index.any_keys
+
     @property
     def enabled(self) -> bool:
         if self.mode is AuthMode.AUTO:

@@ -1,17 +1,23 @@
-"""``visor serve`` on a public interface: refuses without keys, warns when told to run open."""
+"""A public interface: ``visor serve`` refuses without keys and warns when told to run open;
+however the server was started, requests from another machine need a key."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from auth_helpers import create_keys
+from fastapi.testclient import TestClient
+from helpers import plugin_sources
 from live_server import free_port
 
 from app.auth.exposure import AuthMode, is_loopback, refusal
@@ -120,3 +126,111 @@ def test_auth_off_starts_open_with_a_loud_warning(tmp_path: Path) -> None:
     finally:
         stderr = _stop(process)
     assert "VISOR_AUTH=off on 0.0.0.0: ANYONE WHO CAN REACH THIS PORT" in stderr
+
+
+# -- however it was started: requests from another machine need a key ------------------------
+
+
+def _outside_client(client: TestClient, host: str) -> TestClient:
+    """The same app, reached as if through the interface ``host`` (the scope's server)."""
+    return TestClient(client.app, base_url=f"http://{host}", raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize("interface", ["192.0.2.10", "[2001:db8::1]"])
+def test_no_keys_refuses_requests_that_arrive_from_another_machine(
+    make_client: Any, interface: str
+) -> None:
+    client = make_client(plugin_sources("echo"), force_in_process=True)
+    outside = _outside_client(client, interface)
+    refused = outside.post("/v1/analyze", json={"plugin": "echo", "args": {"text": "hi"}})
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["details"] == {"code": "forbidden", "reason": "no_keys"}
+    assert "visor keys create" in error["message"]
+    assert outside.get("/v1/health").status_code == 200  # public probes still answer
+    assert _outside_client(client, "127.0.0.1").get("/v1/plugins").status_code == 200
+    assert client.get("/v1/plugins").status_code == 200  # a named host is not an interface
+
+
+def test_no_keys_refusal_does_not_apply_when_auth_is_off(make_client: Any) -> None:
+    client = make_client(plugin_sources("echo"), force_in_process=True, auth="off")
+    assert _outside_client(client, "192.0.2.10").get("/v1/plugins").status_code == 200
+
+
+def test_once_a_key_exists_outsiders_need_it_like_everyone(make_client: Any) -> None:
+    client = make_client(plugin_sources("echo"), force_in_process=True)
+    keys = create_keys(client.app.state.auth)
+    outside = _outside_client(client, "192.0.2.10")
+    assert outside.get("/v1/plugins").status_code == 401
+    authorised = {"Authorization": f"Bearer {keys.read}"}
+    assert outside.get("/v1/plugins", headers=authorised).status_code == 200
+
+
+def _public_address() -> str | None:
+    """A non-loopback IPv4 address of this machine (``0.0.0.0`` listens on those), if any."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("198.51.100.1", 9))  # no packet is sent: this only picks a route
+            address = str(probe.getsockname()[0])
+    except OSError:
+        return None
+    return None if is_loopback(address) else address
+
+
+def test_uvicorn_started_directly_on_all_interfaces_answers_outsiders_403(
+    tmp_path: Path,
+) -> None:
+    """The deployment that bypasses ``visor serve``'s start check is still closed."""
+    address = _public_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback address to call itself through")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "0.0.0.0",
+         "--port", str(port), "--log-level", "warning"],
+        env=_env(tmp_path), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _wait_health(f"http://127.0.0.1:{port}", process)
+        inside = httpx.get(f"http://127.0.0.1:{port}/v1/plugins")
+        outside = httpx.get(f"http://{address}:{port}/v1/plugins")
+    finally:
+        _stop(process)
+    assert inside.status_code == 200
+    assert outside.status_code == 403, outside.text
+    assert outside.json()["error"]["details"]["reason"] == "no_keys"
+
+
+# -- behind a proxy: who the client is ---------------------------------------------------------
+
+
+def _fail_until_blocked(url: str, forwarded_for: str) -> list[int]:
+    headers = {"Authorization": "Bearer vsr_wrong_wrong", "X-Forwarded-For": forwarded_for}
+    return [httpx.get(f"{url}/v1/plugins", headers=headers).status_code for _ in range(3)]
+
+
+@pytest.mark.parametrize("trusted", ["127.0.0.1,::1", ""])
+def test_trusted_proxies_decide_whose_address_the_failure_limit_counts(
+    tmp_path: Path, trusted: str
+) -> None:
+    """Through a trusted proxy each client has its own failed-auth budget; an untrusted
+    X-Forwarded-For is ignored, so it cannot be used to dodge the limit."""
+    env = _env(tmp_path, VISOR_AUTH_FAILURES_BURST="2", VISOR_TRUSTED_PROXIES=trusted)
+    subprocess.run(
+        [*_visor(), "keys", "create", "ops", "--scope", "read"],
+        env=env, cwd=tmp_path, capture_output=True, check=True,
+    )  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(
+        [*_visor(), "serve", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_health(url, process)
+        first = _fail_until_blocked(url, "203.0.113.5")
+        second = _fail_until_blocked(url, "203.0.113.6")
+    finally:
+        _stop(process)
+    assert first == [401, 401, 429]
+    assert second == ([401, 401, 429] if trusted else [429, 429, 429])

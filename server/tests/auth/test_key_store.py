@@ -6,13 +6,12 @@ takes effect after the index's next refresh; ``last_used`` is written in batches
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from postgres import throwaway_database
 from sqlalchemy import Engine
 
 from app.auth.index import KeyIndex, QuotaDefaults, Refusal
@@ -24,27 +23,13 @@ from app.errors import ErrorCode, VisorError
 from app.jobs.store.engine import build_engine
 from app.jobs.store.migrate import upgrade
 
-_PG = os.environ.get(
-    "VISOR_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-)
 DEFAULTS = QuotaDefaults(rate_per_s=10.0, burst=20, max_concurrent=2)
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(_PG, autocommit=True, connect_timeout=3)
-    except psycopg.Error as exc:
-        pytest.skip(f"no PostgreSQL reachable at {_PG!r}: {exc}".strip())
-    name = f"visor_test_auth_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    info = admin.info
-    try:
-        yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database("visor_test_auth") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

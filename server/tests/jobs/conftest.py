@@ -1,15 +1,11 @@
 """Job test fixtures: the store on SQLite and on a throwaway PostgreSQL database.
 
-PostgreSQL tests create one database per session (``visor_test_<random>``) on
-127.0.0.1:5432 as user ``postgres`` (override with ``VISOR_TEST_POSTGRES``, a psycopg
-conninfo string) and drop it at the end; they are skipped, with the reason, when no
-server answers.
+PostgreSQL tests share one throwaway database per session (:mod:`postgres`), emptied
+before each test; they are skipped, with the reason, when no server answers.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,38 +14,21 @@ from executors import executor_kind, executor_settings, ray_cluster  # noqa: F40
 from fastapi.testclient import TestClient
 from helpers import plugin_sources
 from job_plugins import SOURCES
+from postgres import ADMIN_CONNINFO, throwaway_database
 
 from app.settings import Settings
-
-_PG_CONNINFO = os.environ.get(
-    "VISOR_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-)
 
 
 @pytest.fixture(scope="session")
 def postgres_admin() -> str:
     """libpq conninfo of the maintenance database (to create, drop and alter test ones)."""
-    return _PG_CONNINFO
+    return ADMIN_CONNINFO
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    try:
-        import psycopg
-    except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'visor-server[postgres]')")
-    try:
-        admin = psycopg.connect(_PG_CONNINFO, autocommit=True, connect_timeout=3)
-    except psycopg.Error as exc:
-        pytest.skip(f"no PostgreSQL reachable at {_PG_CONNINFO!r}: {exc}".strip())
-    name = f"visor_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    info = admin.info
-    try:
-        yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database() as url:
+        yield url
 
 
 def _clear_postgres(url: str) -> None:
