@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import binascii
 import re
-
-import pybase64
+from collections.abc import Callable
 
 from app.plugins.base import InvalidInput
 
@@ -78,10 +77,29 @@ def strict_decode(text: str) -> bytes:
     pybase64 accepts binascii decodes to the same bytes; what it refuses (binascii is a
     little laxer about excess padding) goes to binascii, so answers do not change.
     """
+    if _FAST_DECODE is not None:
+        try:
+            return _FAST_DECODE(text)
+        except (binascii.Error, ValueError):
+            pass
+    return binascii.a2b_base64(text, strict_mode=True)
+
+
+def _fast_codec() -> tuple[Callable[[str], bytes] | None, Callable[[bytes], bytes]]:
+    """pybase64's decoder and encoder; binascii's where pybase64 is not installed (an
+    environment set up before it became a dependency)."""
     try:
+        import pybase64
+    except ImportError:
+        return None, lambda data: binascii.b2a_base64(data, newline=False)
+
+    def decode(text: str) -> bytes:
         return pybase64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return binascii.a2b_base64(text, strict_mode=True)
+
+    return decode, pybase64.b64encode
+
+
+_FAST_DECODE, encode_base64 = _fast_codec()
 
 
 def decode_base64_text(text: object, field: str = "image") -> tuple[bytes, str | None]:

@@ -19,11 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pybase64
-
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
-from app.inputs.base64_text import decode_base64_text, decode_canonical, hint_for, refuse
+from app.inputs.base64_text import (
+    decode_base64_text,
+    decode_canonical,
+    encode_base64,
+    hint_for,
+    refuse,
+)
 from app.inputs.paths import PathReader
 from app.inputs.urls import UrlFetcher, UrlPolicy
 from app.plugins.base import InvalidInput, ToolSpec
@@ -47,7 +51,7 @@ class ResolvedImage:
     def base64(self) -> str:
         if self.text is not None:
             return self.text
-        return pybase64.b64encode(self.data).decode("ascii")
+        return encode_base64(self.data).decode("ascii")
 
 
 class InputResolver:

@@ -50,3 +50,11 @@ def test_a_photo_sized_image_takes_the_fast_path() -> None:
     data = random.Random(1).randbytes(300_000)
     text = binascii.b2a_base64(data, newline=False).decode()
     assert decode_canonical(text) == data
+
+
+def test_without_pybase64_binascii_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.inputs import base64_text
+
+    monkeypatch.setattr(base64_text, "_FAST_DECODE", None)
+    for text in ("QUJD", "QUJD====", "QU=JD", "QUJ"):
+        assert _ours(text) == _binascii(text)
