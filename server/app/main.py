@@ -77,7 +77,9 @@ def create_app(
     analysis_service = AnalysisService(plugin_service)
     pipeline_service = PipelineService(plugin_service, PipelineStore(job_service.store.engine))
     job_service.run_pipelines_with(pipeline_service)
-    mcp = build_mcp_endpoint(analysis_service, settings, version=VERSION, files=file_store)
+    mcp = build_mcp_endpoint(
+        analysis_service, settings, version=VERSION, files=file_store, pipelines=pipeline_service
+    )
 
     def not_ready() -> None:
         app.state.ready = False

@@ -6,7 +6,14 @@ session cookie. The cookie (httpOnly, ``SameSite=Strict``, set by ``POST /ui/ses
 holds the key itself; a browser sends it by itself, so for state-changing methods it counts
 only with the CSRF header: ``X-CSRF-Token`` equal to :func:`csrf_token` of that key. The
 token is an HMAC of the key, so a page that does not know the key cannot make one. A cookie
-without a valid token is no credential at all (401), and WebSocket handshakes never use it.
+without a valid token is no credential at all (401).
+
+A WebSocket handshake (the dashboard's live camera: browsers cannot set headers on one)
+may use the cookie only when it carries an ``Origin``, which browsers always send there. The
+middleware has refused every ``Origin`` that is neither the server's own nor listed in
+``VISOR_ALLOWED_ORIGINS`` before it asks for the key, so a page on another site cannot ride
+the cookie (cross-site WebSocket hijacking); a handshake without ``Origin`` is no browser,
+and must bring its key in a header.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ _AUTHORIZATION = b"authorization"
 _X_API_KEY = b"x-api-key"
 _COOKIE = b"cookie"
 _CSRF_HEADER = b"x-csrf-token"
+_ORIGIN = b"origin"
 
 SESSION_COOKIE = "visor_session"
 CSRF_COOKIE = "visor_csrf"
@@ -34,6 +42,7 @@ def presented_key(scope: Scope) -> str | None:
     cookies: bytes | None = None
     csrf: bytes | None = None
     header_key: str | None = None
+    origin = False
     for name, value in scope["headers"]:
         if name == _AUTHORIZATION:
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -45,9 +54,16 @@ def presented_key(scope: Scope) -> str | None:
             cookies = value
         elif name == _CSRF_HEADER:
             csrf = value
+        elif name == _ORIGIN:
+            origin = True
     if header_key is not None:
         return header_key
-    if cookies is None or scope["type"] != "http":
+    if cookies is None:
+        return None
+    if scope["type"] == "websocket":
+        # Only a browser's handshake, whose Origin the middleware already checked.
+        return _cookie_key(cookies) if origin else None
+    if scope["type"] != "http":
         return None
     return _session_key(scope, cookies, csrf)
 
@@ -60,8 +76,12 @@ def session_cookie_key(scope: Scope) -> str | None:
     return None
 
 
+def _cookie_key(cookies: bytes) -> str | None:
+    return cookie_parser(cookies.decode("latin-1")).get(SESSION_COOKIE) or None
+
+
 def _session_key(scope: Scope, cookies: bytes, csrf: bytes | None) -> str | None:
-    key = cookie_parser(cookies.decode("latin-1")).get(SESSION_COOKIE)
+    key = _cookie_key(cookies)
     if not key:
         return None
     if scope.get("method", "GET") in SAFE_METHODS:

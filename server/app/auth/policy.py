@@ -63,6 +63,7 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("POST", "/v1/pipelines/{name}/run"): RUN,
     # live streams: every frame is a tool call
     ("WS", "/v1/streams/{plugin}/{tool}"): RUN,
+    ("WS", "/v1/streams/pipeline/{name}"): RUN,
     # MCP: listing needs read; tools/call needs run (checked per call: app.auth.guard)
     ("*", "/mcp"): READ,
     ("*", "/mcp/"): READ,

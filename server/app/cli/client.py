@@ -81,6 +81,27 @@ class VisorClient:
                 data={"args": orjson.dumps(args).decode("utf-8")},
             )
 
+    # -- pipelines --------------------------------------------------------------------------
+
+    def pipelines(self) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = self._json("GET", "/v1/pipelines")["pipelines"]
+        return listed
+
+    def pipeline(self, name: str) -> dict[str, Any]:
+        return self._json("GET", f"/v1/pipelines/{name}")
+
+    def save_pipeline(self, text: bytes, content_type: str) -> dict[str, Any]:
+        """``POST /v1/pipelines`` with the spec as written (JSON or YAML)."""
+        return self._json(
+            "POST", "/v1/pipelines", content=text, headers={"content-type": content_type}
+        )
+
+    def delete_pipeline(self, name: str) -> dict[str, Any]:
+        return self._json("DELETE", f"/v1/pipelines/{name}")
+
+    def run_pipeline(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", f"/v1/pipelines/{name}/run", json=body)
+
     # -- jobs -------------------------------------------------------------------------------
 
     def submit_job(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -69,8 +69,15 @@ class ServerUnreachable(CliFailure):
 
 def one_line(error: dict[str, Any]) -> str:
     """``ExecutionError/tool_error: message`` — the shape every failure is printed in."""
-    code = (error.get("details") or {}).get("code", "error")
-    return f"{error.get('type', 'Error')}/{code}: {error.get('message', '')}"
+    details = error.get("details") or {}
+    code = details.get("code", "error")
+    message = str(error.get("message", ""))
+    step = details.get("step")  # a pipeline's failing step: say which
+    if step is not None and not message.startswith(f"step {step!r}"):
+        region = details.get("region")
+        where = f"step {step!r}" + (f", region {region}" if region is not None else "")
+        message = f"{where}: {message}"
+    return f"{error.get('type', 'Error')}/{code}: {message}"
 
 
 #: Set by the root ``--debug`` option for the command being run.

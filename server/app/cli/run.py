@@ -27,10 +27,12 @@ from app.cli.arguments import (
     image_arguments,
     parse_args,
     parse_target,
+    usage_error,
 )
 from app.cli.client import VisorClient
 from app.cli.errors import CliFailure, ExitCode, guarded
 from app.errors import ErrorCode, public_error
+from app.pipelines.names import PIPELINE_JOB_PLUGIN
 from app.plugins.runtime.executor import call_context
 from app.services.plugin_management_service import PluginManagementService
 from app.settings import Settings
@@ -72,12 +74,25 @@ def run(
         int, typer.Option("--concurrency", "-j", min=1, max=64, help="Files run at once.")
     ] = 1,
 ) -> None:
-    """Run a tool on files and print one result per file."""
+    """Run a tool (or a saved pipeline: pipeline.NAME) on files; one result per file."""
     plugin, tool = parse_target(target)
     args = parse_args(arg, args_json)
     inputs: list[Path | None] = list(files) if files else [None]
+    if plugin == PIPELINE_JOB_PLUGIN and tool is not None:
+        from app.cli.pipelines import pipeline_caller
+
+        if args:
+            raise usage_error("a pipeline takes no --arg/--args: its steps carry their own")
+        with pipeline_caller(server, tool) as call:
+            run_batch(call, inputs, concurrency, json_output)
+        return
     with _caller(server, plugin, tool, args) as call:
-        failures = _run_all(call, inputs, concurrency, json_output)
+        run_batch(call, inputs, concurrency, json_output)
+
+
+def run_batch(call: Call, inputs: list[Path | None], concurrency: int, json_output: bool) -> None:
+    """Run every input and print the outcomes; exit code 1 when any failed."""
+    failures = _run_all(call, inputs, concurrency, json_output)
     if len(inputs) > 1 and not json_output:
         ok = len(inputs) - failures
         output.err.print(f"{len(inputs)} files: {ok} ok, {failures} failed")

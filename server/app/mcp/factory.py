@@ -8,6 +8,7 @@ from app.mcp.http import McpEndpoint, transport_security
 from app.mcp.resources import FileResources
 from app.mcp.server import build_mcp_server
 from app.mcp.tools import Limits
+from app.pipelines.service import PipelineService
 from app.services.analysis_service import AnalysisService
 from app.settings import Settings
 
@@ -18,6 +19,7 @@ def build_mcp_endpoint(
     *,
     version: str,
     files: FileStore | None = None,
+    pipelines: PipelineService | None = None,
 ) -> McpEndpoint:
     """The endpoint, its server and the in-flight call table they share."""
     in_flight = InFlightCalls()
@@ -31,6 +33,7 @@ def build_mcp_endpoint(
         limits=limits,
         in_flight=in_flight,
         files=FileResources(files) if files is not None else None,
+        pipelines=pipelines,
     )
     return McpEndpoint(
         server,

@@ -15,23 +15,28 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 import mcp_types as types
+import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
+from pydantic import ValidationError
 
-from app.errors import ErrorCode, build_envelope, public_error
-from app.mcp import tools
+from app.auth.principal import current_principal
+from app.auth.scopes import Access
+from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exception, public_error
+from app.mcp import pipeline_tools, tools
 from app.mcp.cancellation import InFlightCalls, caller_of
 from app.mcp.resources import FileResources
+from app.pipelines.service import PipelineInput, PipelineService
 from app.plugins.base import ToolSpec
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.executor import CallContext, ProgressCallback, call_context
@@ -40,6 +45,8 @@ from app.services.analysis_service import AnalysisService, AnalyzeResponse
 log = logging.getLogger("visor.mcp")
 
 Progress = tuple[float, str | None]
+Outcome = tuple[dict[str, Any], dict[str, Any]]
+T = TypeVar("T")
 
 #: Failures that mean "no such tool": a protocol error, not a tool result (MCP spec).
 _UNKNOWN_TOOL_CODES = frozenset({ErrorCode.PLUGIN_NOT_FOUND.value, ErrorCode.TOOL_NOT_FOUND.value})
@@ -60,20 +67,29 @@ def build_mcp_server(
     limits: tools.Limits,
     in_flight: InFlightCalls,
     files: FileResources | None = None,
+    pipelines: PipelineService | None = None,
 ) -> Server[Any]:
-    """An MCP server whose tools are the plugin tools of ``analysis``, read on every call,
-    and whose resources are the caller's uploaded ``files``."""
+    """An MCP server whose tools are the plugin tools of ``analysis`` and the saved
+    ``pipelines`` (``pipeline.<name>``), read on every call, and whose resources are the
+    caller's uploaded ``files``."""
     registry = analysis.plugins.registry
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        # ttl 0: clients must not cache the list, it follows plugin reloads.
-        return types.ListToolsResult(tools=tools.list_tools(registry, limits), ttl_ms=0)
+        # ttl 0: clients must not cache the list, it follows plugin reloads and pipelines
+        # saved or deleted (a stateless server cannot push notifications/tools/list_changed).
+        listed = tools.list_tools(registry, limits)
+        if pipelines is not None:
+            saved = await anyio.to_thread.run_sync(pipelines.store.list)
+            listed += pipeline_tools.list_pipeline_tools(saved, registry, limits)
+        return types.ListToolsResult(tools=listed, ttl_ms=0)
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        if pipelines is not None and pipeline_tools.is_pipeline_tool(params.name):
+            return await _call_pipeline(pipelines, ctx, params, limits, in_flight)
         parts = tools.split_tool_name(params.name)
         if parts is None:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name} (tools are plugin.tool)")
@@ -86,7 +102,11 @@ def build_mcp_server(
             if not isinstance(render, bool):
                 return tools.error_result(_bad_render(plugin))
         call = CallContext(call_id=_request_id(ctx), max_result_bytes=limits.max_result_bytes)
-        run = _Call(analysis, plugin, tool, arguments, call, render)
+
+        def work() -> tuple[AnalyzeResponse | None, dict[str, Any]]:
+            return analysis.run_tool(plugin, tool, arguments, render=render)
+
+        run = _Call(work, call)
         with _tracked(in_flight, ctx, call):
             if _progress_token(params) is None:
                 response, error = await run.blocking()
@@ -104,7 +124,7 @@ def build_mcp_server(
         title="Visor",
         description="Governed execution of vision plugin tools.",
         instructions=INSTRUCTIONS,
-        get_tool_input_schema=lambda name: tools.input_schema_for(registry, name),
+        get_tool_input_schema=lambda name: _input_schema_for(registry, name, pipelines),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_list_resources=files.list if files is not None else None,
@@ -115,6 +135,80 @@ def build_mcp_server(
     # pure per-call cost on the path bench/mcp_roundtrip.py holds close to REST.
     server.middleware[:] = [m for m in server.middleware if not _is_tracing(m)]
     return server
+
+
+def _input_schema_for(
+    registry: PluginRegistry, name: str, pipelines: PipelineService | None
+) -> dict[str, Any] | None:
+    if pipelines is not None and pipeline_tools.is_pipeline_tool(name):
+        return pipeline_tools.INPUT_SCHEMA  # the same for every pipeline: no lookup
+    return tools.input_schema_for(registry, name)
+
+
+async def _call_pipeline(
+    pipelines: PipelineService,
+    ctx: ServerRequestContext[Any, Any],
+    params: types.CallToolRequestParams,
+    limits: tools.Limits,
+    in_flight: InFlightCalls,
+) -> types.CallToolResult:
+    """``pipeline.<name>``: the saved pipeline through :class:`PipelineService`, so every
+    step is a governed tool call; a failing step is an ``isError`` result whose envelope
+    names it (``details.step``); progress per step when the client asked for it."""
+    name = pipeline_tools.pipeline_name(params.name)
+    principal = current_principal()
+    if principal is not None and not principal.allows(Access.RUN):
+        return tools.error_result(
+            build_envelope(
+                ErrorCode.FORBIDDEN,
+                f"key {principal.key_id} has scope {principal.scope.value}; "
+                "running pipelines needs run",
+                details={"scope": principal.scope.value, "required": "run"},
+            )
+        )
+    try:
+        saved = await anyio.to_thread.run_sync(pipelines.store.get, name)
+    except VisorError as exc:
+        raise MCPError(
+            INVALID_PARAMS,
+            f"Unknown tool: {params.name}",
+            data=public_error(envelope_from_exception(exc)),
+        ) from None
+    try:
+        given = PipelineInput.model_validate(dict(params.arguments or {}))
+    except ValidationError:
+        return tools.error_result(
+            build_envelope(
+                ErrorCode.INVALID_INPUT,
+                "a pipeline takes only its image: image, image_ref, image_url, image_path, "
+                "mime_type (its steps carry their own args)",
+                details={"accepted": sorted(PipelineInput.model_fields)},
+            )
+        )
+    call = CallContext(call_id=_request_id(ctx), max_result_bytes=limits.max_result_bytes)
+
+    def work() -> Outcome:
+        return pipelines.run(saved.spec, given)
+
+    run = _Call(work, call)
+    with _tracked(in_flight, ctx, call):
+        if _progress_token(params) is None:
+            result, error = await run.blocking()
+        else:
+            result, error = await run.reporting(ctx)
+    if error:
+        return tools.error_result(error)
+    size = len(orjson.dumps(result))
+    if size > limits.max_result_bytes:
+        return tools.error_result(
+            build_envelope(
+                ErrorCode.INVALID_OUTPUT,
+                f"pipeline {name!r} returned {size} bytes of JSON; the limit is "
+                f"{limits.max_result_bytes} bytes (ask its steps for less)",
+                details={"limit_bytes": limits.max_result_bytes, "result_bytes": size},
+            )
+        )
+    return tools.success_result(result)
 
 
 def _is_tracing(middleware: object) -> bool:
@@ -148,29 +242,19 @@ def _tracked(
         yield
 
 
-class _Call:
-    """One tool call on its way through the service layer, on a worker thread."""
+class _Call(Generic[T]):
+    """One call (a tool, or a pipeline of tool calls) on a worker thread, in its own call
+    context (cancel flag, result limit, progress)."""
 
-    def __init__(
-        self,
-        analysis: AnalysisService,
-        plugin: str,
-        tool: str,
-        payload: dict[str, Any],
-        call: CallContext,
-        render: bool,
-    ) -> None:
-        self._analysis = analysis
-        self._args = (plugin, tool, payload)
+    def __init__(self, work: Callable[[], T], call: CallContext) -> None:
+        self._work = work
         self._call = call
-        self._render = render
 
-    def _run(self) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
-        plugin, tool, payload = self._args
+    def _run(self) -> T:
         with call_context(self._call):
-            return self._analysis.run_tool(plugin, tool, payload, render=self._render)
+            return self._work()
 
-    async def blocking(self) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
+    async def blocking(self) -> T:
         """Run on a worker thread; a cancelled request (client gone) cancels the tool too."""
         try:
             return await anyio.to_thread.run_sync(self._run, abandon_on_cancel=True)
@@ -178,9 +262,7 @@ class _Call:
             self._call.cancel()  # let the tool see ctx.cancelled; workers are stopped
             raise
 
-    async def reporting(
-        self, ctx: ServerRequestContext[Any, Any]
-    ) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
+    async def reporting(self, ctx: ServerRequestContext[Any, Any]) -> T:
         """:meth:`blocking`, forwarding the tool's progress; all of it precedes the result."""
         send, receive = anyio.create_memory_object_stream[Progress](math.inf)
         self._call.progress = _thread_reporter(send.send_nowait)

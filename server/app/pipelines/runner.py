@@ -9,8 +9,10 @@ first failing step ends the run with that step's envelope, ``details.step`` nami
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -21,6 +23,7 @@ from app.pipelines.plan import Plan, PlannedStep
 from app.pipelines.regions import crop, find_regions, shift
 from app.plugins import images
 from app.plugins.base import InvalidInput
+from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
 
 Outcome = tuple[dict[str, Any], dict[str, Any]]
@@ -35,9 +38,13 @@ class PipelineRunner:
         started = time.perf_counter()
         run = _Run(self._plugins, image)
         timings: dict[str, float] = {}
-        for planned in plan.steps:
+        parent = current_call_context()
+        for index, planned in enumerate(plan.steps):
+            if parent is not None and parent.cancelled:
+                return {}, _cancelled(planned.step.id)
             step_started = time.perf_counter()
-            output, error = run.step(planned)
+            with _step_context(parent, index, len(plan.steps), planned.step.id):
+                output, error = run.step(planned)
             timings[planned.step.id] = round((time.perf_counter() - step_started) * 1000, 3)
             if error:
                 return {}, error
@@ -116,6 +123,38 @@ class _Run:
             else:
                 return False, None
         return True, value
+
+
+@contextlib.contextmanager
+def _step_context(parent: CallContext | None, index: int, count: int, step: str) -> Iterator[None]:
+    """Run one step with the caller's call context, its progress mapped into the step's
+    share of the run: step ``index`` of ``count`` covers ``[index/count, (index+1)/count]``,
+    so progress over the whole pipeline only grows (MCP requires it; jobs show it)."""
+    report = parent.progress if parent is not None else None
+    if parent is None or report is None:
+        yield
+        return
+    report(index / count, f"step {step}")
+
+    def scaled(fraction: float, message: str | None) -> None:
+        share = min(max(fraction, 0.0), 1.0)
+        report((index + share) / count, f"step {step}: {message}" if message else f"step {step}")
+
+    child = CallContext(
+        call_id=parent.call_id,
+        progress=scaled,
+        cancel_event=parent.cancel_event,  # cancelling the run cancels the step's call
+        timeout_s=parent.timeout_s,
+        max_result_bytes=parent.max_result_bytes,
+    )
+    with call_context(child):
+        yield
+
+
+def _cancelled(step: str) -> dict[str, Any]:
+    return build_envelope(
+        ErrorCode.CANCELLED, f"cancelled before step {step!r}", details={"step": step}
+    )
 
 
 def _tagged(error: dict[str, Any], step: str, **extra: Any) -> dict[str, Any]:

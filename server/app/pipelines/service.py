@@ -8,11 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import ErrorCode, VisorError, envelope_from_exception
 from app.inputs.resolver import IMAGE_FIELDS, ResolvedImage
+from app.pipelines.names import PIPELINE_JOB_PLUGIN
 from app.pipelines.plan import Plan, plan
 from app.pipelines.runner import Outcome, PipelineRunner
 from app.pipelines.spec import PipelineSpec
 from app.pipelines.store import PipelineStore, SavedPipeline
 from app.services.plugin_management_service import PluginManagementService
+
+__all__ = ["PIPELINE_JOB_PLUGIN", "InlinePipelineRun", "PipelineInput", "PipelineService"]
 
 
 class PipelineInput(BaseModel):
@@ -34,10 +37,6 @@ class InlinePipelineRun(PipelineInput):
     spec: PipelineSpec
 
 
-#: The plugin name of a pipeline job (``POST /v1/jobs {"plugin": "pipeline", "tool": name}``).
-PIPELINE_JOB_PLUGIN = "pipeline"
-
-
 class PipelineService:
     def __init__(self, plugins: PluginManagementService, store: PipelineStore) -> None:
         self._plugins = plugins
@@ -47,6 +46,10 @@ class PipelineService:
     @property
     def store(self) -> PipelineStore:
         return self._store
+
+    @property
+    def plugins(self) -> PluginManagementService:
+        return self._plugins
 
     def save(self, spec: PipelineSpec) -> tuple[SavedPipeline, bool]:
         """Check the spec against the installed tools, then store it under its name."""

@@ -2,9 +2,10 @@
 
 Two coroutines share a :class:`~app.streams.slot.LatestFrameSlot`: the receiver checks
 each message and puts good frames in the slot (answering bad ones with an envelope at
-once); the processor takes the newest frame and runs it as one governed call through
-:meth:`PluginManagementService.run` (validated, isolated, timed, counted, enveloped), in a
-worker thread so the receiver keeps reading — and dropping stale frames — meanwhile.
+once); the processor takes the newest frame and runs it as one governed call — a tool
+through :meth:`PluginManagementService.run`, a pipeline through ``PipelineService.run``
+(validated, isolated, timed, counted, enveloped) — in a worker thread so the receiver keeps
+reading, and dropping stale frames, meanwhile.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -21,11 +23,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.errors import VisorError, envelope_from_exception, public_error
 from app.plugins.runtime.executor import call_context
-from app.services.plugin_management_service import PluginManagementService
-from app.streams.frames import accept_frame
+from app.streams.frames import Frame, accept_frame
 from app.streams.slot import LatestFrameSlot, Taken
 
 log = logging.getLogger("visor.streams")
+
+#: What a stream does with one frame: ``(result, {})`` or ``({}, envelope)``, never raises.
+FrameCall = Callable[[Frame], tuple[dict[str, Any], dict[str, Any]]]
 
 
 class FrameAnswer(BaseModel):
@@ -45,18 +49,16 @@ class StreamSession:
     def __init__(
         self,
         websocket: WebSocket,
-        plugins: PluginManagementService,
+        call: FrameCall,
         *,
         plugin: str,
         tool: str,
-        args: dict[str, Any],
         max_frame_bytes: int,
     ) -> None:
         self._ws = websocket
-        self._plugins = plugins
+        self._call_frame = call
         self._plugin = plugin
         self._tool = tool
-        self._args = args
         self._max_frame_bytes = max_frame_bytes
         self._id = uuid.uuid4().hex
         self._send_lock = asyncio.Lock()
@@ -96,7 +98,7 @@ class StreamSession:
         frame = taken.frame
         started = time.perf_counter()
         with call_context(call_id=f"stream-{self._id}-{frame.number}"):
-            result, error = self._plugins.run(self._plugin, frame.payload(self._args), self._tool)
+            result, error = self._call_frame(frame)
         if error:
             return {**public_error(error), "frame": frame.number, "dropped": taken.dropped}
         return FrameAnswer(
