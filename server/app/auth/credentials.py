@@ -41,20 +41,23 @@ def presented_key(scope: Scope) -> str | None:
     """The API key the request carries: a header key, else a valid session cookie."""
     cookies: bytes | None = None
     csrf: bytes | None = None
+    header_key: str | None = None
     origin = False
     for name, value in scope["headers"]:
         if name == _AUTHORIZATION:
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-        elif name == _X_API_KEY and value.strip():
-            return value.decode("latin-1").strip()
+                return token.strip()  # first in the order of sources, wherever it stands
+        elif name == _X_API_KEY and value.strip() and header_key is None:
+            header_key = value.decode("latin-1").strip()
         elif name == _COOKIE:
             cookies = value
         elif name == _CSRF_HEADER:
             csrf = value
         elif name == _ORIGIN:
             origin = True
+    if header_key is not None:
+        return header_key
     if cookies is None:
         return None
     if scope["type"] == "websocket":
