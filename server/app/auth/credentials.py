@@ -3,9 +3,10 @@ dashboard's session cookie) can join it without touching the middleware.
 
 Sources, in order: ``Authorization: Bearer KEY``, ``X-API-Key: KEY``, then the dashboard's
 session cookie. The cookie (httpOnly, ``SameSite=Strict``, set by ``POST /ui/session``)
-holds the key itself; a browser sends it by itself, so for state-changing methods it counts
-only with the CSRF header: ``X-CSRF-Token`` equal to :func:`csrf_token` of that key. The
-token is an HMAC of the key, so a page that does not know the key cannot make one. A cookie
+holds a session token (:mod:`app.auth.sessions`), never the key; a browser sends it by
+itself, so for state-changing methods it counts only with the CSRF header: ``X-CSRF-Token``
+equal to :func:`csrf_token` of that token. It is an HMAC of the session token, so a page
+that cannot read the cookie cannot make one. A cookie
 without a valid token is no credential at all (401).
 
 A WebSocket handshake (the dashboard's live camera: browsers cannot set headers on one)
