@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
+from app.api.openapi import install_openapi
 from app.api.routes import analyze, files, health, jobs, keys, metrics, pipelines, plugins, video
 from app.api.routes import streams as stream_routes
 from app.auth.cors import install_cors
@@ -142,6 +143,7 @@ def create_app(
     app.state.ready = False
 
     install_error_handlers(app)
+    install_openapi(app)  # adds what the middleware below answers to every operation
     app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
     app.add_middleware(
         RequestContextMiddleware,

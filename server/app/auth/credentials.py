@@ -3,9 +3,10 @@ dashboard's session cookie) can join it without touching the middleware.
 
 Sources, in order: ``Authorization: Bearer KEY``, ``X-API-Key: KEY``, then the dashboard's
 session cookie. The cookie (httpOnly, ``SameSite=Strict``, set by ``POST /ui/session``)
-holds the key itself; a browser sends it by itself, so for state-changing methods it counts
-only with the CSRF header: ``X-CSRF-Token`` equal to :func:`csrf_token` of that key. The
-token is an HMAC of the key, so a page that does not know the key cannot make one. A cookie
+holds a session token (:mod:`app.auth.sessions`), never the key; a browser sends it by
+itself, so for state-changing methods it counts only with the CSRF header: ``X-CSRF-Token``
+equal to :func:`csrf_token` of that token. It is an HMAC of the session token, so a page
+that cannot read the cookie cannot make one. A cookie
 without a valid token is no credential at all (401).
 
 A WebSocket handshake (the dashboard's live camera: browsers cannot set headers on one)
@@ -41,20 +42,23 @@ def presented_key(scope: Scope) -> str | None:
     """The API key the request carries: a header key, else a valid session cookie."""
     cookies: bytes | None = None
     csrf: bytes | None = None
+    header_key: str | None = None
     origin = False
     for name, value in scope["headers"]:
         if name == _AUTHORIZATION:
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-        elif name == _X_API_KEY and value.strip():
-            return value.decode("latin-1").strip()
+                return token.strip()  # first in the order of sources, wherever it stands
+        elif name == _X_API_KEY and value.strip() and header_key is None:
+            header_key = value.decode("latin-1").strip()
         elif name == _COOKIE:
             cookies = value
         elif name == _CSRF_HEADER:
             csrf = value
         elif name == _ORIGIN:
             origin = True
+    if header_key is not None:
+        return header_key
     if cookies is None:
         return None
     if scope["type"] == "websocket":

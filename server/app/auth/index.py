@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.auth import keys
+from app.auth import keys, sessions
 from app.auth.principal import Principal
 from app.auth.quotas import ConcurrencyLimit, TokenBucket
 from app.auth.store import KeyRow, KeyStore
@@ -30,6 +30,7 @@ class Refusal(StrEnum):
     UNKNOWN = "unknown API key"
     REVOKED = "this API key was revoked"
     EXPIRED = "this API key has expired"
+    SESSION_EXPIRED = "this dashboard session has expired: sign in again"
 
 
 @dataclass(frozen=True)
@@ -68,18 +69,41 @@ class KeyIndex:
     # -- the request path -------------------------------------------------------------------
 
     def authenticate(self, key: str) -> Principal | Refusal:
-        key_id = keys.key_id_of(key)
-        if key_id is None:
-            return Refusal.MALFORMED
-        entry = self._entries.get(key_id)
-        if entry is None or not keys.matches(key, entry.row.digest):
-            return Refusal.UNKNOWN
+        """A key — or a dashboard session token (:mod:`app.auth.sessions`) — to its
+        principal; a token answers exactly as its key would, and also dies at its expiry."""
+        session = sessions.parse(key)
+        if session is not None:
+            key_id: str | None = session.key_id
+            entry = self._entries.get(session.key_id)
+            if entry is None or not sessions.verify(session, entry.row.digest):
+                return Refusal.UNKNOWN
+            if session.expires_s <= time.time():
+                return Refusal.SESSION_EXPIRED
+        else:
+            key_id = keys.key_id_of(key)
+            if key_id is None:
+                return Refusal.MALFORMED
+            entry = self._entries.get(key_id)
+            if entry is None or not keys.matches(key, entry.row.digest):
+                return Refusal.UNKNOWN
+        assert key_id is not None
         if entry.row.revoked_us is not None:
             return Refusal.REVOKED
         if entry.row.expires_us is not None and entry.row.expires_us <= time.time() * 1e6:
             return Refusal.EXPIRED
         self._used[key_id] = now_us()
         return entry.principal
+
+    def open_session(self, key: str, ttl_s: float) -> tuple[Principal, str] | Refusal:
+        """Check a typed key and issue a session token for it (the dashboard's sign-in)."""
+        found = self.authenticate(key)
+        if isinstance(found, Refusal):
+            return found
+        entry = self._entries[found.key_id]
+        expires_s = int(time.time() + ttl_s)
+        if entry.row.expires_us is not None:  # a session never outlives its key
+            expires_s = min(expires_s, entry.row.expires_us // 1_000_000)
+        return found, sessions.issue(found.key_id, entry.row.digest, expires_s)
 
     def states(self, now_s: float) -> dict[str, int]:
         """How many keys are active, revoked and expired (for metrics)."""

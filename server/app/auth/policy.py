@@ -75,6 +75,7 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/ui/plugins/{plugin}"): PUBLIC,
     ("GET", "/ui/try"): PUBLIC,
+    ("GET", "/ui/live"): PUBLIC,
     ("GET", "/ui/jobs"): PUBLIC,
     ("GET", "/ui/jobs/{job_id}"): PUBLIC,
     ("*", "/ui/static"): PUBLIC,

@@ -76,6 +76,10 @@ def build_router(version: str) -> APIRouter:
     async def try_page(request: Request) -> Response:
         return render(request, "try.html", "Try a tool", page="try", script="try")
 
+    @router.get(f"{PREFIX}/live")
+    async def live_page(request: Request) -> Response:
+        return render(request, "live.html", "Live camera", page="live", script="live")
+
     @router.get(f"{PREFIX}/jobs")
     async def jobs_page(request: Request) -> Response:
         return render(request, "jobs.html", "Jobs", page="jobs", script="jobs")

@@ -1,7 +1,8 @@
 """The dashboard's API-key session: ``/ui/session`` (GET who am I, POST sign in, DELETE out).
 
-Signing in trades a typed key for two cookies: the key itself, httpOnly (scripts never see
-it), and its CSRF token, readable by the page's scripts, which send it back as
+Signing in trades a typed key for two cookies: a session token for it (:mod:`app.auth.sessions`:
+never the key itself; it dies with the key or after ``SESSION_MAX_AGE_S``), httpOnly (scripts
+never see it), and its CSRF token, readable by the page's scripts, which send it back as
 ``X-CSRF-Token`` on every state-changing request. Both are ``SameSite=Strict``. The auth
 middleware accepts the cookie as a credential (``app.auth.credentials``); the key's scope
 is enforced there exactly as for a header key, so a ``read`` key sees but cannot run.
@@ -80,18 +81,19 @@ def build_router() -> APIRouter:
                 code=ErrorCode.RATE_LIMITED,
                 details={"retry_after_s": wait},
             )
-        found = await run_in_threadpool(auth.index.authenticate, body.key)
-        if isinstance(found, Refusal):
+        opened = await run_in_threadpool(auth.index.open_session, body.key, SESSION_MAX_AGE_S)
+        if isinstance(opened, Refusal):
             auth.failures.failed(address)
-            raise VisorError(found.value, code=ErrorCode.UNAUTHORIZED)
-        response = FastJSONResponse(_info(auth, found, via_cookie=True).model_dump())
+            raise VisorError(opened.value, code=ErrorCode.UNAUTHORIZED)
+        principal, token = opened
+        response = FastJSONResponse(_info(auth, principal, via_cookie=True).model_dump())
         secure = request.url.scheme == "https"
         response.set_cookie(
-            SESSION_COOKIE, body.key, max_age=SESSION_MAX_AGE_S, path="/",
+            SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S, path="/",
             httponly=True, samesite="strict", secure=secure,
         )  # fmt: skip
         response.set_cookie(
-            CSRF_COOKIE, csrf_token(body.key), max_age=SESSION_MAX_AGE_S, path="/",
+            CSRF_COOKIE, csrf_token(token), max_age=SESSION_MAX_AGE_S, path="/",
             httponly=False, samesite="strict", secure=secure,
         )  # fmt: skip
         return response

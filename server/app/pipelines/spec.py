@@ -12,12 +12,14 @@ import json
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.errors import ErrorCode, VisorError
 
 #: Step ids and pipeline names: short, URL- and tool-name-safe.
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+#: Pipeline names that are paths of their own under /v1/pipelines.
+RESERVED_NAMES = frozenset({"run"})
 
 
 class Step(BaseModel):
@@ -60,6 +62,13 @@ class PipelineSpec(BaseModel):
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     description: str = ""
     steps: list[Step] = Field(min_length=1, max_length=32)
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str | None) -> str | None:
+        if value in RESERVED_NAMES:
+            raise ValueError(f"{value!r} is reserved (POST /v1/pipelines/run runs an inline spec)")
+        return value
 
 
 def parse_spec(text: str | bytes) -> PipelineSpec:

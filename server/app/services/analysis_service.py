@@ -6,7 +6,7 @@ import base64
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.errors import VisorError, envelope_from_exception
 from app.inputs.resolver import IMAGE_FIELDS
@@ -21,8 +21,18 @@ def sniff_mime_type(data: bytes) -> str:
     return images.sniff_mime_type(data) or "application/octet-stream"
 
 
+#: An 8x8 red PNG: the documented example request runs as is ("Try it out" in /docs).
+EXAMPLE_IMAGE = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAFUlEQVR42mM8ISfHgA0w"
+    "MeAAg1MCANDKARQfGKMRAAAAAElFTkSuQmCC"
+)
+
+
 class AnalyzeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"plugin": "image_info", "image": EXAMPLE_IMAGE}]},
+    )
 
     plugin: str = Field(description="Plugin name, e.g. image_info.")
     tool: str | None = Field(None, description="Tool name; default: the plugin's default tool.")
@@ -41,7 +51,7 @@ class AnalyzeRequest(BaseModel):
         None, description="Mime type of the image; read from its bytes when omitted."
     )
     args: dict[str, Any] = Field(default_factory=dict, description="Tool-specific options.")
-    render: bool = Field(
+    render: StrictBool = Field(
         False,
         description="Also return the result's boxes and polygons drawn over the image "
         "(rendered_image).",

@@ -11,7 +11,7 @@ from helpers import builtin_sources, plugin_sources
 from app.dashboard.paths import STATIC_DIR
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # an XML name, never fetched
-PAGES = ["/", "/ui/try", "/ui/jobs", "/ui/jobs/0123abcd", "/ui/plugins/echo"]
+PAGES = ["/", "/ui/try", "/ui/live", "/ui/jobs", "/ui/jobs/0123abcd", "/ui/plugins/echo"]
 
 
 @pytest.fixture

@@ -52,7 +52,10 @@ def test_sign_in_sets_an_httponly_session_and_a_csrf_token(keyed: Any) -> None:
     csrf = next(c for c in cookies if c.startswith(f"{CSRF_COOKIE}="))
     assert "HttpOnly" in session and "SameSite=strict" in session and "Path=/" in session
     assert "HttpOnly" not in csrf and "SameSite=strict" in csrf
-    assert response.cookies[CSRF_COOKIE] == csrf_token(keys["run"])
+    token = response.cookies[SESSION_COOKIE]
+    assert token.startswith("vss_") and keys["run"] not in token  # a session, not the key
+    assert keys["run"].split("_", 2)[2] not in " ".join(cookies)
+    assert response.cookies[CSRF_COOKIE] == csrf_token(token)
     assert keys["run"] not in response.text  # the key is never echoed back in the body
     # The cookie now authenticates reads...
     assert client.get("/ui/api/overview").status_code == 200
@@ -111,3 +114,41 @@ def test_an_open_server_reports_no_session_needed(make_client: Any) -> None:
     info = client.get("/ui/session").json()
     assert info["enabled"] is False and info["authenticated"] is False
     assert client.post("/v1/analyze", json={"plugin": "echo", "args": {}}).status_code == 200
+
+
+# -- the session token: bound to its key, its expiry and nothing else ------------------------
+
+
+def test_a_session_dies_with_its_key(keyed: Any) -> None:
+    client, keys = keyed
+    sign_in(client, keys["read"])
+    assert client.get("/v1/plugins").status_code == 200
+    client.app.state.auth.revoke_key("read-key")  # type: ignore[attr-defined]
+    refused = client.get("/v1/plugins")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "this API key was revoked"
+
+
+def test_a_session_expires_and_cannot_be_stretched(keyed: Any) -> None:
+    client, keys = keyed
+    index = client.app.state.auth.index  # type: ignore[attr-defined]
+    _, token = index.open_session(keys["read"], ttl_s=3600)
+    prefix, key_id, expires, mac = token.split("_", 3)
+    stretched = f"{prefix}_{key_id}_{int(expires) + 86400}_{mac}"
+    assert index.authenticate(stretched).value == "unknown API key"
+    _, stale = index.open_session(keys["read"], ttl_s=-1)
+    assert index.authenticate(stale).value == "this dashboard session has expired: sign in again"
+    client.cookies.set(SESSION_COOKIE, stale)
+    assert client.get("/v1/plugins").status_code == 401
+    client.cookies.set(SESSION_COOKIE, token)
+    assert client.get("/v1/plugins").status_code == 200
+
+
+def test_a_session_token_is_no_key_for_another_key(keyed: Any) -> None:
+    client, keys = keyed
+    index = client.app.state.auth.index  # type: ignore[attr-defined]
+    _, read_token = index.open_session(keys["read"], ttl_s=3600)
+    _, admin_token = index.open_session(keys["admin"], ttl_s=3600)
+    admin_id = admin_token.split("_", 3)[1]
+    forged = "_".join(["vss", admin_id, *read_token.split("_", 3)[2:]])
+    assert index.authenticate(forged).value == "unknown API key"

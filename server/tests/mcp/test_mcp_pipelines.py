@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from helpers import b64, builtin_sources, plugin_sources, png_bytes
@@ -53,6 +54,16 @@ SLOW = {
 }
 
 
+#: A long first step (it stops early when cancelled), then a step that must never start.
+CANCELLABLE = {
+    "name": "cancellable",
+    "steps": [
+        {"id": "long", "tool": "echo.sleep", "args": {"seconds": 60, "steps": 600}},
+        {"id": "after", "tool": "echo.aecho", "args_from": {"text": "long.slept"}},
+    ],
+}
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     settings = Settings(  # type: ignore[call-arg]
@@ -62,7 +73,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     )
     sources = [*plugin_sources("echo", "raises"), *builtin_sources("image_info")]
     server = LiveServer(settings, sources).start()
-    for spec in (DESCRIBE, FAILING, SLOW):
+    for spec in (DESCRIBE, FAILING, SLOW, CANCELLABLE):
         httpx.post(f"{server.url}/v1/pipelines", json=spec, timeout=30).raise_for_status()
     yield server
     server.stop()
@@ -194,3 +205,22 @@ async def test_progress_is_reported_per_step_and_only_grows(live: LiveServer, mo
     assert "step second" in messages
     assert any(m.startswith("step second: step 3/3") for m in messages)
     assert all(total == 1.0 for _, total, _ in updates)
+
+
+async def test_a_client_that_goes_away_cancels_the_step_and_no_later_step_starts(
+    live: LiveServer,
+) -> None:
+    registry = live.app.state.registry
+    before = registry.health("echo").tools
+    sleeps, aechos = before["sleep"].calls, before["aecho"].calls
+    async with Client(live.mcp_url) as client, anyio.create_task_group() as tg:
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            tg.cancel_scope.cancel()  # the step is running: hang up
+
+        tg.start_soon(
+            lambda: client.call_tool("pipeline.cancellable", {}, progress_callback=on_progress)
+        )
+    while registry.health("echo").tools["sleep"].calls == sleeps:
+        await anyio.sleep(0.02)  # the sleeping step sees ctx.cancelled and ends (test timeout)
+    assert registry.health("echo").tools["aecho"].calls == aechos  # "after" never ran

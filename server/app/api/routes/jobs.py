@@ -68,7 +68,10 @@ def _job_response(
     "",
     status_code=202,
     response_model=Job,
-    responses=error_responses(400, 404, 413),
+    responses={
+        200: {"model": Job, "description": "With ?wait=: the job finished in time."},
+        **error_responses(400, 404, 413),
+    },
     openapi_extra=_SUBMIT_BODY_DOC,
     summary="Submit a job (JSON with a base64 image, or a multipart upload)",
 )

@@ -1,5 +1,6 @@
 // Try a tool: pick plugin and tool, give an image, fill the options, run it (or run it as a
-// job) and see the answer drawn over the image beside the JSON.
+// job) and see the answer drawn over the image beside the JSON. Saved pipelines are offered
+// as plugin "pipeline" (their names as tools), run the same ways, drawn the same way.
 
 import { api, ApiError, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
@@ -7,6 +8,7 @@ import { envelopeView } from "../lib/envelope.js";
 import { badge, bytes, ms, plural, prettyJson } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
 import { collect, draw, findingsView, legendView, swatchesView } from "../lib/overlay.js";
+import { asTool, dataUrl, PIPELINE, savedPipelines } from "../lib/pipelines.js";
 import { progressView } from "../lib/progress.js";
 import { renderSchemaForm, takesImage } from "../lib/schema_form.js";
 import { canRun, initSession } from "../lib/session.js";
@@ -15,6 +17,7 @@ const OPEN_OPTIONS_UP_TO = 4;
 
 const state = {
   manifests: new Map(),
+  pipelines: [],
   tool: null, // the selected tool's manifest entry
   form: null,
   file: null, // Blob (a File or a camera snapshot)
@@ -59,6 +62,7 @@ const els = {
 // ---- pickers ---------------------------------------------------------------------------
 
 async function manifest(name) {
+  if (name === PIPELINE) return { name, tools: state.pipelines.map(asTool), default_tool: null };
   if (!state.manifests.has(name)) {
     state.manifests.set(name, await api(`/v1/plugins/${encodeURIComponent(name)}`));
   }
@@ -66,13 +70,16 @@ async function manifest(name) {
 }
 
 async function loadPlugins() {
-  const { plugins } = await api("/v1/plugins");
+  const [{ plugins }, pipelines] = await Promise.all([api("/v1/plugins"), savedPipelines()]);
+  state.pipelines = pipelines;
   const params = new URLSearchParams(window.location.search);
   const wanted = params.get("plugin");
   const usable = plugins.filter((p) => p.state !== "UNAVAILABLE");
   const listed = usable.length ? usable : plugins;
-  fill(els.plugin, listed.map((p) => h("option", { value: p.name }, p.name)));
-  if (wanted && listed.some((p) => p.name === wanted)) els.plugin.value = wanted;
+  const options = listed.map((p) => h("option", { value: p.name }, p.name));
+  if (pipelines.length) options.push(h("option", { value: PIPELINE }, "pipeline (saved pipelines)"));
+  fill(els.plugin, options);
+  if (wanted && [...els.plugin.options].some((o) => o.value === wanted)) els.plugin.value = wanted;
   await selectPlugin(params.get("tool"));
 }
 
@@ -81,11 +88,11 @@ async function selectPlugin(wantedTool) {
   fill(els.tool, m.tools.map((t) => h("option", { value: t.name }, t.name + (t.default ? " (default)" : ""))));
   const fallback = m.default_tool ?? m.tools[0]?.name;
   els.tool.value = wantedTool && m.tools.some((t) => t.name === wantedTool) ? wantedTool : fallback;
-  selectTool();
+  await selectTool();
 }
 
-function selectTool() {
-  const m = state.manifests.get(els.plugin.value);
+async function selectTool() {
+  const m = await manifest(els.plugin.value);
   state.tool = m.tools.find((t) => t.name === els.tool.value) ?? null;
   els.toolDescription.textContent = state.tool?.description ?? "";
   state.form = renderSchemaForm(state.tool?.input_schema ?? {}, els.options);
@@ -234,6 +241,13 @@ async function runNow() {
   busy(true, "Running…");
   const path = `/v1/plugins/${encodeURIComponent(els.plugin.value)}/tools/${encodeURIComponent(els.tool.value)}/run`;
   try {
+    if (state.tool?.pipeline) {
+      const name = state.tool.name;
+      const image = await dataUrl(state.file);
+      const result = await api(`/v1/pipelines/${encodeURIComponent(name)}/run`, { method: "POST", json: { image } });
+      showResult(result, `pipeline ${name} · ${ms(result.elapsed_ms)}`);
+      return;
+    }
     const response = req.form ? await api(path, { method: "POST", form: req.form }) : await api(path, { method: "POST", json: req.args });
     showResult(response.result, `${response.plugin}.${response.tool} · ${ms(response.elapsed_ms)}`);
   } catch (err) {

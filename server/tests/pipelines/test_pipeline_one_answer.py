@@ -1,6 +1,7 @@
 """One answer on every door: the same saved pipeline on the same image gives the same result
 (timings aside) through REST, a job, MCP, the CLI against the server and the CLI
-in-process — and, when a step fails, the same envelope naming the step.
+in-process and a job from the CLI — and, when a step fails, the same envelope naming the
+step.
 
 One live server (real worker processes for the built-in tools); the in-process CLI uses
 the server's own database (``VISOR_DATA_DIR``), so it runs the very pipeline that was saved.
@@ -109,11 +110,24 @@ def cli_in_process(live: LiveServer, name: str) -> dict[str, Any]:
     return _cli(live, name)
 
 
+def cli_job(live: LiveServer, name: str) -> dict[str, Any]:
+    """``visor jobs submit pipeline.NAME FILE --wait --json``: a job, from the shell."""
+    done = CliRunner().invoke(
+        cli,
+        ["jobs", "submit", f"pipeline.{name}", str(FACE), "--wait", "--json"],
+        env={"VISOR_SERVER": live.url},
+    )
+    assert done.exit_code in (0, 1), done.stderr
+    line = json.loads(done.stdout)
+    return {"error": line["error"]} if "error" in line else {"result": line["result"]}
+
+
 DOORS: dict[str, Door] = {
     "job": job,
     "mcp": mcp,
     "cli --server": cli_server,
     "cli in-process": cli_in_process,
+    "cli job": cli_job,
 }
 
 
