@@ -29,7 +29,7 @@ from app.pipelines.service import PipelineService
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
 from app.video.checkpoints import CheckpointStore, FrameRecord, NotOwner
-from app.video.frames import frame_payload
+from app.video.frames import FrameEncoder
 from app.video.models import PipelineTarget, VideoJobInput
 from app.video.sampling import Sampler
 from app.video.source import VideoSource, refuse
@@ -121,6 +121,7 @@ class _Run:
         self._stored = stored
         self._options = runner._options
         self._pending: list[FrameRecord] = []
+        self._encoder = FrameEncoder()
         self._last_flush = time.monotonic()
 
     def run(self) -> Outcome:
@@ -194,7 +195,7 @@ class _Run:
         }, {}
 
     def _run_frame(self, target: FrameTarget, image: Any, index: int, t_s: float) -> dict[str, Any]:
-        image_b64, mime_type = frame_payload(image)
+        image_b64, mime_type = self._encoder.payload(image)
         child = CallContext(
             call_id=f"{self._job_id}-{index}",
             cancel_event=self._ctx.cancel_event,
