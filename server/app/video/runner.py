@@ -81,6 +81,7 @@ class VideoJobRunner:
         checkpoints: CheckpointStore,
         worker_id: Callable[[], str],
         options: VideoOptions | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._plugins = plugins
         self._pipelines = pipelines
@@ -88,6 +89,7 @@ class VideoJobRunner:
         self._checkpoints = checkpoints
         self._worker_id = worker_id
         self._options = options or VideoOptions()
+        self._stopping = stopping
 
     def run(self, payload: dict[str, Any]) -> Outcome:
         """The job's ``(result, {})`` or ``({}, envelope)``; never raises for bad input."""
@@ -214,6 +216,10 @@ class _Run:
                     raise _Cancelled
                 continue
             if code == ErrorCode.CANCELLED.value or self._ctx.cancelled:
+                raise _Cancelled
+            if self._runner._stopping():
+                # The executor is going down with the server: not this frame's fault. The
+                # job goes back to the queue and resumes after its last finished frame.
                 raise _Cancelled
             if code in FRAME_ERRORS:
                 section = public_error(error)["error"]
