@@ -110,11 +110,18 @@ def serve(app: Any, *, host: str, port: int, shutdown_timeout_s: float, **option
     cancels open requests, then each app's stop sequence gets its own deadline.
     """
     backstop = math.ceil(max(0.0, shutdown_timeout_s) + BACKSTOP_S)  # uvicorn takes whole seconds
-    if options.get("workers", 1) > 1:
-        deadline = math.ceil(max(0.0, shutdown_timeout_s))
-        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=deadline, **options)
-        return
-    config = uvicorn.Config(
-        app, host=host, port=port, timeout_graceful_shutdown=backstop, **options
-    )
-    VisorServer(config).run()
+    try:
+        if options.get("workers", 1) > 1:
+            deadline = math.ceil(max(0.0, shutdown_timeout_s))
+            uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=deadline, **options)
+            return
+        config = uvicorn.Config(
+            app, host=host, port=port, timeout_graceful_shutdown=backstop, **options
+        )
+        VisorServer(config).run()
+    except KeyboardInterrupt:
+        # uvicorn re-raises the SIGINT it handled once its shutdown is over, so that an
+        # embedding program hears of it; asyncio turns that into KeyboardInterrupt and its
+        # traceback reached the console of every Ctrl-C'd server. The shutdown is done:
+        # this is the ordinary end of serving.
+        log.debug("server stopped by SIGINT")

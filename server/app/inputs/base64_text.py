@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Callable
 
 from app.plugins.base import InvalidInput
 
@@ -62,9 +63,43 @@ def decode_canonical(text: object) -> bytes | None:
     if not isinstance(text, str) or not text or len(text) % 4 or text[:5].lower() == "data:":
         return None
     try:
-        return binascii.a2b_base64(text, strict_mode=True)
+        return strict_decode(text)
     except (binascii.Error, ValueError):
         return None
+
+
+def strict_decode(text: str) -> bytes:
+    """Strict base64 decoding, fast: ``binascii.a2b_base64(text, strict_mode=True)``'s answer.
+
+    pybase64's SIMD decoder reads a photo's base64 (~370 KB) in tens of microseconds where
+    binascii took about a millisecond — on the server (checking and sniffing the input) and
+    again in the worker (the tool decoding it), so the cost grew with the payload. Whatever
+    pybase64 accepts binascii decodes to the same bytes; what it refuses (binascii is a
+    little laxer about excess padding) goes to binascii, so answers do not change.
+    """
+    if _FAST_DECODE is not None:
+        try:
+            return _FAST_DECODE(text)
+        except (binascii.Error, ValueError):
+            pass
+    return binascii.a2b_base64(text, strict_mode=True)
+
+
+def _fast_codec() -> tuple[Callable[[str], bytes] | None, Callable[[bytes], bytes]]:
+    """pybase64's decoder and encoder; binascii's where pybase64 is not installed (an
+    environment set up before it became a dependency)."""
+    try:
+        import pybase64
+    except ImportError:
+        return None, lambda data: binascii.b2a_base64(data, newline=False)
+
+    def decode(text: str) -> bytes:
+        return pybase64.b64decode(text, validate=True)
+
+    return decode, pybase64.b64encode
+
+
+_FAST_DECODE, encode_base64 = _fast_codec()
 
 
 def decode_base64_text(text: object, field: str = "image") -> tuple[bytes, str | None]:
@@ -84,9 +119,7 @@ def decode_base64_text(text: object, field: str = "image") -> tuple[bytes, str |
     stripped = body.rstrip("=")
     if len(stripped) % 4 != 1:
         try:
-            return binascii.a2b_base64(
-                stripped + "=" * (-len(stripped) % 4), strict_mode=True
-            ), declared
+            return strict_decode(stripped + "=" * (-len(stripped) % 4)), declared
         except (binascii.Error, ValueError):
             pass
     raise _why_not(text, body, field)

@@ -14,7 +14,6 @@ field the tool declares itself (say, its own ``image_url``) is left to the tool.
 
 from __future__ import annotations
 
-import binascii
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,13 @@ from typing import Any
 
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
-from app.inputs.base64_text import decode_base64_text, decode_canonical, hint_for, refuse
+from app.inputs.base64_text import (
+    decode_base64_text,
+    decode_canonical,
+    encode_base64,
+    hint_for,
+    refuse,
+)
 from app.inputs.paths import PathReader
 from app.inputs.urls import UrlFetcher, UrlPolicy
 from app.plugins.base import InvalidInput, ToolSpec
@@ -46,7 +51,7 @@ class ResolvedImage:
     def base64(self) -> str:
         if self.text is not None:
             return self.text
-        return binascii.b2a_base64(self.data, newline=False).decode("ascii")
+        return encode_base64(self.data).decode("ascii")
 
 
 class InputResolver:

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from app.plugins.base import Plugin, ToolContext, tool
+from app.plugins.runtime.process import worker
+from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 
 
@@ -50,6 +53,44 @@ def test_control_frames_are_json_and_failures_are_capped() -> None:
 
 def test_commands_decode_and_garbage_is_rejected() -> None:
     frame = protocol.encode_call("echo", {"text": "x"}, 1.5)
-    assert protocol.decode_command(frame) == ("call", "echo", {"text": "x"}, 1.5)
+    assert protocol.decode_command(frame) == ("call", "echo", {"text": "x"}, 1.5, True)
+    quiet = protocol.encode_call("echo", {}, None, progress=False)
+    assert protocol.decode_command(quiet) == ("call", "echo", {}, None, False)
     with pytest.raises(ValueError):
         protocol.decode_command(pickle.dumps("not a tuple"))
+
+
+class _Reporter(Plugin):
+    name = "reporter"
+    version = "1.0.0"
+
+    @tool
+    def work(self, args: dict, ctx: ToolContext) -> dict:
+        for step in range(5):
+            ctx.progress(step / 5, f"step {step}")
+        ctx.progress(1.0, "done")
+        return {"ok": True}
+
+
+class _Pipe:
+    """Stands for the worker's pipe: records every frame the worker sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+def _frames(progress: bool) -> list[int]:
+    pipe = _Pipe()
+    spec = WorkerSpec("reporter", None, None, None, 1 << 20)
+    server = worker._Server(_Reporter(), pipe, spec)  # type: ignore[arg-type]
+    reply, recycle = server._call("work", {}, None, progress)
+    assert not recycle and protocol.split(reply)[0] == protocol.RESULT
+    return [frame[0] for frame in pipe.sent]
+
+
+def test_progress_crosses_the_pipe_only_when_the_caller_listens() -> None:
+    assert protocol.PROGRESS in _frames(progress=True)
+    assert _frames(progress=False) == []

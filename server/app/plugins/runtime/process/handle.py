@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
@@ -72,6 +73,7 @@ class WorkerHandle:
         self.spec = spec
         self._pump = pump
         self._conn: Connection | None = None
+        self._poller: Any = None  # select.poll on our pipe end, made once (see _readable)
         self._process: Any = None  # multiprocessing.context.SpawnProcess
         self._ps: psutil.Process | None = None
         self._output: OutputSource | None = None  # budgets our stdout/stderr per call
@@ -104,6 +106,8 @@ class WorkerHandle:
             child_conn.close()
             writer.close()
         self._conn, self._process = parent_conn, process
+        self._poller = select.poll()
+        self._poller.register(parent_conn.fileno(), select.POLLIN)
         _live.add(self)
         self._output = self._pump.add(out_r, self.spec.plugin, process.pid or 0)
 
@@ -176,6 +180,7 @@ class WorkerHandle:
 
     def close_pipe(self) -> None:
         conn, self._conn = self._conn, None
+        self._poller = None
         if conn is not None:
             conn.close()
 
@@ -211,7 +216,7 @@ class WorkerHandle:
             wait = _SLICE_S
             if deadline is not None:
                 wait = max(0.0, min(wait, deadline - time.monotonic()))
-            if conn.poll(wait):
+            if self._readable(conn, wait):
                 try:
                     tag, body = protocol.split(conn.recv_bytes())
                 except (EOFError, OSError):
@@ -225,6 +230,18 @@ class WorkerHandle:
                     raise WorkerFailure(Failure.from_json(body))
                 continue  # a stray frame (e.g. late progress from a tool's thread)
             self._check(where, deadline, timeout_s, cancel, memory_limit_mb, stopping)
+
+    def _readable(self, conn: Connection, wait_s: float) -> bool:
+        """``conn.poll(wait_s)`` without its cost: ``Connection.poll`` builds, registers and
+        drops a selector on every call, and a waiting call polls every slice. End-of-file
+        and errors count as readable (the read that follows says what happened)."""
+        poller = self._poller
+        if poller is None:
+            return conn.poll(wait_s)
+        try:
+            return bool(poller.poll(wait_s * 1000.0))
+        except InterruptedError:
+            return False
 
     def health(self, timeout_s: float) -> bool:
         conn = self._require_conn()

@@ -195,7 +195,12 @@ class WorkerPool:
 
     def execute(self, call: ToolCall) -> Any:
         try:
-            request = protocol.encode_call(call.tool.name, call.payload, call.timeout_s)
+            request = protocol.encode_call(
+                call.tool.name,
+                call.payload,
+                call.timeout_s,
+                progress=call.context.progress is not None,
+            )
         except Exception as exc:
             raise VisorError(
                 f"the payload cannot be sent to a worker process: {exc}",

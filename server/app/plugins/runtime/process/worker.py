@@ -168,7 +168,7 @@ class _Server:
                 break  # the server closed the pipe: it is gone or done with us
             kind = command[0]
             if kind == protocol.CALL:
-                reply, recycle = self._call(command[1], command[2], command[3])
+                reply, recycle = self._call(*command[1:5])
                 self._send(reply)
                 if recycle:
                     break
@@ -192,9 +192,15 @@ class _Server:
     # -- one call ---------------------------------------------------------------------------
 
     def _call(
-        self, tool_name: str, payload: dict[str, Any], timeout_s: float | None
+        self,
+        tool_name: str,
+        payload: dict[str, Any],
+        timeout_s: float | None,
+        progress: bool = True,
     ) -> tuple[bytes, bool]:
-        """The reply frame for one call and whether this worker should retire after it."""
+        """The reply frame for one call and whether this worker should retire after it.
+
+        ``progress`` false: nobody listens, so the tool's reports stay in this process."""
         where = f"{self._spec.plugin}.{tool_name}"
         spec = self._tools.get(tool_name)
         if spec is None:
@@ -202,7 +208,7 @@ class _Server:
             return protocol.failure_frame(failure), False
         try:
             deadline = None if timeout_s is None else time.monotonic() + timeout_s
-            value = self._invoke(spec, tool_name, payload, deadline)
+            value = self._invoke(spec, tool_name, payload, deadline, progress)
             return self._encode(where, value), False
         except MemoryError:
             return protocol.failure_frame(_memory_failure(where, self._spec)), True
@@ -226,12 +232,17 @@ class _Server:
             return protocol.failure_frame(failure), failure.recycle
 
     def _invoke(
-        self, spec: ToolSpec, tool_name: str, payload: dict[str, Any], deadline: float | None
+        self,
+        spec: ToolSpec,
+        tool_name: str,
+        payload: dict[str, Any],
+        deadline: float | None,
+        progress: bool = True,
     ) -> Any:
         ctx = ToolContext(
             plugin=self._spec.plugin,
             tool=tool_name,
-            progress_sink=self._progress_sink(),
+            progress_sink=self._progress_sink() if progress else None,
             deadline=deadline,  # ctx.cancelled turns true at the limit, before the kill
         )
         value = spec.bind(self._plugin, payload, ctx)

@@ -94,12 +94,12 @@ class PluginActor:
         if server is None:
             failure = Failure(ErrorCode.PLUGIN_UNAVAILABLE.value, "the plugin did not start")
             return protocol.failure_frame(failure), True, []
-        _, tool, payload, timeout_s = protocol.decode_command(request)
+        _, tool, payload, timeout_s, *rest = protocol.decode_command(request)
         with self._cond:
             self._call_id = call_id
             self._progress.clear()
         try:
-            reply, recycle = server._call(tool, payload, timeout_s)
+            reply, recycle = server._call(tool, payload, timeout_s, *rest)
         finally:
             with self._cond:
                 self._call_id = None

@@ -25,8 +25,15 @@ HEALTH = "health"
 STOP = "stop"
 
 
-def encode_call(tool: str, payload: dict[str, Any], timeout_s: float | None) -> bytes:
-    return pickle.dumps((CALL, tool, payload, timeout_s), protocol=pickle.HIGHEST_PROTOCOL)
+def encode_call(
+    tool: str, payload: dict[str, Any], timeout_s: float | None, *, progress: bool = True
+) -> bytes:
+    """A call frame. ``progress`` says whether the caller listens for progress: when nobody
+    does, the worker gives the tool a silent context and no progress frame crosses the pipe
+    (each would cost a send, a wake-up and a parse on both sides of every call)."""
+    return pickle.dumps(
+        (CALL, tool, payload, timeout_s, progress), protocol=pickle.HIGHEST_PROTOCOL
+    )
 
 
 def encode_command(kind: str) -> bytes:
