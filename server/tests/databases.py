@@ -1,10 +1,11 @@
-"""Database fixtures for any test package: SQLite, and a throwaway PostgreSQL database.
+"""Databases for any test package: SQLite, and throwaway PostgreSQL databases.
 
 Import the fixtures into a ``conftest.py`` (``from databases import database_url,
-postgres_url``). PostgreSQL tests create one database per session (``visor_test_<random>``)
-on 127.0.0.1:5432 as user ``postgres`` (override with ``VISOR_TEST_POSTGRES``, a psycopg
-conninfo string), drop it at the end, and are skipped with the reason when no server
-answers. Each test gets the tables emptied (the schema stays: migrations are idempotent).
+postgres_url``), or make a database of your own with :func:`throwaway_database`. Each
+PostgreSQL database is created on 127.0.0.1:5432 as user ``postgres`` (override with
+``VISOR_TEST_POSTGRES``, a psycopg conninfo string), given a unique name and dropped
+afterwards; where psycopg or a server is missing the test is skipped with the reason.
+``database_url`` tests get the tables emptied (the schema stays: migrations are idempotent).
 """
 
 from __future__ import annotations
@@ -12,25 +13,27 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-POSTGRES_CONNINFO = os.environ.get(
+ADMIN_CONNINFO = os.environ.get(
     "VISOR_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 )
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextmanager
+def throwaway_database(prefix: str = "visor_test") -> Iterator[str]:
+    """Yield the SQLAlchemy URL of a new, empty database; drop it on exit."""
     try:
         import psycopg
     except ImportError:
         pytest.skip("psycopg is not installed (pip install 'visor-server[postgres]')")
     try:
-        admin = psycopg.connect(POSTGRES_CONNINFO, autocommit=True, connect_timeout=3)
+        admin = psycopg.connect(ADMIN_CONNINFO, autocommit=True, connect_timeout=3)
     except psycopg.Error as exc:
-        pytest.skip(f"no PostgreSQL reachable at {POSTGRES_CONNINFO!r}: {exc}".strip())
-    name = f"visor_test_{uuid.uuid4().hex[:12]}"
+        pytest.skip(f"no PostgreSQL reachable at {ADMIN_CONNINFO!r}: {exc}".strip())
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     info = admin.info
     try:
@@ -38,6 +41,19 @@ def postgres_url() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> str:
+    """libpq conninfo of the maintenance database (to create, drop and alter test ones)."""
+    return ADMIN_CONNINFO
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One throwaway database for the session (``database_url`` empties it per test)."""
+    with throwaway_database() as url:
+        yield url
 
 
 def clear_tables(url: str) -> None:
