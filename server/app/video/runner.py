@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exception, public_error
 from app.jobs.store.repository import JobStore
 from app.pipelines.runner import Outcome
@@ -58,10 +60,34 @@ class VideoOptions:
     max_frames: int = 100_000
     checkpoint_frames: int = 25
     checkpoint_s: float = 5.0
+    max_result_bytes: int = 32 * 1024 * 1024
 
 
 class _Cancelled(Exception):
     pass
+
+
+class _Listing:
+    """The ``frames`` of the result: all of them, up to a size (the summary has them all).
+
+    A long video's per-frame results could outgrow what a job row should hold (and the
+    memory of the job): past ``max_bytes`` of JSON the list stops growing and the result
+    says how many it lists (``video.frames_listed``)."""
+
+    def __init__(self, wanted: bool, max_bytes: int) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._open = wanted
+        self._room = max_bytes
+
+    def add(self, entry: dict[str, Any]) -> None:
+        if not self._open:
+            return
+        size = len(orjson.dumps(entry))
+        if size > self._room:
+            self._open = False
+            return
+        self._room -= size
+        self.entries.append(entry)
 
 
 class _JobError(Exception):
@@ -140,9 +166,11 @@ class _Run:
         done = runner._checkpoints.load(job_id)
         target = runner.target(self._stored)
         summary = SummaryBuilder()
-        entries = [r.entry for r in done]
-        for entry in entries:
-            summary.add(entry)
+        listed = _Listing(self._stored.frames, self._options.max_result_bytes)
+        for record in done:
+            summary.add(record.entry)
+            listed.add(record.entry)
+        sampled = len(done)
         with VideoSource(path, max_pixels=self._options.max_pixels) as source:
             info = source.info
             if info.duration_s is not None and rule.start_s >= info.duration_s > 0:
@@ -174,25 +202,27 @@ class _Run:
                             limit_frames=self._options.max_frames,
                         )
                     entry = self._run_frame(target, frame.image, sample.index, frame.t_s)
-                    entries.append(entry)
+                    sampled += 1
+                    listed.add(entry)
                     summary.add(entry)
                     self._pending.append(FrameRecord(sample, frame.pts, entry))
-                    self._report(len(entries), total)
+                    self._report(sampled, total)
                     self._maybe_flush()
             finally:
                 self._flush()  # what is done stays done, whatever ends this attempt
-            if not entries and decoded == 0 and not done:
+            if not sampled and decoded == 0:
                 raise refuse("the video has no frames")
         runner._checkpoints.delete(job_id)
         return {
             "video": {
                 **info.public(),
-                "frames_sampled": len(entries),
+                "frames_sampled": sampled,
+                "frames_listed": len(listed.entries),
                 "frames_resumed": len(done),
                 "sample": rule.model_dump(exclude_none=True),
             },
             "target": self._stored.target.model_dump(exclude={"spec", "args"}),
-            "frames": entries,
+            "frames": listed.entries,
             "summary": summary.build(),
         }, {}
 
