@@ -31,10 +31,9 @@ from app.pipelines.service import PipelineService
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
 from app.video.checkpoints import CheckpointStore, FrameRecord, NotOwner
-from app.video.frames import FrameEncoder
+from app.video.decoder import DecodeCancelled, DecodeRequest, FrameSource, SampledFrame
 from app.video.models import PipelineTarget, VideoJobInput
-from app.video.sampling import Sampler
-from app.video.source import VideoSource, refuse
+from app.video.source import refuse
 from app.video.summary import SummaryBuilder
 from app.video.targets import FrameTarget, PipelineFrames, ToolFrames
 
@@ -149,7 +148,6 @@ class _Run:
         self._stored = stored
         self._options = runner._options
         self._pending: list[FrameRecord] = []
-        self._encoder = FrameEncoder()
         self._last_flush = time.monotonic()
 
     def run(self) -> Outcome:
@@ -171,46 +169,44 @@ class _Run:
             summary.add(record.entry)
             listed.add(record.entry)
         sampled = len(done)
-        with VideoSource(path, max_pixels=self._options.max_pixels) as source:
+        last = done[-1] if done else None
+        request = DecodeRequest(
+            path=str(path),
+            max_pixels=self._options.max_pixels,
+            rule=rule.model_dump(),
+            last=(last.sample.index, last.sample.frame, last.sample.t_s) if last else None,
+            resume=(last.pts, last.sample.frame) if last and last.pts is not None else None,
+        )
+        with FrameSource(request, cancelled=lambda: self._ctx.cancelled) as source:
             info = source.info
             if info.duration_s is not None and rule.start_s >= info.duration_s > 0:
                 raise refuse(
                     f"start_s {rule.start_s} is past the end of the video ({info.duration_s:.3f} s)"
                 )
             total = rule.estimate(info.duration_s, info.fps)
-            if done:
-                last = done[-1]
-                sampler = Sampler.after(rule, last.sample)
-                resume = (last.pts, last.sample.frame) if last.pts is not None else None
-            else:
-                sampler, resume = Sampler(rule), None
-            decoded = 0
             try:
-                for frame in source.frames(start_s=rule.start_s, resume=resume):
-                    decoded += 1
+                for frame in source.samples():
                     if self._ctx.cancelled:
                         raise _Cancelled
-                    if sampler.past_end(frame.t_s):
-                        break
-                    sample = sampler.take(frame.frame, frame.t_s)
-                    if sample is None:
-                        continue
+                    sample = frame.sample
                     if sample.index >= self._options.max_frames:
                         raise refuse(
                             f"the rule samples more than {self._options.max_frames} frames; "
                             "sample fewer (a lower fps, a larger every_n_frames, a time range)",
                             limit_frames=self._options.max_frames,
                         )
-                    entry = self._run_frame(target, frame.image, sample.index, frame.t_s)
+                    entry = self._run_frame(target, frame, sample.index, sample.t_s)
                     sampled += 1
                     listed.add(entry)
                     summary.add(entry)
                     self._pending.append(FrameRecord(sample, frame.pts, entry))
                     self._report(sampled, total)
                     self._maybe_flush()
+            except DecodeCancelled:
+                raise _Cancelled from None
             finally:
                 self._flush()  # what is done stays done, whatever ends this attempt
-            if not sampled and decoded == 0:
+            if not sampled and source.decoded == 0:
                 raise refuse("the video has no frames")
         runner._checkpoints.delete(job_id)
         return {
@@ -226,8 +222,10 @@ class _Run:
             "summary": summary.build(),
         }, {}
 
-    def _run_frame(self, target: FrameTarget, image: Any, index: int, t_s: float) -> dict[str, Any]:
-        image_b64, mime_type = self._encoder.payload(image)
+    def _run_frame(
+        self, target: FrameTarget, frame: SampledFrame, index: int, t_s: float
+    ) -> dict[str, Any]:
+        image_b64, mime_type = frame.image_b64, frame.mime_type
         child = CallContext(
             call_id=f"{self._job_id}-{index}",
             cancel_event=self._ctx.cancel_event,
