@@ -124,6 +124,11 @@ class Dispatcher:
     def poll_s(self) -> float:
         return self._options.poll_s
 
+    @property
+    def stopping(self) -> bool:
+        """The server is shutting down: a call failing now was interrupted, not wrong."""
+        return self._stopping.is_set()
+
     def running(self) -> list[str]:
         with self._lock:
             return list(self._running)

@@ -29,7 +29,7 @@ from app.pipelines.service import PipelineService
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
 from app.video.checkpoints import CheckpointStore, FrameRecord, NotOwner
-from app.video.frames import frame_payload
+from app.video.frames import FrameEncoder
 from app.video.models import PipelineTarget, VideoJobInput
 from app.video.sampling import Sampler
 from app.video.source import VideoSource, refuse
@@ -81,6 +81,7 @@ class VideoJobRunner:
         checkpoints: CheckpointStore,
         worker_id: Callable[[], str],
         options: VideoOptions | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._plugins = plugins
         self._pipelines = pipelines
@@ -88,6 +89,7 @@ class VideoJobRunner:
         self._checkpoints = checkpoints
         self._worker_id = worker_id
         self._options = options or VideoOptions()
+        self._stopping = stopping
 
     def run(self, payload: dict[str, Any]) -> Outcome:
         """The job's ``(result, {})`` or ``({}, envelope)``; never raises for bad input."""
@@ -121,6 +123,7 @@ class _Run:
         self._stored = stored
         self._options = runner._options
         self._pending: list[FrameRecord] = []
+        self._encoder = FrameEncoder()
         self._last_flush = time.monotonic()
 
     def run(self) -> Outcome:
@@ -194,7 +197,7 @@ class _Run:
         }, {}
 
     def _run_frame(self, target: FrameTarget, image: Any, index: int, t_s: float) -> dict[str, Any]:
-        image_b64, mime_type = frame_payload(image)
+        image_b64, mime_type = self._encoder.payload(image)
         child = CallContext(
             call_id=f"{self._job_id}-{index}",
             cancel_event=self._ctx.cancel_event,
@@ -213,6 +216,10 @@ class _Run:
                     raise _Cancelled
                 continue
             if code == ErrorCode.CANCELLED.value or self._ctx.cancelled:
+                raise _Cancelled
+            if self._runner._stopping():
+                # The executor is going down with the server: not this frame's fault. The
+                # job goes back to the queue and resumes after its last finished frame.
                 raise _Cancelled
             if code in FRAME_ERRORS:
                 section = public_error(error)["error"]

@@ -68,6 +68,7 @@ class VideoService:
             self._checkpoints,
             lambda: jobs.dispatcher.worker_id,
             options,
+            stopping=lambda: jobs.dispatcher.stopping,
         )
         jobs.run_kind_with(VIDEO_JOB_PLUGIN, self._runner.run)
 

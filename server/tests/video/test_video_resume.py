@@ -101,6 +101,44 @@ def test_a_killed_video_job_resumes_from_its_checkpoint(
     assert _checkpointed(url, job["id"]) == 0  # purged when the job ended
 
 
+def test_a_server_stop_checkpoints_and_the_next_start_resumes(
+    tmp_path: Path, servers: list[ServerProcess]
+) -> None:
+    """SIGTERM: the running video job saves what it has done and goes back to PENDING."""
+    data_dir = tmp_path / "data"
+    url = f"sqlite:///{data_dir / 'visor.sqlite3'}"
+    env = {"VISOR_VIDEO_CHECKPOINT_FRAMES": "1000", "VISOR_JOB_SHUTDOWN_GRACE_S": "0.2"}
+
+    def boot() -> ServerProcess:
+        server = ServerProcess(
+            data_dir, tmp_path / "server.log", None, allowlist="image_info", env=env
+        ).start()
+        servers.append(server)
+        return server
+
+    video = videos.plain_video(tmp_path / "long.mp4", seconds=SECONDS, fps=FPS)
+    first = boot()
+    job = submit(
+        first.http, video_ref=_upload(first, video), plugin="image_info",
+        sample={"every_n_frames": 1},
+    )  # fmt: skip
+    wait_until(
+        lambda: (first.http.get(f"/v1/jobs/{job['id']}").json()["progress"] or 0) > 0.1,
+        "the video job to be under way",
+    )
+    first.stop()  # SIGTERM: graceful
+    saved = _checkpointed(url, job["id"])
+    assert saved > 0, "nothing was checkpointed on a graceful stop"
+
+    second = boot()
+    done = finished(second.http, job["id"])
+    assert done["status"] == "SUCCESS", done["error"]
+    assert done["attempts"] == 2
+    assert done["result"]["video"]["frames_resumed"] == saved
+    assert [f["index"] for f in done["result"]["frames"]] == list(range(SECONDS * FPS))
+    assert _calls(second, "image_info") == SECONDS * FPS - saved
+
+
 def _noise_video(path: Path, frames: int) -> Path:
     """720p noise as MJPEG: incompressible, so a big file from few frames."""
     rng = np.random.default_rng(7)
