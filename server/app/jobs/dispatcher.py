@@ -354,8 +354,8 @@ class Dispatcher:
         throttle = ProgressThrottle(self._options.progress_interval_s)
 
         def sink(fraction: float, message: str | None) -> None:
-            if not throttle.admit():
-                return
+            if fraction < 1.0 and not throttle.admit():
+                return  # the last report (done) always passes: its message is the final one
             try:  # called from tool code: a store hiccup must not fail the tool
                 job = self._store.report_progress(job_id, self._worker.id, fraction, message)
             except Exception:

@@ -32,6 +32,7 @@ def test_barcodes_are_found_at_their_times(video_client: TestClient, scripted_mp
     assert (series["min"], series["max"]) == (0, 1)
     assert series["series"] == [[0.0, 1], [2.0, 0], [3.0, 1], [5.0, 0]]
     assert done["progress"] == 1.0
+    assert done["progress_message"] == "frames 12/12"  # the last report always lands
     # The /v1/analyze-shaped result route serves it like any job's.
     answer = video_client.get(f"/v1/jobs/{job['id']}/result").json()
     assert answer["plugin"] == "video" and answer["result"]["summary"] == result["summary"]
