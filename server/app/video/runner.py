@@ -1,11 +1,12 @@
 """Running one video job: decode, sample, one governed tool call per frame, checkpoint.
 
 The dispatcher calls :meth:`VideoJobRunner.run` like any job's call, inside the job's
-``CallContext`` (its ``call_id`` is the job id). Frames go through
-:mod:`app.video.targets` (``PluginManagementService.run``) one at a time, each inside a
-child context that shares the job's cancel event but not its progress sink: a cancel stops
-decoding between frames and the tool mid-frame; a tool's own progress does not overwrite
-the job's (frames done / total).
+``CallContext`` (its ``call_id`` is the job id). A decoder process
+(:mod:`app.video.decoder`) sends the sampled frames; each goes through
+:mod:`app.video.targets` (``PluginManagementService.run``) inside a child context that
+shares the job's cancel event but not its progress sink: a cancel stops the decoder and
+the tool mid-frame; a tool's own progress does not overwrite the job's (frames done /
+total).
 
 A frame the tool refuses or fails on (bad input, tool error, timeout, crash) records its
 error and the job goes on; anything that means the target cannot run at all (plugin
