@@ -6,7 +6,7 @@
 
 import { h, s } from "./dom.js";
 import { colorFor, collect } from "./overlay.js";
-import { count, plural, prettyJson } from "./format.js";
+import { count, prettyJson } from "./format.js";
 
 /** The plugin name video jobs go by in /v1/jobs. */
 export const VIDEO = "video";
@@ -231,7 +231,7 @@ function framesList(frames, onFrame) {
     const slice = frames.slice(current * FRAMES_PER_PAGE, (current + 1) * FRAMES_PER_PAGE);
     body.replaceChildren(...slice.map(row));
     if (!slice.length) body.append(h("tr", {}, h("td", { class: "empty", colspan: "3" }, "No frames were sampled.")));
-    label.textContent = `${plural(frames.length, "frame")}${pages > 1 ? ` · page ${current + 1} of ${pages}` : ""}`;
+    label.textContent = `${count(frames.length)} frame${frames.length === 1 ? "" : "s"}${pages > 1 ? ` · page ${current + 1} of ${pages}` : ""}`;
     prev.disabled = current === 0;
     next.disabled = current >= pages - 1;
   }
