@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from live_server import LiveServer
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from dashboard.dashboard_browser import RequestLog, qr_png
 
@@ -39,7 +39,9 @@ def choose_video(page: Page, plugin: str, tool: str, name: str = "codes.mp4") ->
     page.goto(f"/ui/try?plugin={plugin}&tool={tool}")
     expect(page.locator("#tool-select")).to_have_value(tool)
     data = CODES_MP4.read_bytes() if name == "codes.mp4" else qr_png()
-    page.set_input_files("#file-input", files=[{"name": name, "mimeType": "video/mp4", "buffer": data}])
+    page.set_input_files(
+        "#file-input", files=[{"name": name, "mimeType": "video/mp4", "buffer": data}]
+    )
     expect(page.locator("#video-options")).to_be_visible()
     expect(page.locator("#run-button")).to_be_disabled()  # no synchronous video run
     expect(page.locator("#job-button")).to_have_text("Run as video job")
@@ -54,14 +56,17 @@ def submit(page: Page) -> str:
     return job_id
 
 
+DASH = "\N{EN DASH}"
+
+
 def expect_both_codes(page: Page) -> None:
     values = page.locator("#video-values tbody tr")
     expect(values).to_have_count(2)
     a, b = values.nth(0), values.nth(1)
     expect(a).to_have_attribute("data-text", "VISOR-A")
-    expect(a.locator("td")).to_have_text(["VISOR-A", "QRCode", "0 s – 1.6 s", "4"])
+    expect(a.locator("td")).to_have_text(["VISOR-A", "QRCode", f"0 s {DASH} 1.6 s", "4"])
     expect(b).to_have_attribute("data-text", "VISOR-B")
-    expect(b.locator("td")).to_have_text(["VISOR-B", "QRCode", "2 s – 3.6 s", "4"])
+    expect(b.locator("td")).to_have_text(["VISOR-B", "QRCode", f"2 s {DASH} 3.6 s", "4"])
 
 
 def test_a_video_from_the_try_page_runs_as_a_job_with_its_summary(
@@ -159,7 +164,8 @@ def test_invalid_sampling_is_refused_before_submitting(page: Page) -> None:
     page.fill("#sample-start", "3")
     page.fill("#sample-end", "1")
     page.click("#job-button")
-    expect(page.locator("#error-panel .envelope")).to_contain_text("the end must be after the start")
+    envelope = page.locator("#error-panel .envelope")
+    expect(envelope).to_contain_text("the end must be after the start")
     expect(page.locator(".job-line")).to_have_count(0)
 
 
