@@ -208,7 +208,7 @@ class _Run:
                 self._flush()  # what is done stays done, whatever ends this attempt
             if not sampled and source.decoded == 0:
                 raise refuse("the video has no frames")
-            self._report_done(len(entries))
+            self._report_done(sampled)
         runner._checkpoints.delete(job_id)
         return {
             "video": {

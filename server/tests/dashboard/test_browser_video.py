@@ -124,11 +124,14 @@ def test_a_video_from_the_try_page_runs_as_a_job_with_its_summary(
     assert requests_seen.foreign() == []
 
 
-def test_a_pipeline_over_a_time_range_shows_live_progress(page: Page, server: LiveServer) -> None:
+def test_a_pipeline_over_a_time_range_shows_live_progress_and_the_summary_only(
+    page: Page, server: LiveServer
+) -> None:
     choose_video(page, "pipeline", SLOW_CODES["name"])
     page.select_option("#sample-mode", "every_n_frames")
     page.fill("#sample-value", "1")  # every frame: 5 a second
     page.fill("#sample-start", "2")
+    page.uncheck("#sample-frames")  # the summary only
     job_id = submit(page)
     running = page.locator(".job-line[data-status='RUNNING']")
     expect(running.locator("[role='progressbar']")).not_to_have_attribute("aria-valuenow", "0")
@@ -139,8 +142,11 @@ def test_a_pipeline_over_a_time_range_shows_live_progress(page: Page, server: Li
     expect(values).to_have_count(1)  # from 2 s on: only VISOR-B
     expect(values.first).to_have_attribute("data-text", "VISOR-B")
     expect(page.locator("#video-counts figure[data-count='steps.codes.barcodes']")).to_have_count(1)
-    sample = httpx.get(f"{server.url}/v1/jobs/{job_id}").json()["result"]["video"]["sample"]
-    assert sample == {"every_n_frames": 1, "start_s": 2.0}
+    expect(page.locator("#frames-note")).to_contain_text("summary only")
+    expect(page.locator("#video-frames")).to_have_count(0)
+    video = httpx.get(f"{server.url}/v1/jobs/{job_id}").json()["result"]["video"]
+    assert video["sample"] == {"every_n_frames": 1, "start_s": 2.0}
+    assert (video["frames_sampled"], video["frames_listed"]) == (10, 0)
 
 
 def test_a_png_renamed_mp4_ends_failed_with_the_invalid_input_envelope(page: Page) -> None:

@@ -185,6 +185,17 @@ export function frameSummary(frame) {
   return h("span", {}, text.join(" · "));
 }
 
+/** Why the frame list is shorter than the frames sampled (a size limit, or summary only). */
+function listingNote(result) {
+  const sampled = result.video?.frames_sampled;
+  const listed = (result.frames ?? []).length;
+  if (typeof sampled !== "number" || listed >= sampled) return null;
+  const text = listed === 0
+    ? `The job kept the summary only: its ${count(sampled)} frames are not listed one by one.`
+    : `The list holds the first ${count(listed)} of ${count(sampled)} frames (the result's size limit); the summary above covers every frame.`;
+  return h("p", { class: "muted small", id: "frames-note" }, text);
+}
+
 function framesList(frames, onFrame) {
   const pages = Math.max(1, Math.ceil(frames.length / FRAMES_PER_PAGE));
   let current = 0;
@@ -276,7 +287,8 @@ export function videoResultView(result, { onFrame, rawId = "video-raw" } = {}) {
     h("h3", {}, "Counts over time"),
     chartsBlock(summary.counts, end),
     h("h3", {}, "Frames"),
-    framesList(result.frames ?? [], onFrame),
+    listingNote(result),
+    (result.frames ?? []).length || !result.video?.frames_sampled ? framesList(result.frames ?? [], onFrame) : null,
     lazyJson(result, rawId),
   );
 }

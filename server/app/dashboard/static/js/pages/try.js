@@ -68,6 +68,7 @@ const els = {
   sampleValueLabel: $("#sample-value-label"),
   sampleStart: $("#sample-start"),
   sampleEnd: $("#sample-end"),
+  sampleFrames: $("#sample-frames"),
   videoPreview: $("#video-preview"),
   videoPanel: $("#video-panel"),
 };
@@ -276,6 +277,7 @@ function request() {
     if (!sample) return null;
     if (Object.keys(args).length) form.append("args", JSON.stringify(args));
     form.append("sample", JSON.stringify(sample));
+    if (!els.sampleFrames.checked) form.append("frames", "false");
     return { args, form, video: true };
   }
   form.append("args", JSON.stringify(args));
