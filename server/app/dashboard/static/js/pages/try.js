@@ -426,7 +426,7 @@ function clearResult() {
   fill(els.videoPanel);
   els.overlay.replaceChildren();
   els.jsonBox.hidden = true;
-  els.status.textContent = state.file || !needsImage() ? "Ready to run." : "Choose an image.";
+  els.status.textContent = state.file || !needsImage() ? "Ready to run." : "Choose an image or a video.";
 }
 
 function showError(error, status) {
@@ -471,7 +471,7 @@ function showVideoResult(job) {
       return;
     }
     els.videoPreview.pause();
-    els.videoPreview.currentTime = frame.t_s;
+    els.videoPreview.currentTime = frame.t_s + 0.001; // just past the frame's start: that frame shows
     const width = frame.result.width ?? result.video?.width ?? els.videoPreview.videoWidth;
     const height = frame.result.height ?? result.video?.height ?? els.videoPreview.videoHeight;
     draw(els.overlay, collect(frame.result).shapes, width, height);
