@@ -203,3 +203,20 @@ def test_thousands_of_frames_are_paged(page: Page) -> None:
     page.click("#frames-next")
     expect(page.locator("#video-frames tr.frame-row").first).to_have_attribute("data-index", "50")
     expect(page.locator("#frames-prev")).to_be_enabled()
+
+
+def test_the_video_views_fit_a_phone(page: Page, server: LiveServer) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    choose_video(page, "barcode", "read")
+    job_id = submit(page)
+    expect(page.locator("#video-values tbody tr")).to_have_count(2)
+    for path in ("/ui/try", f"/ui/jobs/{job_id}", "/ui/jobs?plugin=video"):
+        if path != "/ui/try":
+            page.goto(path)
+            expect(page.locator("#video-values, #jobs-table tbody tr").first).to_be_attached()
+        if path.startswith("/ui/jobs?"):
+            expect(page.locator(f"tr[data-job='{job_id}'] .job-frames")).to_have_text("frames 8/8")
+        scroll, client = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert scroll <= client, f"{path} at 390px: {scroll}px wide in a {client}px window"
