@@ -3,13 +3,16 @@
     .venv/bin/python samples/make_samples.py
 
 face.jpg comes from scikit-image's ``astronaut`` (NASA, public domain); qr.png is
-generated with zxing-cpp; page.png is text rendered with Pillow's bundled font.
+generated with zxing-cpp; page.png is text rendered with Pillow's bundled font; codes.mp4
+is a 4-second H.264 clip of two QR codes, encoded with PyAV.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
@@ -45,7 +48,34 @@ def page() -> None:
     image.save(HERE / "page.png", optimize=True)
 
 
+#: What codes.mp4 shows: (text, from second, to second) at CLIP_FPS frames per second.
+CLIP_CODES = [("VISOR-A", 0, 2), ("VISOR-B", 2, 4)]
+CLIP_FPS = 5
+
+
+def clip() -> None:
+    codes = {}
+    for text, _, _ in CLIP_CODES:
+        matrix = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode)
+        codes[text] = Image.fromarray(np.asarray(matrix.to_image(scale=5, add_quiet_zones=True)))
+    with av.open(str(HERE / "codes.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=CLIP_FPS)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.time_base = Fraction(1, CLIP_FPS)
+        for index in range(CLIP_CODES[-1][2] * CLIP_FPS):
+            t_s = index / CLIP_FPS
+            canvas = Image.new("RGB", (320, 240), (240, 240, 240))
+            for text, start, end in CLIP_CODES:
+                if start <= t_s < end:
+                    canvas.paste(codes[text].convert("RGB"), (90, 50))
+            frame = av.VideoFrame.from_image(canvas)
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
 if __name__ == "__main__":
     face()
     qr()
     page()
+    clip()

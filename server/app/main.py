@@ -18,7 +18,7 @@ from starlette.routing import Route
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi
-from app.api.routes import analyze, files, health, jobs, keys, metrics, pipelines, plugins
+from app.api.routes import analyze, files, health, jobs, keys, metrics, pipelines, plugins, video
 from app.api.routes import streams as stream_routes
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
@@ -40,6 +40,7 @@ from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
 from app.serving import GracefulStop, register, widen_thread_pool
 from app.settings import Settings
+from app.video.service import VideoService
 
 log = logging.getLogger("visor")
 
@@ -63,6 +64,7 @@ def create_app(
         settings.data_dir / "files",
         FileLimits(
             max_bytes=settings.max_image_bytes,
+            max_video_bytes=settings.max_video_bytes,
             ttl_s=settings.file_ttl_s,
             quota_bytes=settings.file_quota_bytes,
         ),
@@ -77,6 +79,9 @@ def create_app(
     analysis_service = AnalysisService(plugin_service)
     pipeline_service = PipelineService(plugin_service, PipelineStore(job_service.store.engine))
     job_service.run_pipelines_with(pipeline_service)
+    video_service = VideoService.from_settings(
+        settings, job_service, plugin_service, pipeline_service, file_store
+    )
     mcp = build_mcp_endpoint(
         analysis_service, settings, version=VERSION, files=file_store, pipelines=pipeline_service
     )
@@ -130,6 +135,7 @@ def create_app(
     app.state.analysis_service = analysis_service
     app.state.job_service = job_service
     app.state.pipeline_service = pipeline_service
+    app.state.video_service = video_service
     app.state.file_store = file_store
     app.state.metrics = prometheus
     app.state.mcp = mcp
@@ -143,9 +149,11 @@ def create_app(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_bytes,
         max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
+        spooled_paths=_spooled_upload_paths(settings),
     )
     install_cors(app, settings.allowed_origins)
     routers = [analyze.router, plugins.router, jobs.router, files.router, pipelines.router]
+    routers.append(video.router)
     for router in (*routers, health.router, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)
@@ -154,6 +162,13 @@ def create_app(
     for path in ("/mcp/", "/mcp"):  # plain routes, matched first: no slash redirect
         app.router.routes.insert(0, Route(path, mcp, include_in_schema=False))
     return app
+
+
+def _spooled_upload_paths(settings: Settings) -> dict[str, int]:
+    """Upload routes whose parts go to disk: they take videos, so a video's body limit
+    (plus room for the multipart framing)."""
+    limit = max(settings.max_request_bytes, settings.max_video_bytes + 64 * 1024)
+    return {"/v1/files": limit, "/v1/video/jobs": limit}
 
 
 app = create_app()

@@ -172,6 +172,22 @@ class Settings(BaseSettings):
         default=1024 * 1024 * 1024, ge=0, description="Bytes of uploaded files per owner."
     )
 
+    # -- video jobs (docs/video.md) ---------------------------------------------------------
+    max_video_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024,
+        ge=1,
+        description="Largest video a video job or an upload takes (streamed to disk).",
+    )
+    video_max_frames: int = Field(
+        default=100_000, ge=1, description="Most frames one video job may sample."
+    )
+    video_checkpoint_frames: int = Field(
+        default=25, ge=1, description="A video job checkpoints its frames this often..."
+    )
+    video_checkpoint_s: float = Field(
+        default=5.0, gt=0, description="...or after this many seconds, whichever is first."
+    )
+
     # -- MCP (docs/mcp.md) ------------------------------------------------------------------
     mcp_max_result_bytes: int = Field(
         default=256 * 1024,

@@ -46,9 +46,19 @@ class BodiesInFlight(HTTPException):
 class RequestContextMiddleware:
     """Gives every request an id (``X-Request-ID`` in and out) and bounds body memory."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_in_flight_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_in_flight_bytes: int,
+        spooled_paths: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Upload routes whose multipart parts are spooled to disk: their own (larger) body
+        # limit, and not counted in flight (their bodies do not stay in memory).
+        self.spooled_paths = dict(spooled_paths or {})
         self.max_in_flight_bytes = max(max_in_flight_bytes, max_body_bytes)
         self.in_flight = 0  # bytes of bodies held by requests being handled (event loop only)
 
@@ -66,10 +76,13 @@ class RequestContextMiddleware:
         request_id = _printable(request_id) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         limit = self.max_body_bytes
+        spooled = self.spooled_paths.get(scope["path"])
+        if spooled is not None:
+            limit = spooled
         if declared is not None and declared > limit:
             await self._refuse(scope, receive, send, request_id, BodyTooLarge(limit))
             return
-        held = declared or 0
+        held = (declared or 0) if spooled is None else 0
         if held and self.in_flight + held > self.max_in_flight_bytes:
             await self._refuse(
                 scope, receive, send, request_id, BodiesInFlight(self.max_in_flight_bytes)
@@ -85,7 +98,7 @@ class RequestContextMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)
-                if received > held:  # chunked (or lying) body: count it as it comes
+                if received > held and spooled is None:  # chunked body: count as it comes
                     grow = received - held
                     if self.in_flight + grow > self.max_in_flight_bytes:
                         raise BodiesInFlight(self.max_in_flight_bytes)

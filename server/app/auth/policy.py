@@ -54,6 +54,8 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("POST", "/v1/files"): RUN,
     ("GET", "/v1/files/{file_id}"): READ,
     ("DELETE", "/v1/files/{file_id}"): RUN,
+    # video jobs (then followed, cancelled and fetched under /v1/jobs)
+    ("POST", "/v1/video/jobs"): RUN,
     # pipelines: saving and deleting changes what every key can run
     ("GET", "/v1/pipelines"): READ,
     ("POST", "/v1/pipelines"): ADMIN,

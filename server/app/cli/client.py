@@ -120,6 +120,13 @@ class VisorClient:
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         return self._json("DELETE", f"/v1/jobs/{job_id}")
 
+    def submit_video_job(self, video: Path, fields: dict[str, str]) -> dict[str, Any]:
+        """``POST /v1/video/jobs`` as multipart: the file is streamed, never read whole."""
+        with video.open("rb") as fh:
+            return self._json(
+                "POST", "/v1/video/jobs", data=fields, files={"file": (video.name, fh)}
+            )
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from app.cli.keys import keys
 from app.cli.pipelines import pipelines
 from app.cli.plugins import plugins
 from app.cli.run import run
+from app.cli.video import video
 
 cli = typer.Typer(
     help="Visor: run vision plugin tools.",
@@ -85,6 +86,7 @@ cli.command()(doctor)
 cli.add_typer(jobs, name="jobs")
 cli.add_typer(keys, name="keys")
 cli.add_typer(pipelines, name="pipelines")
+cli.add_typer(video, name="video")
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """FileStore: uploaded files on disk, their metadata in the database.
 
 An upload is copied in chunks from the request's spooled part to ``<root>/.incoming``,
-hashed and counted on the way (never held in memory whole), checked (an image, within the
-size limit and the owner's quota) and only then renamed into place and recorded. Lookups
+hashed and counted on the way (never held in memory whole), checked (an image, or a video
+for video jobs, within its size limit and the owner's quota) and only then renamed into
+place and recorded. Lookups
 treat a missing, expired and someone else's file alike: "no such file", so ids of other
 owners cannot be probed. Expired files are purged lazily on upload and listing.
 """
@@ -26,6 +27,7 @@ from app.jobs.store.engine import WRITE
 from app.jobs.store.repository import now_us
 from app.jobs.store.tables import files
 from app.plugins.images import describe_bytes, sniff_mime_type
+from app.video.sniff import is_video_type, sniff_video_type
 
 log = logging.getLogger("visor.files")
 
@@ -36,6 +38,7 @@ _PURGE_BATCH = 200
 @dataclass(frozen=True)
 class FileLimits:
     max_bytes: int = 25 * 1024 * 1024
+    max_video_bytes: int = 2 * 1024 * 1024 * 1024  # videos (mp4, mov, webm, mkv): app.video
     ttl_s: float = 24 * 3600.0
     quota_bytes: int = 1024 * 1024 * 1024
 
@@ -120,14 +123,33 @@ class FileStore:
         return _info(row)
 
     def read(self, file_id: str, owner: str | None) -> tuple[bytes, str] | None:
-        """The bytes and type of the owner's live file, or None (missing, expired, foreign)."""
+        """The bytes and type of the owner's live file, or None (missing, expired, foreign).
+
+        A video is never read whole: it is refused here (it is a video job's input)."""
         row = self._row(file_id, owner)
         if row is None:
             return None
+        if is_video_type(row["mime_type"]):
+            raise VisorError(
+                f"file {file_id!r} is a video ({row['mime_type']}), not an image: run a tool "
+                "on its frames with a video job (POST /v1/video/jobs with video_ref)",
+                code=ErrorCode.INVALID_INPUT,
+                details={"field": "image_ref"},
+            )
         try:
             return self._path(file_id).read_bytes(), str(row["mime_type"])
         except FileNotFoundError:
             return None
+
+    def local_path(self, file_id: str, owner: str | None) -> tuple[Path, FileInfo]:
+        """Where the owner's live file is on disk (to stream or link it), with its info."""
+        info = self.get(file_id, owner)
+        path = self._path(file_id)
+        if not path.exists():
+            raise FileNotFound(
+                f"file {file_id!r} does not exist or has expired", details={"file_id": file_id}
+            )
+        return path, info
 
     def list_files(self, owner: str | None) -> FileList:
         self.purge_expired()
@@ -169,6 +191,8 @@ class FileStore:
         head = b""
         with open(target, "wb") as out:
             while chunk := source.read(_CHUNK):
+                if not size and sniff_video_type(chunk[:64]) is not None:
+                    limit = self._limits.max_video_bytes  # a video: its own size limit
                 size += len(chunk)
                 if size > limit:
                     raise VisorError(
@@ -187,11 +211,12 @@ class FileStore:
             raise VisorError(
                 "file is empty", code=ErrorCode.INVALID_INPUT, details={"field": "file"}
             )
-        mime = sniff_mime_type(head)
+        mime = sniff_mime_type(head) or sniff_video_type(head)
         if mime is None:
             looks = describe_bytes(head)
             raise VisorError(
-                f"file is not an image: the bytes look like {looks}",
+                f"file is not an image: the bytes look like {looks} (videos for video jobs "
+                "are taken too: mp4, mov, webm, mkv)",
                 code=ErrorCode.INVALID_INPUT,
                 details={"field": "file", "looks_like": looks},
             )

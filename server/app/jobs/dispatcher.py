@@ -124,6 +124,11 @@ class Dispatcher:
     def poll_s(self) -> float:
         return self._options.poll_s
 
+    @property
+    def stopping(self) -> bool:
+        """The server is shutting down: a call failing now was interrupted, not wrong."""
+        return self._stopping.is_set()
+
     def running(self) -> list[str]:
         with self._lock:
             return list(self._running)
@@ -349,8 +354,8 @@ class Dispatcher:
         throttle = ProgressThrottle(self._options.progress_interval_s)
 
         def sink(fraction: float, message: str | None) -> None:
-            if not throttle.admit():
-                return
+            if fraction < 1.0 and not throttle.admit():
+                return  # the last report (done) always passes: its message is the final one
             try:  # called from tool code: a store hiccup must not fail the tool
                 job = self._store.report_progress(job_id, self._worker.id, fraction, message)
             except Exception:

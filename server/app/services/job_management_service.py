@@ -11,7 +11,7 @@ ToolRunner when the job runs, so a bad argument ends the job FAILED with
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,9 @@ from app.services.analysis_service import AnalyzeResponse, request_payload
 from app.services.plugin_management_service import PluginManagementService
 from app.settings import Settings
 
+#: A job kind's runner: the stored args in, ``(result, error)`` out (see run_kind_with).
+JobKind = Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
+
 
 class JobManagementService:
     def __init__(
@@ -49,6 +52,7 @@ class JobManagementService:
         self._dispatcher = Dispatcher(store, plugins, self._events, options, call=self._call)
         self._default_max_attempts = default_max_attempts
         self._pipelines: PipelineService | None = None
+        self._kinds: dict[str, JobKind] = {}
 
     @classmethod
     def from_settings(
@@ -93,10 +97,18 @@ class JobManagementService:
         """Accept pipeline jobs: plugin ``pipeline``, tool = a saved pipeline's name."""
         self._pipelines = pipelines
 
+    def run_kind_with(self, plugin: str, run: JobKind) -> None:
+        """Jobs whose ``plugin`` is ``plugin`` (e.g. ``video``) run through ``run(payload)``:
+        a job kind that makes its own governed calls (PluginManagementService.run)."""
+        self._kinds[plugin] = run
+
     def _call(
         self, plugin: str, payload: dict[str, Any], tool: str | None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """How the dispatcher runs a job: one tool call, or a pipeline of them."""
+        """How the dispatcher runs a job: one tool call, a pipeline of them, or a kind."""
+        kind = self._kinds.get(plugin)
+        if kind is not None:
+            return kind(payload)
         if plugin == PIPELINE_JOB_PLUGIN and self._pipelines is not None:
             return self._pipelines.run_pinned(payload)
         return self._plugins.run(plugin, payload, tool)
@@ -146,23 +158,26 @@ class JobManagementService:
         exactly as a synchronous call would check it, and its bytes are stored with the
         job: a referenced file that expires later cannot fail it.
         """
-        if max_attempts is not None and not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
-            raise VisorError(
-                f"max_attempts must be between 1 and {MAX_ATTEMPTS_LIMIT}",
-                code=ErrorCode.INVALID_INPUT,
-            )
+        _check_max_attempts(max_attempts)
         inputs = self._plugins.inputs
         image: ResolvedImage | None
         uploaded = inputs.check_bytes(upload[0], upload[1], "file") if upload else None
         if plugin == PIPELINE_JOB_PLUGIN and self._pipelines is not None:
             tool, (args, image) = tool or "", self._pipelines.pin(tool, payload, uploaded)
         else:
-            tool, spec = self._resolve_tool(plugin, tool)
+            tool, spec = self.resolve_tool(plugin, tool)
             if uploaded is not None:
                 args, image = payload, uploaded
             else:
                 args, image = inputs.take_image(spec, payload)
         job_input = JobInput(args, image.data, image.mime_type) if image else JobInput(args)
+        return self.submit_input(plugin, tool, job_input, max_attempts=max_attempts)
+
+    def submit_input(
+        self, plugin: str, tool: str | None, job_input: JobInput, *, max_attempts: int | None
+    ) -> Job:
+        """Store a job whose input is already checked, and wake the dispatcher."""
+        _check_max_attempts(max_attempts)
         job = self._store.insert(
             uuid.uuid4().hex,
             plugin,
@@ -237,7 +252,8 @@ class JobManagementService:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _resolve_tool(self, plugin: str, tool: str | None) -> tuple[str, ToolSpec]:
+    def resolve_tool(self, plugin: str, tool: str | None) -> tuple[str, ToolSpec]:
+        """The tool a job on ``plugin`` runs (its default if ``tool`` is None), or 404."""
         record = self._plugins.registry.get(plugin)
         if record is None:
             raise VisorError(
@@ -259,6 +275,14 @@ class JobManagementService:
                 plugin=plugin,
             )
         return name, record.tools[name]
+
+
+def _check_max_attempts(max_attempts: int | None) -> None:
+    if max_attempts is not None and not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
+        raise VisorError(
+            f"max_attempts must be between 1 and {MAX_ATTEMPTS_LIMIT}",
+            code=ErrorCode.INVALID_INPUT,
+        )
 
 
 def _elapsed_ms(job: Job) -> float:

@@ -30,6 +30,7 @@ def client(make_client: Any) -> TestClient:
         force_in_process=True,
         max_image_bytes=LIMIT_IMAGE,
         max_request_bytes=LIMIT_REQUEST,
+        max_video_bytes=LIMIT_REQUEST,  # /v1/files also takes videos, up to their own limit
     )
 
 

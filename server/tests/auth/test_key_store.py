@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from postgres import throwaway_database
+from databases import throwaway_database
 from sqlalchemy import Engine
 
 from app.auth.index import KeyIndex, QuotaDefaults, Refusal

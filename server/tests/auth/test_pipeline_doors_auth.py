@@ -91,15 +91,21 @@ def _refused_status(server: LiveServer, headers: dict[str, str], origin: str | N
     return refused.value.response.status_code
 
 
-def _cookie(key: str) -> dict[str, str]:
-    return {"Cookie": f"visor_session={key}"}
+def _cookie(server: LiveServer, key: str) -> dict[str, str]:
+    """The dashboard's session cookie for ``key``, as ``POST /ui/session`` sets it (a key
+    the server refuses gets no session: it is sent as it is, and refused again)."""
+    signed_in = httpx.post(f"{server.url}/ui/session", json={"key": key}, timeout=30)
+    token = signed_in.cookies.get("visor_session")
+    return {"Cookie": f"visor_session={token or key}"}
 
 
 def test_stream_accepts_the_session_cookie_from_its_own_origin(
     secured_live: tuple[LiveServer, Keys],
 ) -> None:
     server, keys = secured_live
-    answer = _stream(server, _cookie(keys.run), origin=server.url)
+    cookie = _cookie(server, keys.run)
+    assert cookie["Cookie"].startswith("visor_session=vss_")  # a session token, not the key
+    answer = _stream(server, cookie, origin=server.url)
     assert answer["plugin"] == "pipeline" and answer["tool"] == "echo-twice", answer
 
 
@@ -108,19 +114,19 @@ def test_stream_refuses_the_cookie_from_a_foreign_origin(
 ) -> None:
     """Cross-site WebSocket hijacking: a valid cookie, sent by a page on another site."""
     server, keys = secured_live
-    assert _refused_status(server, _cookie(keys.run), origin="http://evil.example") == 403
+    assert _refused_status(server, _cookie(server, keys.run), origin="http://evil.example") == 403
     # an origin naming another host on the same port
     rebound = server.url.replace("127.0.0.1", "rebind.example")
-    assert _refused_status(server, _cookie(keys.run), origin=rebound) == 403
+    assert _refused_status(server, _cookie(server, keys.run), origin=rebound) == 403
 
 
 def test_stream_cookie_needs_an_origin_and_a_run_key(
     secured_live: tuple[LiveServer, Keys],
 ) -> None:
     server, keys = secured_live
-    assert _refused_status(server, _cookie(keys.run), origin=None) == 403  # not a browser
-    assert _refused_status(server, _cookie(keys.read), origin=server.url) == 403  # scope
-    assert _refused_status(server, _cookie("vsr_nope_nope"), origin=server.url) == 403
+    assert _refused_status(server, _cookie(server, keys.run), origin=None) == 403  # not a browser
+    assert _refused_status(server, _cookie(server, keys.read), origin=server.url) == 403  # scope
+    assert _refused_status(server, _cookie(server, "vsr_nope_nope"), origin=server.url) == 403
     # a header key still works without any Origin (SDKs, scripts)
     answer = _stream(server, bearer(keys.run), origin=None)
     assert answer["tool"] == "echo-twice"

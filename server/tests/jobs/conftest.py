@@ -1,61 +1,21 @@
 """Job test fixtures: the store on SQLite and on a throwaway PostgreSQL database.
 
-PostgreSQL tests share one throwaway database per session (:mod:`postgres`), emptied
+PostgreSQL tests share one throwaway database per session (:mod:`databases`), emptied
 before each test; they are skipped, with the reason, when no server answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from databases import database_url, postgres_admin, postgres_url  # noqa: F401  (fixtures)
 from executors import executor_kind, executor_settings, ray_cluster  # noqa: F401  (fixtures)
 from fastapi.testclient import TestClient
 from helpers import plugin_sources
 from job_plugins import SOURCES
-from postgres import ADMIN_CONNINFO, throwaway_database
 
 from app.settings import Settings
-
-
-@pytest.fixture(scope="session")
-def postgres_admin() -> str:
-    """libpq conninfo of the maintenance database (to create, drop and alter test ones)."""
-    return ADMIN_CONNINFO
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with throwaway_database() as url:
-        yield url
-
-
-def _clear_postgres(url: str) -> None:
-    """Each test starts on empty tables (the schema stays: migrations are idempotent)."""
-    from sqlalchemy import create_engine, inspect, text
-
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            tables = set(inspect(conn).get_table_names())
-            wanted = [
-                t for t in ("visor_job_images", "visor_jobs", "visor_job_workers") if t in tables
-            ]
-            if wanted:
-                conn.execute(text(f"TRUNCATE {', '.join(wanted)}"))
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """``None`` means the default: SQLite (WAL) under the test's data directory."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("postgres_url")
-    _clear_postgres(url)
-    return url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -75,7 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def job_client(
     make_client: Any,
     settings: Settings,
-    database_url: str | None,
+    database_url: str | None,  # noqa: F811
     executor_kind: str,  # noqa: F811
 ) -> TestClient:
     """A started app with the echo plugin and the job test plugins, on each backend and

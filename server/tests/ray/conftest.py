@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from databases import throwaway_database
 from executors import ray_cluster  # noqa: F401  (fixture)
-from postgres import throwaway_database
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Large job inputs as files under the data directory, not database rows.
 
 A job whose input (its args JSON plus its image) is over ``inline_bytes`` keeps it in two
-files, ``<id>.args.json`` and ``<id>.image``, and its row records the size in
+files, ``<id>.args.json`` and ``<id>.image`` (a video job's video is ``<id>.media``, always
+a file, moved in from wherever it was staged), and its row records the size in
 ``input_bytes``. Small inputs stay in the database, where a job costs one row. The files
 are written before the row is committed (a crash between the two leaves an orphan file,
 never a job without its input), deleted when the job ends, and swept with the job's row
@@ -27,17 +28,34 @@ class JobInputFiles:
     inline_bytes: int = 64 * 1024
     max_total_bytes: int = 2 * 1024 * 1024 * 1024
 
-    def external(self, args_json: bytes, image: bytes | None) -> bool:
+    def external(self, args_json: bytes, image: bytes | None, media: Path | None = None) -> bool:
         """Whether this input goes to files rather than the database row."""
+        if media is not None:
+            return True
         return len(args_json) + (len(image) if image is not None else 0) > self.inline_bytes
 
-    def write(self, job_id: str, args_json: bytes, image: bytes | None) -> int:
-        """Write the input's files; returns the bytes stored."""
+    def write(
+        self, job_id: str, args_json: bytes, image: bytes | None, media: Path | None = None
+    ) -> int:
+        """Write the input's files (moving ``media`` in); returns the bytes stored."""
         self.root.mkdir(parents=True, exist_ok=True)
         _write_atomically(self._args_path(job_id), args_json)
         if image is not None:
             _write_atomically(self._image_path(job_id), image)
-        return len(args_json) + (len(image) if image is not None else 0)
+        media_bytes = 0
+        if media is not None:
+            media_bytes = media.stat().st_size
+            os.replace(media, self.media_path(job_id))
+        return len(args_json) + (len(image) if image is not None else 0) + media_bytes
+
+    def staging(self) -> Path:
+        """A directory on the same filesystem to stage media in before :meth:`write`."""
+        path = self.root / ".incoming"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def media_path(self, job_id: str) -> Path:
+        return self.root / f"{_safe(job_id)}.media"
 
     def read_args(self, job_id: str) -> bytes:
         return self._args_path(job_id).read_bytes()
@@ -49,7 +67,7 @@ class JobInputFiles:
             return None
 
     def remove(self, job_id: str) -> None:
-        for path in (self._args_path(job_id), self._image_path(job_id)):
+        for path in (self._args_path(job_id), self._image_path(job_id), self.media_path(job_id)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 

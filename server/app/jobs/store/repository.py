@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -139,6 +140,7 @@ class JobInput:
     args: dict[str, Any]
     image: bytes | None = None
     mime_type: str | None = None
+    media: Path | None = None  # a staged file moved in with the input (a video job's video)
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,10 @@ class JobStore:
     def engine(self) -> Engine:
         return self._engine
 
+    @property
+    def input_files(self) -> JobInputFiles | None:
+        return self._input_files
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit.
@@ -258,11 +264,11 @@ class JobStore:
         stamp = now_us()
         args_json = orjson.dumps(job_input.args)
         files = self._input_files
-        external = files is not None and files.external(args_json, job_input.image)
+        external = files is not None and files.external(args_json, job_input.image, job_input.media)
         input_bytes = None
         if external:
             assert files is not None
-            input_bytes = files.write(job_id, args_json, job_input.image)  # before the row
+            input_bytes = files.write(job_id, args_json, job_input.image, job_input.media)
         row = {
             "id": job_id,
             "plugin": plugin,

@@ -104,3 +104,15 @@ pipelines = Table(
     Column("created_us", BigInteger, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
 )
+
+# Video jobs (app.video): the frames a running video job has finished, its checkpoint. A
+# resumed attempt reads them back and skips those frames; deleted when the job ends.
+video_frames = Table(
+    "visor_video_frames",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("idx", Integer, primary_key=True),  # the sample index
+    Column("frame", BigInteger, nullable=False),  # decoded frame number
+    Column("pts", BigInteger, nullable=True),  # presentation timestamp (stream time base)
+    Column("body", Text, nullable=False),  # the frame's JSON entry in the job's result
+)

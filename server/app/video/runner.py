@@ -1,0 +1,249 @@
+"""Running one video job: decode, sample, one governed tool call per frame, checkpoint.
+
+The dispatcher calls :meth:`VideoJobRunner.run` like any job's call, inside the job's
+``CallContext`` (its ``call_id`` is the job id). Frames go through
+:mod:`app.video.targets` (``PluginManagementService.run``) one at a time, each inside a
+child context that shares the job's cancel event but not its progress sink: a cancel stops
+decoding between frames and the tool mid-frame; a tool's own progress does not overwrite
+the job's (frames done / total).
+
+A frame the tool refuses or fails on (bad input, tool error, timeout, crash) records its
+error and the job goes on; anything that means the target cannot run at all (plugin
+missing or unavailable, cancelled, a Visor bug) ends the run with that envelope. Finished
+frames are checkpointed every ``checkpoint_frames`` frames or ``checkpoint_s`` seconds;
+the next attempt of the job reads them back and seeks past them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exception, public_error
+from app.jobs.store.repository import JobStore
+from app.pipelines.runner import Outcome
+from app.pipelines.service import PipelineService
+from app.plugins.runtime.executor import CallContext, call_context, current_call_context
+from app.services.plugin_management_service import PluginManagementService
+from app.video.checkpoints import CheckpointStore, FrameRecord, NotOwner
+from app.video.frames import FrameEncoder
+from app.video.models import PipelineTarget, VideoJobInput
+from app.video.sampling import Sampler
+from app.video.source import VideoSource, refuse
+from app.video.summary import SummaryBuilder
+from app.video.targets import FrameTarget, PipelineFrames, ToolFrames
+
+log = logging.getLogger("visor.video")
+
+#: Errors that belong to one frame: recorded in its entry, the job goes on.
+FRAME_ERRORS = frozenset(
+    {
+        ErrorCode.INVALID_INPUT.value,
+        ErrorCode.INVALID_OUTPUT.value,
+        ErrorCode.TOOL_ERROR.value,
+        ErrorCode.TIMEOUT.value,
+        ErrorCode.WORKER_CRASHED.value,
+        ErrorCode.MEMORY_LIMIT.value,
+    }
+)
+_OVERLOAD_RETRY_MAX_S = 2.0
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    max_pixels: int = 50_000_000
+    max_frames: int = 100_000
+    checkpoint_frames: int = 25
+    checkpoint_s: float = 5.0
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _JobError(Exception):
+    """A frame's error that ends the job (the target cannot run at all)."""
+
+    def __init__(self, envelope: dict[str, Any]) -> None:
+        super().__init__(envelope["error"]["message"])
+        self.envelope = envelope
+
+
+class VideoJobRunner:
+    def __init__(
+        self,
+        plugins: PluginManagementService,
+        pipelines: PipelineService,
+        store: JobStore,
+        checkpoints: CheckpointStore,
+        worker_id: Callable[[], str],
+        options: VideoOptions | None = None,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._plugins = plugins
+        self._pipelines = pipelines
+        self._store = store
+        self._checkpoints = checkpoints
+        self._worker_id = worker_id
+        self._options = options or VideoOptions()
+        self._stopping = stopping
+
+    def run(self, payload: dict[str, Any]) -> Outcome:
+        """The job's ``(result, {})`` or ``({}, envelope)``; never raises for bad input."""
+        ctx = current_call_context()
+        if ctx is None:
+            return {}, build_envelope(ErrorCode.INTERNAL, "a video job runs inside a job")
+        try:
+            return _Run(self, ctx.call_id, ctx, VideoJobInput.model_validate(payload)).run()
+        except VisorError as exc:
+            return {}, envelope_from_exception(exc)
+        except _JobError as exc:
+            return {}, exc.envelope
+        except (_Cancelled, NotOwner):
+            return {}, build_envelope(ErrorCode.CANCELLED, "the job was cancelled")
+
+    def target(self, stored: VideoJobInput) -> FrameTarget:
+        if isinstance(stored.target, PipelineTarget):
+            return PipelineFrames(self._pipelines, stored.target)
+        return ToolFrames(self._plugins, stored.target)
+
+
+class _Run:
+    """One attempt of one video job."""
+
+    def __init__(
+        self, runner: VideoJobRunner, job_id: str, ctx: CallContext, stored: VideoJobInput
+    ) -> None:
+        self._runner = runner
+        self._job_id = job_id
+        self._ctx = ctx
+        self._stored = stored
+        self._options = runner._options
+        self._pending: list[FrameRecord] = []
+        self._encoder = FrameEncoder()
+        self._last_flush = time.monotonic()
+
+    def run(self) -> Outcome:
+        runner, job_id, rule = self._runner, self._job_id, self._stored.sample
+        runner._checkpoints.sweep()  # checkpoints of jobs that ended some other way
+        files = runner._store.input_files
+        path = files.media_path(job_id) if files is not None else None
+        if path is None or not path.exists():
+            return {}, build_envelope(
+                ErrorCode.INTERNAL,
+                f"the video of job {job_id} is missing (servers sharing a job store must "
+                "share their data directory)",
+            )
+        done = runner._checkpoints.load(job_id)
+        target = runner.target(self._stored)
+        summary = SummaryBuilder()
+        entries = [r.entry for r in done]
+        for entry in entries:
+            summary.add(entry)
+        with VideoSource(path, max_pixels=self._options.max_pixels) as source:
+            info = source.info
+            if info.duration_s is not None and rule.start_s >= info.duration_s > 0:
+                raise refuse(
+                    f"start_s {rule.start_s} is past the end of the video ({info.duration_s:.3f} s)"
+                )
+            total = rule.estimate(info.duration_s, info.fps)
+            if done:
+                last = done[-1]
+                sampler = Sampler.after(rule, last.sample)
+                resume = (last.pts, last.sample.frame) if last.pts is not None else None
+            else:
+                sampler, resume = Sampler(rule), None
+            decoded = 0
+            try:
+                for frame in source.frames(start_s=rule.start_s, resume=resume):
+                    decoded += 1
+                    if self._ctx.cancelled:
+                        raise _Cancelled
+                    if sampler.past_end(frame.t_s):
+                        break
+                    sample = sampler.take(frame.frame, frame.t_s)
+                    if sample is None:
+                        continue
+                    if sample.index >= self._options.max_frames:
+                        raise refuse(
+                            f"the rule samples more than {self._options.max_frames} frames; "
+                            "sample fewer (a lower fps, a larger every_n_frames, a time range)",
+                            limit_frames=self._options.max_frames,
+                        )
+                    entry = self._run_frame(target, frame.image, sample.index, frame.t_s)
+                    entries.append(entry)
+                    summary.add(entry)
+                    self._pending.append(FrameRecord(sample, frame.pts, entry))
+                    self._report(len(entries), total)
+                    self._maybe_flush()
+            finally:
+                self._flush()  # what is done stays done, whatever ends this attempt
+            if not entries and decoded == 0 and not done:
+                raise refuse("the video has no frames")
+        runner._checkpoints.delete(job_id)
+        return {
+            "video": {
+                **info.public(),
+                "frames_sampled": len(entries),
+                "frames_resumed": len(done),
+                "sample": rule.model_dump(exclude_none=True),
+            },
+            "target": self._stored.target.model_dump(exclude={"spec", "args"}),
+            "frames": entries,
+            "summary": summary.build(),
+        }, {}
+
+    def _run_frame(self, target: FrameTarget, image: Any, index: int, t_s: float) -> dict[str, Any]:
+        image_b64, mime_type = self._encoder.payload(image)
+        child = CallContext(
+            call_id=f"{self._job_id}-{index}",
+            cancel_event=self._ctx.cancel_event,
+            timeout_s=self._ctx.timeout_s,
+        )
+        while True:
+            with call_context(child):
+                result, error = target.run(image_b64, mime_type)
+            if not error:
+                return {"index": index, "t_s": round(t_s, 6), "result": result}
+            details = error["error"].get("details", {})
+            code = details.get("code")
+            if code == ErrorCode.OVERLOADED.value:
+                delay = min(_OVERLOAD_RETRY_MAX_S, float(details.get("retry_after_s") or 0.1))
+                if self._ctx.cancel_event.wait(delay):
+                    raise _Cancelled
+                continue
+            if code == ErrorCode.CANCELLED.value or self._ctx.cancelled:
+                raise _Cancelled
+            if self._runner._stopping():
+                # The executor is going down with the server: not this frame's fault. The
+                # job goes back to the queue and resumes after its last finished frame.
+                raise _Cancelled
+            if code in FRAME_ERRORS:
+                section = public_error(error)["error"]
+                section.pop("timestamp", None)
+                return {"index": index, "t_s": round(t_s, 6), "error": section}
+            raise _JobError(error)
+
+    def _report(self, done: int, total: int | None) -> None:
+        sink = self._ctx.progress
+        if sink is None:
+            return
+        if total:
+            sink(min(0.99, done / total), f"frames {done}/{total}")
+        else:
+            sink(0.0, f"frames {done}")
+
+    def _maybe_flush(self) -> None:
+        opts = self._options
+        due = time.monotonic() - self._last_flush >= opts.checkpoint_s
+        if len(self._pending) >= opts.checkpoint_frames or due:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._runner._checkpoints.append(self._job_id, self._runner._worker_id(), self._pending)
+            self._pending = []
+        self._last_flush = time.monotonic()

@@ -1,0 +1,47 @@
+"""What runs on one frame: a tool through PluginManagementService, or a pinned pipeline.
+
+Both end in ``PluginManagementService.run`` (ToolRunner: validated, isolated, timed,
+counted, enveloped); nothing here calls a plugin.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from app.errors import ErrorCode, VisorError
+from app.pipelines.runner import Outcome
+from app.pipelines.service import PipelineInput, PipelineService
+from app.pipelines.spec import PipelineSpec
+from app.services.plugin_management_service import PluginManagementService
+from app.video.models import PipelineTarget, ToolTarget
+
+
+class FrameTarget(Protocol):
+    def run(self, image_b64: str, mime_type: str) -> Outcome: ...
+
+
+class ToolFrames:
+    def __init__(self, plugins: PluginManagementService, target: ToolTarget) -> None:
+        self._plugins = plugins
+        self._target = target
+
+    def run(self, image_b64: str, mime_type: str) -> Outcome:
+        payload = {**self._target.args, "image": image_b64, "mime_type": mime_type}
+        return self._plugins.run(self._target.plugin, payload, self._target.tool)
+
+
+class PipelineFrames:
+    def __init__(self, pipelines: PipelineService, target: PipelineTarget) -> None:
+        self._pipelines = pipelines
+        try:
+            self._spec = PipelineSpec.model_validate(target.spec)
+        except ValidationError:
+            raise VisorError(
+                "the job's pipeline spec is unreadable", code=ErrorCode.INVALID_INPUT
+            ) from None
+
+    def run(self, image_b64: str, mime_type: str) -> Outcome:
+        given = PipelineInput.model_validate({"image": image_b64, "mime_type": mime_type})
+        return self._pipelines.run(self._spec, given)

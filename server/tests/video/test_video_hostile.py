@@ -1,0 +1,115 @@
+"""Hostile videos end FAILED with invalid_input and a message a person can act on; the
+server (and its dispatcher) carry on. Nothing about the file's path leaks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import videos
+from fastapi.testclient import TestClient
+from video_helpers import finished, submit, upload
+
+
+@pytest.fixture(scope="session")
+def huge_mp4(video_dir: Path) -> Path:
+    """One real 8192x6400 frame (52 MP): over the 50 MP default pixel limit."""
+    return videos.write_video(
+        video_dir / "huge.mp4",
+        lambda t: videos.Image.new("RGB", (8192, 6400)),
+        seconds=0.1,
+        size=(8192, 6400),
+    )
+
+
+HOSTILE: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
+    "truncated": (
+        lambda d, good: videos.truncated_video(d / "truncated.mp4", good),
+        "damaged or incomplete",
+    ),
+    "png named .mp4": (lambda d, good: videos.png_named_mp4(d / "picture.mp4"), "not a video"),
+    "zero frames (mp4)": (
+        lambda d, good: videos.zero_frame_video(d / "empty.mp4"),
+        "no video stream",
+    ),
+    "zero frames (mkv)": (
+        lambda d, good: videos.zero_frame_video(d / "empty.mkv", container="matroska"),
+        "before its first video frame",
+    ),
+    "text": (lambda d, good: _write(d / "notes.mp4", b"hello, not a video\n" * 50), "not a"),
+}
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_files_fail_the_job_not_the_server(
+    video_client: TestClient, scripted_mp4: Path, video_dir: Path, case: str
+) -> None:
+    make, words = HOSTILE[case]
+    path = make(video_dir, scripted_mp4)
+    with path.open("rb") as fh:  # multipart: any bytes are accepted at submit
+        response = video_client.post(
+            "/v1/video/jobs", data={"plugin": "barcode"}, files={"file": (path.name, fh)}
+        )
+    assert response.status_code == 202, response.text
+    done = finished(video_client, response.json()["id"])
+    assert done["status"] == "FAILED"
+    error = done["error"]
+    assert error["type"] == "ValidationError"
+    assert error["details"]["code"] == "invalid_input"
+    assert words in error["message"]
+    assert "job-inputs" not in error["message"] and str(video_dir) not in error["message"]
+    _still_serves(video_client, scripted_mp4)
+
+
+def test_a_frame_size_over_the_pixel_limit_is_refused_before_decoding(
+    video_client: TestClient, scripted_mp4: Path, huge_mp4: Path
+) -> None:
+    ref = upload(video_client, huge_mp4)
+    done = finished(video_client, submit(video_client, video_ref=ref, plugin="barcode")["id"])
+    assert done["status"] == "FAILED"
+    assert done["error"]["details"]["code"] == "invalid_input"
+    assert done["error"]["details"]["width"] == 8192
+    assert "8192x6400" in done["error"]["message"] and "limit" in done["error"]["message"]
+    _still_serves(video_client, scripted_mp4)
+
+
+def test_a_start_past_the_end(video_client: TestClient, scripted_mp4: Path) -> None:
+    ref = upload(video_client, scripted_mp4)
+    done = finished(
+        video_client,
+        submit(video_client, video_ref=ref, plugin="barcode", sample={"start_s": 60})["id"],
+    )
+    assert done["status"] == "FAILED"
+    assert "past the end" in done["error"]["message"]
+
+
+def test_a_video_over_the_size_limit_is_refused_at_submit(
+    make_client: object, scripted_mp4: Path
+) -> None:
+    from helpers import builtin_sources
+
+    client: TestClient = make_client(  # type: ignore[operator]
+        builtin_sources("barcode"), max_video_bytes=50_000
+    )
+    with scripted_mp4.open("rb") as fh:
+        response = client.post(
+            "/v1/video/jobs", data={"plugin": "barcode"}, files={"file": ("big.mp4", fh)}
+        )
+    assert response.status_code == 413
+    assert response.json()["error"]["details"]["code"] == "payload_too_large"
+    staged = list((client.app.state.settings.data_dir / "job-inputs").rglob("*"))  # type: ignore[attr-defined]
+    assert not [p for p in staged if p.is_file()], "a refused upload left a file behind"
+
+
+def _still_serves(client: TestClient, good: Path) -> None:
+    ref = upload(client, good)
+    done = finished(
+        client, submit(client, video_ref=ref, plugin="barcode", sample={"fps": 1})["id"]
+    )
+    assert done["status"] == "SUCCESS"
