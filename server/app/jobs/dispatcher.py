@@ -351,7 +351,7 @@ class Dispatcher:
                 return {}, build_envelope(ErrorCode.CANCELLED, "job was cancelled while queued")
 
     def _progress_sink(self, job_id: str) -> Any:
-        throttle = ProgressThrottle(self._options.progress_interval_s)
+        throttle = ProgressThrottle(self._options.progress_interval_s, hold_first=True)
 
         def sink(fraction: float, message: str | None) -> None:
             if fraction < 1.0 and not throttle.admit():
