@@ -30,6 +30,11 @@ class VideoJobRequest(BaseModel):
         default_factory=dict, description="The tool's options (the frame is the image)."
     )
     sample: SampleRule = Field(default_factory=lambda: SampleRule.model_validate({}))
+    frames: bool = Field(
+        True,
+        description="List every frame's result (up to the result size limit); false: the "
+        "summary only.",
+    )
     max_attempts: int | None = Field(None, ge=1, le=MAX_ATTEMPTS_LIMIT)
 
     @model_validator(mode="after")
@@ -63,6 +68,7 @@ class VideoJobInput(BaseModel):
     target: ToolTarget | PipelineTarget
     sample: SampleRule
     video: StoredVideo
+    frames: bool = True
 
     @property
     def job_tool(self) -> str:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exception, public_error
 from app.jobs.store.repository import JobStore
 from app.pipelines.runner import Outcome
@@ -29,10 +31,9 @@ from app.pipelines.service import PipelineService
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
 from app.video.checkpoints import CheckpointStore, FrameRecord, NotOwner
-from app.video.frames import FrameEncoder
+from app.video.decoder import DecodeCancelled, DecodeRequest, FrameSource, SampledFrame
 from app.video.models import PipelineTarget, VideoJobInput
-from app.video.sampling import Sampler
-from app.video.source import VideoSource, refuse
+from app.video.source import refuse
 from app.video.summary import SummaryBuilder
 from app.video.targets import FrameTarget, PipelineFrames, ToolFrames
 
@@ -58,10 +59,34 @@ class VideoOptions:
     max_frames: int = 100_000
     checkpoint_frames: int = 25
     checkpoint_s: float = 5.0
+    max_result_bytes: int = 32 * 1024 * 1024
 
 
 class _Cancelled(Exception):
     pass
+
+
+class _Listing:
+    """The ``frames`` of the result: all of them, up to a size (the summary has them all).
+
+    A long video's per-frame results could outgrow what a job row should hold (and the
+    memory of the job): past ``max_bytes`` of JSON the list stops growing and the result
+    says how many it lists (``video.frames_listed``)."""
+
+    def __init__(self, wanted: bool, max_bytes: int) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._open = wanted
+        self._room = max_bytes
+
+    def add(self, entry: dict[str, Any]) -> None:
+        if not self._open:
+            return
+        size = len(orjson.dumps(entry))
+        if size > self._room:
+            self._open = False
+            return
+        self._room -= size
+        self.entries.append(entry)
 
 
 class _JobError(Exception):
@@ -123,7 +148,6 @@ class _Run:
         self._stored = stored
         self._options = runner._options
         self._pending: list[FrameRecord] = []
-        self._encoder = FrameEncoder()
         self._last_flush = time.monotonic()
 
     def run(self) -> Outcome:
@@ -140,64 +164,69 @@ class _Run:
         done = runner._checkpoints.load(job_id)
         target = runner.target(self._stored)
         summary = SummaryBuilder()
-        entries = [r.entry for r in done]
-        for entry in entries:
-            summary.add(entry)
-        with VideoSource(path, max_pixels=self._options.max_pixels) as source:
+        listed = _Listing(self._stored.frames, self._options.max_result_bytes)
+        for record in done:
+            summary.add(record.entry)
+            listed.add(record.entry)
+        sampled = len(done)
+        last = done[-1] if done else None
+        request = DecodeRequest(
+            path=str(path),
+            max_pixels=self._options.max_pixels,
+            rule=rule.model_dump(),
+            last=(last.sample.index, last.sample.frame, last.sample.t_s) if last else None,
+            resume=(last.pts, last.sample.frame) if last and last.pts is not None else None,
+        )
+        with FrameSource(request, cancelled=lambda: self._ctx.cancelled) as source:
             info = source.info
             if info.duration_s is not None and rule.start_s >= info.duration_s > 0:
                 raise refuse(
                     f"start_s {rule.start_s} is past the end of the video ({info.duration_s:.3f} s)"
                 )
             total = rule.estimate(info.duration_s, info.fps)
-            if done:
-                last = done[-1]
-                sampler = Sampler.after(rule, last.sample)
-                resume = (last.pts, last.sample.frame) if last.pts is not None else None
-            else:
-                sampler, resume = Sampler(rule), None
-            decoded = 0
             try:
-                for frame in source.frames(start_s=rule.start_s, resume=resume):
-                    decoded += 1
+                for frame in source.samples():
                     if self._ctx.cancelled:
                         raise _Cancelled
-                    if sampler.past_end(frame.t_s):
-                        break
-                    sample = sampler.take(frame.frame, frame.t_s)
-                    if sample is None:
-                        continue
+                    sample = frame.sample
                     if sample.index >= self._options.max_frames:
                         raise refuse(
                             f"the rule samples more than {self._options.max_frames} frames; "
                             "sample fewer (a lower fps, a larger every_n_frames, a time range)",
                             limit_frames=self._options.max_frames,
                         )
-                    entry = self._run_frame(target, frame.image, sample.index, frame.t_s)
-                    entries.append(entry)
+                    entry = self._run_frame(target, frame, sample.index, sample.t_s)
+                    sampled += 1
+                    listed.add(entry)
                     summary.add(entry)
                     self._pending.append(FrameRecord(sample, frame.pts, entry))
-                    self._report(len(entries), total)
+                    self._report(sampled, total)
                     self._maybe_flush()
+            except DecodeCancelled:
+                raise _Cancelled from None
             finally:
                 self._flush()  # what is done stays done, whatever ends this attempt
-            if not entries and decoded == 0 and not done:
+            if not sampled and source.decoded == 0:
                 raise refuse("the video has no frames")
+            self._report_done(sampled)
         runner._checkpoints.delete(job_id)
         return {
             "video": {
                 **info.public(),
-                "frames_sampled": len(entries),
+                "frames_sampled": sampled,
+                "frames_listed": len(listed.entries),
                 "frames_resumed": len(done),
                 "sample": rule.model_dump(exclude_none=True),
             },
             "target": self._stored.target.model_dump(exclude={"spec", "args"}),
-            "frames": entries,
+            "frames": listed.entries,
             "summary": summary.build(),
         }, {}
 
-    def _run_frame(self, target: FrameTarget, image: Any, index: int, t_s: float) -> dict[str, Any]:
-        image_b64, mime_type = self._encoder.payload(image)
+    def _run_frame(
+        self, target: FrameTarget, frame: SampledFrame, index: int, t_s: float
+    ) -> dict[str, Any]:
+        image_b64, mime_type = frame.image_b64, frame.mime_type
         child = CallContext(
             call_id=f"{self._job_id}-{index}",
             cancel_event=self._ctx.cancel_event,
@@ -235,6 +264,12 @@ class _Run:
             sink(min(0.99, done / total), f"frames {done}/{total}")
         else:
             sink(0.0, f"frames {done}")
+
+    def _report_done(self, done: int) -> None:
+        """The last word, past the throttle (fraction 1.0): "frames 12/12", the true count
+        (the total was an estimate, and a throttled last report would leave a stale one)."""
+        if self._ctx.progress is not None:
+            self._ctx.progress(1.0, f"frames {done}/{done}")
 
     def _maybe_flush(self) -> None:
         opts = self._options

@@ -92,6 +92,7 @@ class VideoService:
                 max_frames=settings.video_max_frames,
                 checkpoint_frames=settings.video_checkpoint_frames,
                 checkpoint_s=settings.video_checkpoint_s,
+                max_result_bytes=settings.max_result_bytes,
             ),
         )
 
@@ -108,7 +109,9 @@ class VideoService:
         """Accept a video job (202): the video is pinned into the job's input files."""
         target = self._target(request)
         staged, video = self._stage(request, upload, filename)
-        stored = VideoJobInput(target=target, sample=request.sample, video=video)
+        stored = VideoJobInput(
+            target=target, sample=request.sample, video=video, frames=request.frames
+        )
         try:
             return self._jobs.submit_input(
                 VIDEO_JOB_PLUGIN,

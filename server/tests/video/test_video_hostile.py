@@ -113,3 +113,41 @@ def _still_serves(client: TestClient, good: Path) -> None:
         client, submit(client, video_ref=ref, plugin="barcode", sample={"fps": 1})["id"]
     )
     assert done["status"] == "SUCCESS"
+
+
+def test_a_decoder_that_dies_fails_the_job_not_the_server(
+    make_client: object, scripted_mp4: Path, video_dir: Path
+) -> None:
+    """Decoding runs in a child process: killing it (as an FFmpeg crash on a crafted file
+    would) costs the job, with invalid_input, and nothing else."""
+    import os
+    import signal
+
+    import psutil
+    from helpers import builtin_sources
+    from video_helpers import wait_until
+
+    client: TestClient = make_client(  # type: ignore[operator]
+        builtin_sources("barcode", "image_info"), force_in_process=True
+    )
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    long_video = videos.plain_video(video_dir / "decoder-crash.mp4", seconds=40, fps=30)
+    ref = upload(client, long_video)
+    job = submit(client, video_ref=ref, plugin="image_info", sample={"every_n_frames": 1})
+    wait_until(
+        lambda: (client.get(f"/v1/jobs/{job['id']}").json()["progress"] or 0) > 0,
+        "the video job to be under way",
+    )
+    decoders = [
+        p
+        for p in me.children(recursive=True)
+        if p.pid not in before and "resource_tracker" not in " ".join(p.cmdline())
+    ]
+    assert len(decoders) == 1, decoders
+    os.kill(decoders[0].pid, signal.SIGKILL)
+    done = finished(client, job["id"])
+    assert done["status"] == "FAILED"
+    assert done["error"]["details"]["code"] == "invalid_input"
+    assert "decoder stopped" in done["error"]["message"]
+    _still_serves(client, scripted_mp4)

@@ -187,3 +187,24 @@ def test_the_video_is_pinned_when_submitted(video_client: TestClient, scripted_m
     job = submit(video_client, video_ref=ref, plugin="barcode", sample={"fps": 1})
     assert video_client.delete(f"/v1/files/{ref}").status_code == 200
     assert finished(video_client, job["id"])["status"] == "SUCCESS"
+
+
+def test_the_frame_list_is_optional_and_bounded(make_client: Any, scripted_mp4: Path) -> None:
+    from helpers import builtin_sources
+
+    client: TestClient = make_client(builtin_sources("barcode"), max_result_bytes=2000)
+    ref = upload(client, scripted_mp4)
+    bounded = finished(
+        client, submit(client, video_ref=ref, plugin="barcode", sample={"fps": 2})["id"]
+    )
+    video = bounded["result"]["video"]
+    assert video["frames_sampled"] == 12
+    assert 0 < video["frames_listed"] == len(bounded["result"]["frames"]) < 12
+    assert values(bounded["result"]) == {"VISOR-A": (0.0, 1.5), "VISOR-B": (3.0, 4.5)}
+
+    summary_only = finished(
+        client,
+        submit(client, video_ref=ref, plugin="barcode", sample={"fps": 2}, frames=False)["id"],
+    )
+    assert summary_only["result"]["frames"] == []
+    assert summary_only["result"]["summary"] == bounded["result"]["summary"]

@@ -28,7 +28,7 @@ from app.video.service import VideoService
 router = APIRouter(prefix="/v1/video", tags=["video"])
 
 #: Multipart text parts, read as the JSON request's fields.
-_TEXT_PARTS = ("video_ref", "plugin", "tool", "pipeline", "max_attempts")
+_TEXT_PARTS = ("video_ref", "plugin", "tool", "pipeline", "max_attempts", "frames")
 _JSON_PARTS = ("args", "sample")
 
 
@@ -58,6 +58,7 @@ _SUBMIT_BODY_DOC: dict[str, Any] = {
                             "description": 'Sampling rule, JSON, e.g. {"fps": 2, "end_s": 30}.',
                         },
                         "max_attempts": {"type": "integer"},
+                        "frames": {"type": "boolean"},
                     },
                     "required": ["file"],
                 }

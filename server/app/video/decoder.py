@@ -1,0 +1,167 @@
+"""Decoding in a child process: a hostile file can crash FFmpeg, not the server.
+
+Each video job attempt spawns one decoder process. It opens and probes the file
+(:class:`~app.video.source.VideoSource`), applies the sampling rule, and sends the sampled
+frames to the job as JPEG (base64), one message each. The pipe gives the backpressure: a
+frame is sent only once the job has read the previous one, so at most a frame or two are in
+flight, and the decoder works on the next frame while the tool runs on this one.
+
+If the decoder dies (an FFmpeg crash on a crafted file, the OOM killer), the job sees the
+pipe close and fails with ``invalid_input``: one job lost, not the server. If the server
+dies, the decoder's next send fails and it exits: no orphan keeps decoding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
+from pathlib import Path
+from typing import Any
+
+from app.errors import ErrorCode, VisorError
+from app.video.frames import FrameEncoder
+from app.video.sampling import Sampled, Sampler, SampleRule
+from app.video.source import VideoInfo, VideoSource, refuse
+
+_SPAWN = multiprocessing.get_context("spawn")
+_POLL_S = 0.25
+_JOIN_S = 5.0
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    """What the decoder needs; crosses the spawn, so plain data."""
+
+    path: str
+    max_pixels: int
+    rule: dict[str, Any]
+    last: tuple[int, int, float] | None = None  # the last checkpointed sample
+    resume: tuple[int, int] | None = None  # its (pts, frame number), to seek to
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    sample: Sampled
+    pts: int | None
+    image_b64: str
+    mime_type: str
+
+
+class DecodeCancelled(Exception):
+    """The job was cancelled while waiting for a frame."""
+
+
+class FrameSource:
+    """The job's side: start the decoder, read its probe result, then its frames."""
+
+    def __init__(self, request: DecodeRequest, cancelled: Callable[[], bool]) -> None:
+        self._request = request
+        self._cancelled = cancelled
+        self._conn: Connection | None = None
+        self._process: SpawnProcess | None = None
+        self.decoded = 0  # frames the decoder decoded (set at the end)
+        self.info: VideoInfo
+
+    def __enter__(self) -> FrameSource:
+        ours, theirs = _SPAWN.Pipe(duplex=False)
+        process = _SPAWN.Process(
+            target=_serve, args=(theirs, self._request), name="visor-video-decoder", daemon=True
+        )
+        process.start()
+        theirs.close()
+        self._conn, self._process = ours, process
+        try:
+            kind, *body = self._receive()
+            if kind != "info":
+                raise refuse("the video decoder did not start")
+            self.info = VideoInfo(**body[0])
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None:
+            self._process.join(0.2)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(_JOIN_S)
+            self._process.close()
+        self._conn = self._process = None
+
+    def samples(self) -> Iterator[SampledFrame]:
+        while True:
+            kind, *body = self._receive()
+            if kind == "sample":
+                index, frame, t_s, pts, image_b64, mime_type = body
+                yield SampledFrame(Sampled(index, frame, t_s), pts, image_b64, mime_type)
+            elif kind == "end":
+                self.decoded = int(body[0])
+                return
+            else:
+                raise refuse("the video decoder sent something unexpected")
+
+    def _receive(self) -> tuple[Any, ...]:
+        assert self._conn is not None and self._process is not None
+        while not self._conn.poll(_POLL_S):
+            if self._cancelled():
+                raise DecodeCancelled
+        try:
+            message: tuple[Any, ...] = self._conn.recv()
+        except (EOFError, OSError):
+            self._process.join(_JOIN_S)
+            raise refuse(
+                "the video decoder stopped on this file (exit code "
+                f"{self._process.exitcode}): the file is damaged or hostile"
+            ) from None
+        if message[0] == "error":
+            raise VisorError(message[1], code=ErrorCode(message[2]), details=message[3])
+        return message
+
+
+def _serve(conn: Connection, request: DecodeRequest) -> None:
+    """The decoder process: probe, decode, sample, encode, send; errors as messages."""
+    try:
+        with VideoSource(Path(request.path), max_pixels=request.max_pixels) as source:
+            conn.send(("info", dataclasses.asdict(source.info)))
+            rule = SampleRule.model_validate(request.rule)
+            sampler = Sampler.after(rule, Sampled(*request.last)) if request.last else Sampler(rule)
+            encoder = FrameEncoder()
+            decoded = 0
+            for frame in source.frames(start_s=rule.start_s, resume=request.resume):
+                decoded += 1
+                if sampler.past_end(frame.t_s):
+                    break
+                sample = sampler.take(frame.frame, frame.t_s)
+                if sample is None:
+                    continue
+                image_b64, mime_type = encoder.payload(frame.image)
+                conn.send(
+                    ("sample", sample.index, sample.frame, sample.t_s, frame.pts, image_b64,
+                     mime_type)
+                )  # fmt: skip
+            conn.send(("end", decoded))
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        return  # the job is gone (cancelled, or the server died)
+    except VisorError as exc:
+        _send_quietly(conn, ("error", exc.message, exc.code, exc.details))
+    except Exception as exc:  # a decoder bug: the job fails, this process ends
+        message = f"the video could not be decoded ({type(exc).__name__})"
+        _send_quietly(conn, ("error", message, "invalid_input", {"field": "video"}))
+    finally:
+        conn.close()
+
+
+def _send_quietly(conn: Connection, message: tuple[Any, ...]) -> None:
+    with contextlib.suppress(BrokenPipeError, EOFError, ConnectionResetError, OSError):
+        conn.send(message)
