@@ -220,3 +220,19 @@ def test_the_video_views_fit_a_phone(page: Page, server: LiveServer) -> None:
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert scroll <= client, f"{path} at 390px: {scroll}px wide in a {client}px window"
+
+
+def test_a_video_job_is_cancelled_from_the_try_page(page: Page, server: LiveServer) -> None:
+    choose_video(page, "pipeline", SLOW_CODES["name"])
+    page.select_option("#sample-mode", "every_n_frames")
+    page.fill("#sample-value", "1")  # 20 frames, a quarter second each
+    job_id = submit(page)
+    running = page.locator(".job-line[data-status='RUNNING']")
+    expect(running.locator(".progress-message")).to_contain_text("frames ")
+    page.click("#job-cancel")
+    expect(page.locator(".job-line")).to_have_attribute("data-status", "CANCELLED")
+    expect(page.locator("#error-panel .envelope")).to_have_attribute("data-code", "cancelled")
+    assert httpx.get(f"{server.url}/v1/jobs/{job_id}").json()["status"] == "CANCELLED"
+    page.goto("/")  # the overview's latest jobs name the target the same way
+    row = page.locator(f"#recent-jobs tr[data-job='{job_id}']")
+    expect(row).to_contain_text("video · pipeline.slow-codes")
