@@ -23,7 +23,6 @@ unexpected exceptions are caught and logged: a store outage must not kill the di
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import logging
 import threading
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import ErrorCode, build_envelope, public_error
+from app.inputs.base64_text import encode_base64
 from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import Job
 from app.jobs.notify import JobNotifier, NullNotifier, notifier_for
@@ -79,7 +79,7 @@ def build_payload(
     """The tool payload a stored input stands for (as ``/v1/analyze`` would build it)."""
     payload = dict(args)
     if image is not None:
-        payload.update(image_payload(base64.b64encode(image).decode("ascii"), mime_type))
+        payload.update(image_payload(encode_base64(image).decode("ascii"), mime_type))
     return payload
 
 
@@ -351,7 +351,7 @@ class Dispatcher:
                 return {}, build_envelope(ErrorCode.CANCELLED, "job was cancelled while queued")
 
     def _progress_sink(self, job_id: str) -> Any:
-        throttle = ProgressThrottle(self._options.progress_interval_s)
+        throttle = ProgressThrottle(self._options.progress_interval_s, hold_first=True)
 
         def sink(fraction: float, message: str | None) -> None:
             if fraction < 1.0 and not throttle.admit():

@@ -209,6 +209,7 @@ class _Run:
                 self._flush()  # what is done stays done, whatever ends this attempt
             if not sampled and source.decoded == 0:
                 raise refuse("the video has no frames")
+            self._report_done(sampled)
         runner._checkpoints.delete(job_id)
         return {
             "video": {
@@ -264,6 +265,12 @@ class _Run:
             sink(min(0.99, done / total), f"frames {done}/{total}")
         else:
             sink(0.0, f"frames {done}")
+
+    def _report_done(self, done: int) -> None:
+        """The last word, past the throttle (fraction 1.0): "frames 12/12", the true count
+        (the total was an estimate, and a throttled last report would leave a stale one)."""
+        if self._ctx.progress is not None:
+            self._ctx.progress(1.0, f"frames {done}/{done}")
 
     def _maybe_flush(self) -> None:
         opts = self._options

@@ -4,7 +4,9 @@
 
 It starts the same live server the browser tests use, does some real work through the
 pages (a face, a QR code, a failing call, jobs) and photographs each page at 1280 px, and
-the overview and the try page at 390 px (a phone).
+the overview and the try page at 390 px (a phone). Then, so the shots above stay as they
+were, a video job on samples/codes.mp4 (try page, job page, job list), a saved pipeline on
+the try page and the live camera (Chromium's fake camera).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
+import httpx  # noqa: E402
 import live_server  # noqa: E402
 from dashboard_browser import (  # noqa: E402
     LAUNCH_ARGS,
@@ -29,6 +32,16 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 live_server._START_TIMEOUT_S = 300.0  # a busy machine may take long to boot the workers
 
 DEFAULT_OUT = HERE.parents[2] / "docs" / "img"
+CODES_MP4 = HERE.parents[2] / "samples" / "codes.mp4"
+FACE_COLOURS = {
+    "name": "face-colours",
+    "description": "Faces, then each face's colours.",
+    "steps": [
+        {"id": "faces", "tool": "faces.detect"},
+        {"id": "colours", "tool": "image_info.describe", "for_each": "faces.faces",
+         "padding": 4, "args": {"dominant_colors": 2}},
+    ],
+}  # fmt: skip
 
 
 def try_tool(page: Page, plugin: str, tool: str, image: tuple[str, bytes] | None) -> None:
@@ -41,6 +54,44 @@ def try_tool(page: Page, plugin: str, tool: str, image: tuple[str, bytes] | None
         )
     page.click("#run-button")
     page.wait_for_selector("#json-box:not([hidden]), .envelope")
+
+
+def shoot_video_pipeline_and_live(page: Page, base_url: str, out: Path) -> None:
+    """The views added after the first set: video jobs, pipelines, the live camera."""
+    page.goto("/ui/try?plugin=barcode&tool=read")
+    page.wait_for_selector("#tool-select option[value='read']", state="attached")
+    page.set_input_files(
+        "#file-input",
+        files=[{"name": "codes.mp4", "mimeType": "video/mp4", "buffer": CODES_MP4.read_bytes()}],
+    )
+    page.click("#job-button")
+    page.wait_for_selector(".job-line[data-status='SUCCESS']")
+    page.wait_for_selector("#video-values")
+    page.click("#video-frames tr.frame-row[data-index='5']")
+    page.wait_for_selector("#overlay polygon")
+    page.screenshot(path=out / "dashboard-try-video.png", full_page=True)
+    job_id = page.get_attribute(".job-line", "data-job")
+
+    page.goto(f"/ui/jobs/{job_id}")
+    page.wait_for_selector("#video-values")
+    page.click("#video-frames tr.frame-row[data-index='3']")
+    page.screenshot(path=out / "dashboard-job-video.png", full_page=True)
+    page.goto("/ui/jobs?plugin=video")
+    page.wait_for_selector(f"#jobs-table tr[data-job='{job_id}']")
+    page.screenshot(path=out / "dashboard-jobs-video.png", full_page=True)
+
+    httpx.post(f"{base_url}/v1/pipelines", json=FACE_COLOURS, timeout=30).raise_for_status()
+    try_tool(page, "pipeline", "face-colours", ("astronaut.png", astronaut_png()))
+    page.screenshot(path=out / "dashboard-try-pipeline.png", full_page=True)
+
+    page.goto("/ui/live?target=image_info.describe")
+    page.wait_for_selector("#live-target option[value='image_info.describe']", state="attached")
+    page.click("#live-start")  # Chromium's fake camera: a moving test pattern
+    page.wait_for_function(
+        "() => Number(document.querySelector('#live-answered').textContent) >= 5"
+    )
+    page.screenshot(path=out / "dashboard-live.png", full_page=True)
+    page.click("#live-stop")
 
 
 def main(out: Path) -> None:
@@ -115,6 +166,7 @@ def main(out: Path) -> None:
                 mobile.screenshot(path=out / "dashboard-overview-phone.png", full_page=True)
                 try_tool(mobile, "faces", "detect", ("astronaut.png", astronaut_png()))
                 mobile.screenshot(path=out / "dashboard-try-phone.png", full_page=True)
+                shoot_video_pipeline_and_live(page, server.url, out)
                 browser.close()
         finally:
             server.stop()

@@ -1,5 +1,6 @@
 """API keys in Chromium: the page asks for a key, keeps it in an httpOnly cookie session,
-sends the CSRF token on changes, and a read key sees but cannot run or cancel."""
+sends the CSRF token on changes, and a read key sees but cannot run, cancel or submit a
+video job."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import plugin_sources
+from helpers import builtin_sources, plugin_sources
 from live_server import LiveServer
 from playwright.sync_api import Browser, Page, expect
 
@@ -15,6 +16,7 @@ from app.auth.keys import KeyCreate
 from app.auth.scopes import Scope
 from app.settings import Settings
 from dashboard.dashboard_browser import RequestLog
+from dashboard.test_browser_video import CODES_MP4
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Liv
     settings = Settings(  # type: ignore[call-arg]
         data_dir=tmp_path_factory.mktemp("dashboard-auth") / "data", _env_file=None
     )
-    server = LiveServer(settings, plugin_sources("echo")).start()
+    server = LiveServer(settings, [*plugin_sources("echo"), *builtin_sources("barcode")]).start()
     auth = server.app.state.auth
     keys = {
         s.value: auth.create_key(KeyCreate(name=f"{s.value}-key", scope=s)).secret for s in Scope
@@ -125,3 +127,35 @@ def test_a_read_key_sees_but_cannot_run_or_cancel(
         }"""
     )
     assert statuses == [403, 403]
+
+
+def test_a_read_key_cannot_submit_a_video_job(
+    keyed_page: Page, keyed_server: tuple[LiveServer, dict]
+) -> None:
+    page = keyed_page
+    _, keys = keyed_server
+    sign_in(page, keys["read"])
+    page.goto("/ui/try?plugin=barcode&tool=read")
+    expect(page.locator("#tool-select")).to_have_value("read")
+    page.set_input_files(
+        "#file-input",
+        files=[{"name": "codes.mp4", "mimeType": "video/mp4", "buffer": CODES_MP4.read_bytes()}],
+    )
+    expect(page.locator("#video-options")).to_be_visible()
+    expect(page.locator("#job-button")).to_have_text("Run as video job")
+    expect(page.locator("#job-button")).to_be_disabled()
+    expect(page.locator("#run-button")).to_be_disabled()
+    # Forced, with the session's CSRF token: the server refuses the read key (403).
+    status = page.evaluate(
+        """async () => {
+            const token = document.cookie.split('; ')
+                .find(c => c.startsWith('visor_csrf=')).split('=')[1];
+            const form = new FormData();
+            form.append('file', new Blob(['not read'], {type: 'video/mp4'}), 'codes.mp4');
+            form.append('plugin', 'barcode');
+            const response = await fetch('/v1/video/jobs',
+                {method: 'POST', headers: {'X-CSRF-Token': token}, body: form});
+            return response.status;
+        }"""
+    )
+    assert status == 403

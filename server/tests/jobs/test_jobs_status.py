@@ -60,3 +60,16 @@ def test_the_first_report_passes_and_a_burst_does_not() -> None:
     assert not any(throttle.admit() for _ in range(1000))
     clock.now = 1.0
     assert throttle.admit()
+
+
+def test_held_first_report_waits_one_interval_from_the_start() -> None:
+    clock = FakeClock()
+    throttle = ProgressThrottle(0.25, clock, hold_first=True)
+    assert not any(throttle.admit() for _ in range(100))  # a short job writes no progress
+    clock.now = 0.25
+    assert throttle.admit()
+    assert not throttle.admit()
+
+
+def test_held_first_report_with_no_interval_passes_at_once() -> None:
+    assert ProgressThrottle(0.0, FakeClock(), hold_first=True).admit()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +15,7 @@ from isolation_helpers import eventually
 from app.plugins.loader.plugin_loader import load_plugins, source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry, PluginState
 from app.plugins.runtime.process import ProcessExecutor, ProcessOptions
-from app.plugins.runtime.process.output import CALL_LINES
+from app.plugins.runtime.process.output import CALL_LINES, OutputPump
 from app.plugins.runtime.tool_runner import ToolRunner
 
 
@@ -74,3 +76,45 @@ def test_a_flood_of_output_is_cut_to_the_calls_budget(flood_log: _Keep) -> None:
         assert len(warnings) == 2  # "limit reached" and the summary: not 20,000 lines
     finally:
         executor.shutdown(1)
+
+
+class _Slow(_Keep):
+    """A log handler that takes its time, so the pump thread lags behind the worker."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        time.sleep(0.0005)
+        super().emit(record)
+
+
+def test_a_lagging_pump_still_counts_each_line_against_its_own_call() -> None:
+    """The previous call's lines still in the pipe when the next call starts are read
+    under the previous call's budget (this raced under load before)."""
+    handler = _Slow()
+    logger = logging.getLogger("visor.plugin.lagging")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    pump = OutputPump()
+    read_end, write_end = os.pipe()
+    try:
+        source = pump.add(read_end, "lagging", 4242)
+        first = 300
+        os.write(write_end, b"".join(f"first {i}\n".encode() for i in range(first)))
+        source.begin_call()  # while the pump is still busy with the first call's lines
+        os.write(write_end, b"second call\n")
+        os.close(write_end)
+        eventually(
+            lambda: any(r.getMessage().endswith("second call") for r in handler.records),
+            "the second call's line",
+        )
+    finally:
+        pump.close()
+        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in handler.records]
+    logged = sum(" first " in m for m in messages)
+    summary = next(m for m in messages if "dropped" in m and "lines" in m)
+    dropped = int(re.search(r"dropped (\d+) lines", summary).group(1))  # type: ignore[union-attr]
+    assert logged + dropped == first
+    assert CALL_LINES <= logged <= CALL_LINES + 2  # the budget, plus its slow refill
+    assert messages.index(summary) < next(
+        i for i, m in enumerate(messages) if m.endswith("second call")
+    )

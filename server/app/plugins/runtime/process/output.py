@@ -7,7 +7,9 @@ serves every worker through a selector, so the thread count does not grow with p
 The thread, selector and wake-up pipe exist only once a worker does: an app that is built
 but never started holds no file descriptors.
 
-Output is budgeted per call (the worker's handle marks each call's start): a call may log
+Output is budgeted per call (the worker's handle marks each call's start, after reading
+what the previous call left in the pipe, so no line is counted against the wrong call's
+budget however late the pump thread gets to it): a call may log
 :data:`CALL_LINES` lines / :data:`CALL_BYTES` bytes at once, refilled at
 :data:`REFILL_LINES_PER_S` lines a second so a long tool's occasional messages still get
 through. Past the budget lines are read (the pipe must drain) and dropped; one warning
@@ -24,11 +26,13 @@ import os
 import selectors
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _READ_BYTES = 64 * 1024
 _MAX_LINE_CHARS = 4000
 _MAX_PENDING_BYTES = 64 * 1024  # a line longer than this is logged in pieces
+_CATCH_UP_READS = 64  # at a call's start, read at most this many chunks (4 MiB) first
 CALL_LINES = 200
 CALL_BYTES = 64 * 1024
 REFILL_LINES_PER_S = 10.0
@@ -43,14 +47,19 @@ class OutputSource:
     pending: bytearray = field(default_factory=bytearray)
     call_seq: int = 0  # bumped by the handle when a call starts (any thread)
     seen_seq: int = 0
+    #: Reads what is in the pipe now (set by the pump); the handle calls it at a call's start.
+    catch_up: Callable[[], None] = field(default=lambda: None)
     lines: float = CALL_LINES
     bytes: float = CALL_BYTES
     refilled: float = field(default_factory=time.monotonic)
     dropped_lines: int = 0
     dropped_bytes: int = 0
+    closed: bool = False  # the pipe reached its end and its fd is closed
 
     def begin_call(self) -> None:
-        """A new call starts: it gets a fresh output budget (read by the pump thread)."""
+        """A new call starts: what the previous call printed is read first (the worker
+        wrote it before answering), then the new call gets a fresh output budget."""
+        self.catch_up()
         self.call_seq += 1
 
     def admit(self, size: int) -> bool:
@@ -116,7 +125,10 @@ class OutputPump:
             loop = self._loop
             if loop is None:
                 loop = self._loop = self._open()
-            loop.selector.register(fd, selectors.EVENT_READ, source)
+            os.set_blocking(fd, False)  # reads never wait: the pump and catch_up share it
+            reading = threading.Lock()
+            source.catch_up = lambda: self._catch_up(loop, fd, source, reading)
+            loop.selector.register(fd, selectors.EVENT_READ, (source, reading))
         os.write(loop.wake_w, b"x")
         return source
 
@@ -145,7 +157,9 @@ class OutputPump:
         with self._lock:
             for key in list(loop.selector.get_map().values()):
                 if key.data is not None:
-                    self._finish(loop, key.fd, key.data)
+                    source, reading = key.data
+                    with reading:
+                        self._finish(loop, key.fd, source)
             loop.selector.close()
             os.close(loop.wake_r)
             os.close(loop.wake_w)
@@ -157,10 +171,21 @@ class OutputPump:
                 if key.data is None:
                     _drain(key.fd)
                 else:
-                    self._read(loop, key.fd, key.data)
+                    source, reading = key.data
+                    with reading:
+                        self._read(loop, key.fd, source)
             with self._lock:
                 if self._closing:
                     self._drain_all_locked(loop)
+                    return
+
+    def _catch_up(
+        self, loop: _Loop, fd: int, source: OutputSource, reading: threading.Lock
+    ) -> None:
+        """Read what the worker has written so far (bounded: it is idle between calls)."""
+        with reading:
+            for _ in range(_CATCH_UP_READS):
+                if source.closed or not self._read(loop, fd, source):
                     return
 
     def _drain_all_locked(self, loop: _Loop) -> None:
@@ -168,12 +193,15 @@ class OutputPump:
         for key in list(loop.selector.get_map().values()):
             if key.data is None:
                 continue
-            os.set_blocking(key.fd, False)
-            for _ in range(64):  # bounded: a live worker could write forever
-                if not self._read(loop, key.fd, key.data):
-                    break
+            source, reading = key.data
+            with reading:
+                for _ in range(64):  # bounded: a live worker could write forever
+                    if not self._read(loop, key.fd, source):
+                        break
 
     def _read(self, loop: _Loop, fd: int, source: OutputSource) -> bool:
+        if source.closed:
+            return False
         try:
             chunk = os.read(fd, _READ_BYTES)
         except BlockingIOError:
@@ -194,6 +222,9 @@ class OutputPump:
         return True
 
     def _finish(self, loop: _Loop, fd: int, source: OutputSource) -> None:
+        if source.closed:
+            return
+        source.closed = True
         if source.pending:
             _emit(source, bytes(source.pending))
             source.pending = bytearray()

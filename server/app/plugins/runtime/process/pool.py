@@ -262,6 +262,12 @@ class WorkerPool:
 
     def _acquire(self, cancel: threading.Event) -> WorkerHandle:
         """An idle worker for a call that holds a slot; boots one if the pool may grow."""
+        with self._cond:  # the usual case: one is idle, no need to listen for a cancel
+            self._refuse_if_unavailable()
+            if self._idle:
+                worker = self._idle.pop()
+                self._busy.add(worker)
+                return worker
         unsubscribe = getattr(cancel, "subscribe", None)
         remove = unsubscribe(self._wake_all) if unsubscribe is not None else None
         try:

@@ -1,4 +1,5 @@
-// One job: live progress, timeline, result or error, and a cancel button.
+// One job: live progress, timeline, result or error, and a cancel button. A video job's
+// result gets its own view (values, counts over time, frames) below.
 
 import { api, ApiError } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
@@ -7,17 +8,19 @@ import { badge, duration, prettyJson, time } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
 import { progressView } from "../lib/progress.js";
 import { canRun, initSession } from "../lib/session.js";
+import { framesText, isVideoJob, targetText, videoResultView } from "../lib/video.js";
 
 const jobId = $("#main").dataset.job;
 const cancelButton = $("#cancel-button");
 let mayCancel = false; // decided by the key's scope (a read key cannot cancel)
+let videoShown = false; // a video result is built once, not on every event
 
 function summary(job) {
   const item = (label, value) => h("div", {}, h("dt", {}, label), h("dd", {}, value));
   return h(
     "dl",
     { class: "job-summary" },
-    item("Tool", h("span", { class: "mono" }, `${job.plugin}.${job.tool ?? "?"}`)),
+    item("Tool", h("span", { class: "mono", id: "job-target" }, targetText(job))),
     item("Attempts", `${job.attempts} of ${job.max_attempts}`),
     item("Queued for", job.started_at ? duration(job.created_at, job.started_at) : (job.status === "PENDING" ? duration(job.created_at) : "—")),
     item("Run time", job.started_at ? duration(job.started_at, job.finished_at) : "—"),
@@ -34,7 +37,27 @@ function timeline(job) {
   ];
 }
 
+function videoOutcome(job) {
+  const summary = job.result?.summary ?? {};
+  if (!videoShown) {
+    videoShown = true;
+    fill($("#video-view"), videoResultView(job.result ?? {}, { rawId: "job-result" }));
+    $("#video-card").hidden = false;
+  }
+  return h(
+    "p",
+    {},
+    `${framesText(job)} · ${summary.frames_ok ?? 0} ok, ${summary.frames_failed ?? 0} failed · `,
+    `${(summary.values ?? []).length} values seen. `,
+    h("a", { href: "#video-card" }, "The video summary and frames are below."),
+  );
+}
+
 function outcome(job) {
+  if (job.status === "SUCCESS" && isVideoJob(job)) {
+    $("#outcome-title").textContent = "Result";
+    return videoOutcome(job);
+  }
   if (job.status === "SUCCESS") {
     $("#outcome-title").textContent = "Result";
     return h("pre", { class: "code", id: "job-result" }, prettyJson(job.result ?? {}));
@@ -50,7 +73,7 @@ function render(job) {
   document.body.dataset.status = job.status;
   fill($("#job-status"), badge(job.status));
   fill($("#job-summary"), summary(job));
-  fill($("#job-progress"), progressView(job));
+  fill($("#job-progress"), progressView(isVideoJob(job) ? { ...job, progress_message: framesText(job) } : job));
   fill($("#timeline"), ...timeline(job));
   fill($("#outcome"), outcome(job));
   cancelButton.hidden = isTerminal(job) || !mayCancel;

@@ -7,6 +7,7 @@ import { ago, badge, duration, percent } from "../lib/format.js";
 import { poll } from "../lib/live.js";
 import { miniProgress } from "../lib/progress.js";
 import { initSession } from "../lib/session.js";
+import { framesText, isVideoJob, targetText, VIDEO } from "../lib/video.js";
 
 const POLL_MS = 2000;
 const form = $("#filters");
@@ -34,17 +35,19 @@ async function loadPluginFilter() {
   const { plugins } = await api("/v1/plugins");
   const select = form.elements.plugin;
   for (const p of plugins) select.append(h("option", { value: p.name }, p.name));
+  // Video jobs go by plugin "video" (their tool is the target, e.g. barcode.read).
+  if (!plugins.some((p) => p.name === VIDEO)) select.append(h("option", { value: VIDEO }, `${VIDEO} (video jobs)`));
   if (wanted) select.value = wanted;
 }
 
 function row(job) {
   return h(
     "tr",
-    { dataset: { job: job.id, status: job.status } },
+    { dataset: { job: job.id, status: job.status, plugin: job.plugin } },
     h("td", {}, badge(job.status)),
     h("td", {}, h("a", { class: "mono", href: url(`/ui/jobs/${job.id}`) }, job.id.slice(0, 8))),
-    h("td", { class: "mono" }, `${job.plugin}.${job.tool ?? "?"}`),
-    h("td", { class: "hide-narrow" }, miniProgress(job), h("span", { class: "muted small" }, job.progress_message ?? "")),
+    h("td", { class: "mono job-target" }, targetText(job), isVideoJob(job) ? h("span", { class: "muted small show-narrow job-frames" }, framesText(job)) : null),
+    h("td", { class: "hide-narrow" }, miniProgress(job), h("span", { class: "muted small job-progress-text" }, framesText(job))),
     h("td", { class: "hide-narrow num" }, job.started_at ? duration(job.started_at, job.finished_at) : "—"),
     h("td", { class: "num", title: job.created_at }, ago(job.created_at)),
   );

@@ -6,6 +6,7 @@ import { ago, badge, count, duration, ms, plural } from "../lib/format.js";
 import { poll } from "../lib/live.js";
 import { miniProgress } from "../lib/progress.js";
 import { initSession } from "../lib/session.js";
+import { targetText } from "../lib/video.js";
 
 const POLL_MS = 2000;
 const manifests = new Map(); // plugin → its tool names (manifests change only on reload)
@@ -104,7 +105,7 @@ function renderRecentJobs(page) {
       "tr",
       { dataset: { job: job.id } },
       h("td", {}, badge(job.status)),
-      h("td", { class: "nowrap" }, h("a", { class: "mono", href: url(`/ui/jobs/${job.id}`) }, `${job.plugin}.${job.tool ?? "?"}`)),
+      h("td", { class: "nowrap" }, h("a", { class: "mono", href: url(`/ui/jobs/${job.id}`) }, targetText(job))),
       h("td", { class: "hide-narrow" }, miniProgress(job)),
       h("td", { title: job.created_at }, ago(job.created_at), job.finished_at ? h("span", { class: "muted small hide-narrow" }, ` · took ${duration(job.started_at, job.finished_at)}`) : null),
     ),

@@ -1,6 +1,8 @@
 // Try a tool: pick plugin and tool, give an image, fill the options, run it (or run it as a
 // job) and see the answer drawn over the image beside the JSON. Saved pipelines are offered
 // as plugin "pipeline" (their names as tools), run the same ways, drawn the same way.
+// A video file is submitted as a video job (POST /v1/video/jobs) with its sampling rule,
+// followed live, and its result shown as the video view (values, counts, frames).
 
 import { api, ApiError, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
@@ -12,8 +14,10 @@ import { asTool, dataUrl, PIPELINE, savedPipelines } from "../lib/pipelines.js";
 import { progressView } from "../lib/progress.js";
 import { renderSchemaForm, takesImage } from "../lib/schema_form.js";
 import { canRun, initSession } from "../lib/session.js";
+import { framesText, isVideoFile, isVideoJob, targetText, videoResultView } from "../lib/video.js";
 
 const OPEN_OPTIONS_UP_TO = 4;
+const VIDEO_TITLE = "A video runs as a job: use Run as video job.";
 
 const state = {
   manifests: new Map(),
@@ -21,6 +25,7 @@ const state = {
   tool: null, // the selected tool's manifest entry
   form: null,
   file: null, // Blob (a File or a camera snapshot)
+  isVideo: false, // the file is a video: it runs as a video job only
   previewUrl: null,
   stopWatch: null,
   stream: null,
@@ -57,6 +62,15 @@ const els = {
   findings: $("#findings"),
   jsonBox: $("#json-box"),
   json: $("#json-output"),
+  videoOptions: $("#video-options"),
+  sampleMode: $("#sample-mode"),
+  sampleValue: $("#sample-value"),
+  sampleValueLabel: $("#sample-value-label"),
+  sampleStart: $("#sample-start"),
+  sampleEnd: $("#sample-end"),
+  sampleFrames: $("#sample-frames"),
+  videoPreview: $("#video-preview"),
+  videoPanel: $("#video-panel"),
 };
 
 // ---- pickers ---------------------------------------------------------------------------
@@ -100,6 +114,7 @@ async function selectTool() {
   els.optionsBox.open = state.form.count <= OPEN_OPTIONS_UP_TO;
   els.optionsSummary.textContent = state.form.count ? `· ${plural(state.form.count, "setting")}` : "· none";
   els.imageInput.hidden = !needsImage();
+  els.videoOptions.hidden = !(state.isVideo && needsImage());
   const params = new URLSearchParams({ plugin: els.plugin.value, tool: els.tool.value });
   history.replaceState(null, "", `${window.location.pathname}?${params}`);
   updateButtons();
@@ -109,34 +124,69 @@ const needsImage = () => takesImage(state.tool?.input_schema);
 
 function updateButtons() {
   const ready = state.mayRun && Boolean(state.tool) && (!needsImage() || Boolean(state.file));
-  els.run.disabled = !ready;
+  const video = state.isVideo && needsImage();
+  els.run.disabled = !ready || video; // there is no synchronous video run
+  if (video) els.run.title = VIDEO_TITLE;
+  else if (els.run.title === VIDEO_TITLE) els.run.title = "";
   els.job.disabled = !ready;
+  els.job.textContent = video ? "Run as video job" : "Run as job";
 }
 
 // ---- the image -----------------------------------------------------------------------
 
 function setImage(blob, name) {
   state.file = blob;
+  state.isVideo = isVideoFile(blob);
   if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
   state.previewUrl = URL.createObjectURL(blob);
-  els.thumb.src = state.previewUrl;
-  els.thumb.hidden = false;
-  els.fileName.textContent = `${name} · ${bytes(blob.size)}`;
-  els.dropText.querySelector("strong").textContent = "Drop another image to replace it";
+  if (state.isVideo) {
+    els.thumb.removeAttribute("src");
+    els.thumb.hidden = true;
+  } else {
+    els.thumb.src = state.previewUrl;
+    els.thumb.hidden = false;
+  }
+  els.fileName.textContent = `${name} · ${bytes(blob.size)}${state.isVideo ? " · video" : ""}`;
+  els.dropText.querySelector("strong").textContent = "Drop another file to replace it";
+  els.videoOptions.hidden = !(state.isVideo && needsImage());
   showImage();
   clearResult();
   updateButtons();
 }
 
 function showImage() {
-  els.preview.src = state.previewUrl;
+  els.overlay.replaceChildren();
+  if (state.isVideo) {
+    els.preview.removeAttribute("src");
+    els.preview.hidden = true;
+    if (els.videoPreview.getAttribute("src") !== state.previewUrl) els.videoPreview.src = state.previewUrl;
+    els.videoPreview.hidden = false;
+  } else {
+    els.videoPreview.pause();
+    els.videoPreview.removeAttribute("src");
+    els.videoPreview.hidden = true;
+    els.preview.hidden = false;
+    els.preview.src = state.previewUrl;
+  }
   els.stageWrap.hidden = !needsImage() || !state.previewUrl;
 }
 
 function wireImageInputs() {
   // A file the browser cannot show (not an image): no broken picture; the tool will say why.
   els.preview.addEventListener("error", () => {
-    els.stageWrap.hidden = true;
+    if (!state.isVideo) els.stageWrap.hidden = true;
+  });
+  // A video the browser cannot play (a codec it lacks, or not a video): the server decides.
+  els.videoPreview.addEventListener("error", () => {
+    if (state.isVideo && els.videoPreview.getAttribute("src")) els.stageWrap.hidden = true;
+  });
+  els.videoPreview.addEventListener("play", () => els.overlay.replaceChildren());
+  els.sampleMode.addEventListener("change", () => {
+    const perSecond = els.sampleMode.value === "fps";
+    els.sampleValueLabel.textContent = perSecond ? "Frames per second" : "Every n-th frame";
+    els.sampleValue.step = perSecond ? "any" : "1";
+    els.sampleValue.min = perSecond ? "0.01" : "1";
+    els.sampleValue.value = perSecond ? "2" : "10";
   });
   els.thumb.addEventListener("error", () => {
     els.thumb.hidden = true;
@@ -222,8 +272,38 @@ function request() {
   if (!needsImage()) return { args, form: null };
   const form = new FormData();
   form.append("file", state.file, state.file.name ?? "image");
+  if (state.isVideo) {
+    const sample = sampleRule();
+    if (!sample) return null;
+    if (Object.keys(args).length) form.append("args", JSON.stringify(args));
+    form.append("sample", JSON.stringify(sample));
+    if (!els.sampleFrames.checked) form.append("frames", "false");
+    return { args, form, video: true };
+  }
   form.append("args", JSON.stringify(args));
   return { args, form };
+}
+
+/** The sampling rule from the video options ({"fps": 2, "start_s": 1}); null when invalid. */
+function sampleRule() {
+  const number = (input) => (input.value.trim() === "" ? null : Number(input.value));
+  const value = number(els.sampleValue);
+  const start = number(els.sampleStart);
+  const end = number(els.sampleEnd);
+  const perSecond = els.sampleMode.value === "fps";
+  const problem =
+    value === null || !(value > 0) ? "the sampling rate must be a number above 0"
+      : !perSecond && !Number.isInteger(value) ? "every n-th frame takes a whole number"
+        : start !== null && !(start >= 0) ? "the start must be 0 s or later"
+          : end !== null && !(end > (start ?? 0)) ? "the end must be after the start" : null;
+  if (problem) {
+    showError({ type: "ValidationError", message: `The video sampling is not valid: ${problem}.`, details: { code: "invalid_input" }, plugin: null });
+    return null;
+  }
+  const sample = perSecond ? { fps: value } : { every_n_frames: value };
+  if (start !== null) sample.start_s = start;
+  if (end !== null) sample.end_s = end;
+  return sample;
 }
 
 function busy(on, text) {
@@ -234,6 +314,7 @@ function busy(on, text) {
 }
 
 async function runNow() {
+  if (state.isVideo && needsImage()) return; // a video runs as a job only
   const req = request();
   if (!req) return;
   stopWatching();
@@ -266,7 +347,14 @@ async function runAsJob() {
   busy(true, "Submitting job…");
   let job;
   try {
-    if (req.form) {
+    if (req.video) {
+      if (state.tool?.pipeline) req.form.append("pipeline", state.tool.name);
+      else {
+        req.form.append("plugin", els.plugin.value);
+        req.form.append("tool", els.tool.value);
+      }
+      job = await api("/v1/video/jobs", { method: "POST", form: req.form });
+    } else if (req.form) {
       req.form.append("plugin", els.plugin.value);
       req.form.append("tool", els.tool.value);
       job = await api("/v1/jobs", { method: "POST", form: req.form });
@@ -307,15 +395,17 @@ function renderJob(job) {
         { class: "button-row" },
         badge(job.status),
         h("a", { class: "mono small", href: url(`/ui/jobs/${job.id}`) }, `job ${job.id.slice(0, 8)}`),
+        isVideoJob(job) ? h("span", { class: "mono small muted job-target" }, targetText(job)) : null,
         isTerminal(job) || !state.mayRun ? null : cancel,
       ),
-      progressView(job),
+      progressView(isVideoJob(job) ? { ...job, progress_message: framesText(job) } : job),
     ),
   );
   els.status.textContent = `Job ${job.status.toLowerCase()}`;
   if (!isTerminal(job)) return;
   busy(false);
-  if (job.status === "SUCCESS") showResult(job.result ?? {}, `${job.plugin}.${job.tool} · job`);
+  if (job.status === "SUCCESS" && isVideoJob(job)) showVideoResult(job);
+  else if (job.status === "SUCCESS") showResult(job.result ?? {}, `${job.plugin}.${job.tool} · job`);
   else if (job.error) showError(job.error);
 }
 
@@ -333,9 +423,10 @@ function clearResult() {
   fill(els.legend);
   fill(els.swatches);
   fill(els.findings);
+  fill(els.videoPanel);
   els.overlay.replaceChildren();
   els.jsonBox.hidden = true;
-  els.status.textContent = state.file || !needsImage() ? "Ready to run." : "Choose an image.";
+  els.status.textContent = state.file || !needsImage() ? "Ready to run." : "Choose an image or a video.";
 }
 
 function showError(error, status) {
@@ -368,6 +459,25 @@ function showResult(result, caption) {
   if (els.preview.complete && els.preview.naturalWidth) render(new Set());
   else els.preview.addEventListener("load", () => render(new Set()), { once: true });
   fill(els.legend, shapes.length ? legendView(shapes, render) : h("span", { class: "muted small" }, "Nothing to draw in this result."));
+}
+
+/** A video job's result: the summary, charts and frames; a chosen frame is drawn over the video. */
+function showVideoResult(job) {
+  const result = job.result ?? {};
+  els.status.textContent = `${targetText(job)} · ${framesText(job)}`;
+  const onFrame = (frame) => {
+    if (els.videoPreview.hidden || !frame.result) {
+      els.overlay.replaceChildren();
+      return;
+    }
+    els.videoPreview.pause();
+    els.videoPreview.currentTime = frame.t_s + 0.001; // just past the frame's start: that frame shows
+    const width = frame.result.width ?? result.video?.width ?? els.videoPreview.videoWidth;
+    const height = frame.result.height ?? result.video?.height ?? els.videoPreview.videoHeight;
+    draw(els.overlay, collect(frame.result).shapes, width, height);
+  };
+  fill(els.videoPanel, videoResultView(result, { onFrame, rawId: "video-raw" }));
+  revealResult();
 }
 
 // ---- start ---------------------------------------------------------------------------------
