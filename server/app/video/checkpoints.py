@@ -78,10 +78,6 @@ class CheckpointStore:
                 raise NotOwner(job_id)
             conn.execute(insert(video_frames), rows)
 
-    def delete(self, job_id: str) -> None:
-        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            conn.execute(delete(video_frames).where(video_frames.c.job_id == job_id))
-
     def sweep(self) -> int:
         """Delete the checkpoints of jobs that are no longer waiting or running."""
         live = select(jobs.c.id).where(jobs.c.status.in_(_LIVE))

@@ -210,7 +210,8 @@ class _Run:
             if not sampled and source.decoded == 0:
                 raise refuse("the video has no frames")
             self._report_done(sampled)
-        runner._checkpoints.delete(job_id)
+        # The checkpoints stay until the job is recorded as finished: a crash before that
+        # must not cost the frames. The next video job's sweep removes them.
         return {
             "video": {
                 **info.public(),

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, func, select
 from video_helpers import finished, submit, wait_until
 
 from app.jobs.store.tables import video_frames
+from app.video.checkpoints import CheckpointStore
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +100,15 @@ def test_a_killed_video_job_resumes_from_its_checkpoint(
     assert all("result" in f for f in frames)
     # The restarted server ran the tool only on the frames the first one had not finished.
     assert _calls(second, "image_info") == total - done_before
-    assert _checkpointed(url, job["id"]) == 0  # purged when the job ended
+    # Kept until the job was recorded as finished (a crash before that costs no frame),
+    # then swept by the next video job as belonging to a job that no longer runs.
+    assert _checkpointed(url, job["id"]) == total
+    engine = create_engine(url)
+    try:
+        assert CheckpointStore(engine).sweep() == total
+    finally:
+        engine.dispose()
+    assert _checkpointed(url, job["id"]) == 0
 
 
 def test_a_server_stop_checkpoints_and_the_next_start_resumes(
