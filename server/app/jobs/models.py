@@ -68,6 +68,11 @@ class JobQuery(BaseModel):
     created_before: datetime | None = None
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
+    results: bool = Field(
+        default=True,
+        description="false: leave each job's result out (a light page for lists that poll; "
+        "GET /v1/jobs/{id} or /result has it).",
+    )
 
     @field_validator("created_after", "created_before", mode="before")
     @classmethod

@@ -382,3 +382,17 @@ def test_readiness_fails_while_the_job_store_is_unreachable(
         finally:
             db.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     assert client.get("/v1/ready").status_code == 200
+
+
+def test_a_list_without_results_is_light_and_otherwise_the_same(
+    make_client: Any, database_url: str | None
+) -> None:
+    client = make_client(
+        builtin_sources("image_info"), database_url=database_url, force_in_process=True
+    )
+    job = _submit(client, plugin="image_info", image=b64(png_bytes((40, 30))))
+    wait_for_status(client, job["id"], "SUCCESS")
+    full = client.get("/v1/jobs").json()["jobs"]
+    light = client.get("/v1/jobs?results=false").json()["jobs"]
+    assert full[0]["result"]["width"] == 40 and light[0]["result"] is None
+    assert [{**j, "result": None} for j in full] == light

@@ -34,6 +34,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     or_,
     select,
     text,
@@ -355,7 +356,10 @@ class JobStore:
 
     def list_jobs(self, query: JobQuery, *, key_id: str | None = None) -> JobList:
         """A page of jobs, newest first; only ``key_id``'s jobs when it is given."""
-        stmt = select(jobs)
+        columns = [
+            null().label(c.name) if c.name == "result" and not query.results else c for c in jobs.c
+        ]
+        stmt = select(*columns)
         if key_id is not None:
             stmt = stmt.where(jobs.c.key_id == key_id)
         if query.status is not None:

@@ -60,6 +60,7 @@ async function refresh() {
   const table = $("#jobs-table");
   let page;
   try {
+    params.set("results", "false");  // the list shows no result: keep polls light
     page = await api(`/v1/jobs?${params}`);
   } catch (err) {
     if (err instanceof ApiError && err.status === 400) {

@@ -118,7 +118,7 @@ async function refresh() {
   const [ready, overview, recent] = await Promise.all([
     readiness(),
     api("/ui/api/overview"),
-    api("/v1/jobs?limit=5"),
+    api("/v1/jobs?limit=5&results=false"),
   ]);
   renderStats(ready, overview);
   const cards = await Promise.all(overview.plugins.map(async (row) => pluginCard(row, await toolsOf(row.health.name))));
