@@ -127,7 +127,7 @@ def run(
         int, typer.Option("--concurrency", "-j", min=1, max=64, help="Files run at once.")
     ] = 1,
 ) -> None:
-    """Run a saved pipeline on each file (the same as ``visor run pipeline.NAME``)."""
+    """Run a saved pipeline on each file (the same as: visor run pipeline.NAME)."""
     inputs: list[Path | None] = list(files) if files else [None]
     with pipeline_caller(server, name) as call:
         run_batch(call, inputs, concurrency, json_output)

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-_WAIT_S = 20.0
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout_s: float = _WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.01)
+from waiting import wait_until
 
 
 def wait_for_status(client: Any, job_id: str, *statuses: str) -> dict[str, Any]:

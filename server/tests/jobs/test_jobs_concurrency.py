@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from job_plugins import RUNS, SOURCES
-from jobs_helpers import wait_until
 from sqlalchemy import select
+from waiting import wait_until
 
 from app.jobs.store.tables import jobs as jobs_table
 

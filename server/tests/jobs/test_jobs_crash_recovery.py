@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jobs_helpers import wait_until
 from server_process import ServerProcess
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

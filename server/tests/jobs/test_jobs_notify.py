@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from job_plugins import RUNS, SOURCES, expect
-from jobs_helpers import parse_sse, wait_for_status, wait_until
+from jobs_helpers import parse_sse, wait_for_status
+from waiting import wait_until
 
 pytestmark = pytest.mark.postgres
 

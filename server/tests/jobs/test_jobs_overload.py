@@ -6,7 +6,8 @@ import threading
 from typing import Any
 
 from helpers import plugin_sources
-from jobs_helpers import wait_for_status, wait_until
+from jobs_helpers import wait_for_status
+from waiting import wait_until
 
 
 def test_overloaded_plugin_delays_a_job_but_does_not_fail_it(make_client: Any) -> None:

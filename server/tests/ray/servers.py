@@ -6,27 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from live_server import free_port
+from waiting import wait_until
 
 START_TIMEOUT_S = 90.0
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout_s: float = 60.0) -> Any:
-    """Poll ``predicate`` until it is truthy (never assert on time: fail after a while)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 class VisorProcess:

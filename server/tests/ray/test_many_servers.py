@@ -14,7 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 from executors import ray_available
-from servers import VisorProcess, wait_until
+from servers import VisorProcess
+from waiting import wait_until
 
 pytestmark = [
     pytest.mark.slow,

@@ -19,7 +19,7 @@ import pytest
 from executors import RAY_SICK_FILE, executor_settings
 from fastapi.testclient import TestClient
 from helpers import plugin_sources
-from servers import wait_until as eventually
+from waiting import wait_until as eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -125,7 +125,7 @@ def test_a_decoder_that_dies_fails_the_job_not_the_server(
 
     import psutil
     from helpers import builtin_sources
-    from video_helpers import wait_until
+    from waiting import wait_until
 
     client: TestClient = make_client(  # type: ignore[operator]
         builtin_sources("barcode", "image_info"), force_in_process=True

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import videos
 from fastapi.testclient import TestClient
-from video_helpers import finished, submit, upload, wait_until
+from video_helpers import finished, submit, upload
+from waiting import wait_until
 
 
 def values(result: dict[str, Any]) -> dict[str, tuple[float, float]]:

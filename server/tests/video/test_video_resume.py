@@ -16,7 +16,8 @@ import videos
 from PIL import Image
 from server_process import ServerProcess
 from sqlalchemy import create_engine, func, select
-from video_helpers import finished, submit, wait_until
+from video_helpers import finished, submit
+from waiting import wait_until
 
 from app.jobs.store.tables import video_frames
 from app.video.checkpoints import CheckpointStore
