@@ -1,5 +1,6 @@
 """A real ``visor serve`` in its own process, for tests that kill -9 it and restart it on the
-same data directory (SQLite) or the same database (PostgreSQL)."""
+same data directory (SQLite) or the same database (PostgreSQL), or run several of them
+against one database and one Ray cluster."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from live_server import free_port
+from waiting import wait_until
 
-_START_TIMEOUT_S = 60.0
+_START_TIMEOUT_S = 90.0
 
 
 class ServerProcess:
@@ -25,7 +26,7 @@ class ServerProcess:
         self,
         data_dir: Path,
         log_path: Path,
-        database_url: str | None,
+        database_url: str | None = None,
         *,
         allowlist: str = "visor_test_echo",
         env: dict[str, str] | None = None,
@@ -37,9 +38,14 @@ class ServerProcess:
         self.log_path = log_path
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10.0)
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30.0)
 
     def start(self) -> ServerProcess:
+        """Launch and wait until it is ready."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting (several servers can then start together)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("VISOR_")}
         env.update(
             VISOR_PLUGINS_ALLOWLIST=self.allowlist,
@@ -51,15 +57,15 @@ class ServerProcess:
             env["VISOR_DATABASE_URL"] = self.database_url
         cmd = [sys.executable, "-m", "app", "serve", "--port", str(self.port)]
         cmd += ["--data-dir", str(self.data_dir)]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 cmd, env=env, cwd=self.data_dir.parent, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while not self._ready():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server on port {self.port} was not ready in time")
-            time.sleep(0.05)
+        return self
+
+    def wait_ready(self) -> ServerProcess:
+        wait_until(self._ready, f"server on port {self.port} to be ready", _START_TIMEOUT_S)
         return self
 
     def _ready(self) -> bool:
@@ -80,7 +86,7 @@ class ServerProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(20)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
@@ -88,8 +94,10 @@ class ServerProcess:
 
     # -- client calls -----------------------------------------------------------------------
 
-    def submit(self, tool: str, max_attempts: int, **args: Any) -> str:
-        body = {"plugin": "echo", "tool": tool, "args": args, "max_attempts": max_attempts}
+    def submit(self, tool: str, max_attempts: int | None = None, **args: Any) -> str:
+        body: dict[str, Any] = {"plugin": "echo", "tool": tool, "args": args}
+        if max_attempts is not None:
+            body["max_attempts"] = max_attempts
         response = self.http.post("/v1/jobs", json=body)
         assert response.status_code == 202, response.text
         job_id: str = response.json()["id"]
@@ -102,6 +110,14 @@ class ServerProcess:
         return job
 
     def all_jobs(self) -> dict[str, dict[str, Any]]:
-        page = self.http.get("/v1/jobs", params={"limit": 500}).json()
-        assert page["next_cursor"] is None
-        return {j["id"]: j for j in page["jobs"]}
+        jobs: dict[str, dict[str, Any]] = {}
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 500}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.http.get("/v1/jobs", params=params).json()
+            jobs.update({j["id"]: j for j in page["jobs"]})
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return jobs

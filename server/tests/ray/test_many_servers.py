@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 from executors import ray_available
-from servers import VisorProcess
+from server_process import ServerProcess
 from waiting import wait_until
 
 pytestmark = [
@@ -45,8 +45,8 @@ def test_300_jobs_on_two_servers_survive_a_kill_9_midway(
         "VISOR_JOB_HEARTBEAT_S": "0.5",
     }
     log = tmp_path / "servers.log"
-    doomed = VisorProcess(tmp_path / "a", log, **env).launch()
-    survivor = VisorProcess(tmp_path / "b", log, **env).launch()
+    doomed = ServerProcess(tmp_path / "a", log, env=env).launch()
+    survivor = ServerProcess(tmp_path / "b", log, env=env).launch()
     try:
         doomed.wait_ready()
         survivor.wait_ready()

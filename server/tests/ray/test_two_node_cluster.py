@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import pytest
 from executors import ray_available
-from servers import VisorProcess
+from server_process import ServerProcess
 from waiting import wait_until
 
 pytestmark = [
@@ -79,7 +79,7 @@ def cluster(tmp_path: Path) -> Iterator[ClusterProcess]:
     started.close()
 
 
-def _actor_raylets(server: VisorProcess, calls: int = 6) -> set[int]:
+def _actor_raylets(server: ServerProcess, calls: int = 6) -> set[int]:
     """The raylet (node) process each answering actor runs under."""
     parents = set()
     for _ in range(calls):
@@ -93,14 +93,16 @@ def test_jobs_survive_the_death_of_the_node_running_their_actors(
     tmp_path: Path, cluster: ClusterProcess
 ) -> None:
     (first_raylet,) = cluster.state["workers"].values()
-    server = VisorProcess(
+    server = ServerProcess(
         tmp_path / "data",
         tmp_path / "server.log",
-        VISOR_EXECUTOR="ray",
-        VISOR_RAY_ADDRESS=cluster.state["address"],
-        VISOR_PLUGIN_WORKERS=json.dumps({"echo": 2}),
-        VISOR_JOB_CONCURRENCY="4",
-        RAY_AUTH_MODE="disabled",
+        env={
+            "VISOR_EXECUTOR": "ray",
+            "VISOR_RAY_ADDRESS": cluster.state["address"],
+            "VISOR_PLUGIN_WORKERS": json.dumps({"echo": 2}),
+            "VISOR_JOB_CONCURRENCY": "4",
+            "RAY_AUTH_MODE": "disabled",
+        },
     ).launch()
     try:
         server.wait_ready()
