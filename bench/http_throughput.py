@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,13 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import free_port, wait_ready
+
 HERE = Path(__file__).resolve().parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _request(port: int, path: str, body: dict[str, object], key: str | None = None) -> bytes:
@@ -71,20 +66,6 @@ async def _drive(port: int, request: bytes, seconds: float, connections: int) ->
         *(_connection(port, request, deadline, counts) for _ in range(connections))
     )
     return counts[0] / (time.perf_counter() - started)
-
-
-def _wait_ready(port: int, timeout: float = 30.0) -> None:
-    import urllib.request
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ready", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not become ready")
 
 
 def _server(port: int, data_dir: str | None = None) -> subprocess.Popen[bytes]:
@@ -141,12 +122,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     opts = parser.parse_args()
 
-    port, auth_port = _free_port(), _free_port()
+    port, auth_port = free_port(), free_port()
     data_dir, key = _keyed_data_dir()
     servers = [_server(port), _server(auth_port, data_dir)]
     try:
-        _wait_ready(port)
-        _wait_ready(auth_port)
+        wait_ready(f"http://127.0.0.1:{port}", servers[0], timeout_s=30)
+        wait_ready(f"http://127.0.0.1:{auth_port}", servers[1], timeout_s=30)
         body = {"plugin": "bench_noop", "args": {"n": 1}}
         requests = {
             "bare": (port, _request(port, "/bench/bare", body)),

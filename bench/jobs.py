@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -45,7 +44,7 @@ from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
-from benchlib import IN_PROCESS, NoopPlugin
+from benchlib import IN_PROCESS, NoopPlugin, free_port
 
 # -- baseline: raw sqlite3 -------------------------------------------------------------------
 
@@ -186,16 +185,10 @@ def serve(port: int, data_dir: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def http_measurements(tmp: Path, jobs: int, latency_jobs: int) -> tuple[float, list[float]]:
     import httpx
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(port), str(tmp / "http-data")],
         env={k: v for k, v in os.environ.items() if not k.startswith("VISOR_")},

@@ -21,11 +21,7 @@ import argparse
 import base64
 import io
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+
+from benchlib import VisorServer
 
 
 def _photo_b64() -> str:
@@ -43,45 +41,6 @@ def _photo_b64() -> str:
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=90)
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, workers: int, data_dir: Path) -> None:
-        self.port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VISOR_")}
-        env.update(
-            VISOR_DATA_DIR=str(data_dir),
-            VISOR_PLUGINS_ALLOWLIST="barcode",
-            VISOR_PLUGIN_WORKERS=json.dumps({"barcode": workers}),
-            VISOR_WORKERS_PER_PLUGIN=str(workers),
-            VISOR_LOG_LEVEL="WARNING",
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port),
-             "--log-level", "warning", "--no-access-log"],
-            env=env,
-        )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v1/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not become ready")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 def _burst(url: str, image: str, jobs: int) -> float:
@@ -146,7 +105,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for round_no in range(opts.rounds):
             for workers in (1, 2):
-                server = Server(workers, Path(tmp) / f"r{round_no}w{workers}")
+                server = VisorServer(
+                    VISOR_DATA_DIR=str(Path(tmp) / f"r{round_no}w{workers}"),
+                    VISOR_PLUGINS_ALLOWLIST="barcode",
+                    VISOR_PLUGIN_WORKERS=json.dumps({"barcode": workers}),
+                    VISOR_WORKERS_PER_PLUGIN=str(workers),
+                ).wait_ready(60)
                 try:
                     _burst(server.url, image, 8)  # warm the workers
                     rates[workers].append(_burst(server.url, image, opts.jobs))

@@ -24,13 +24,14 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from benchlib import free_port, wait_ready
 
 TARGET = 1.2
 
@@ -41,28 +42,6 @@ def serve(port: int) -> None:
     from http_app import build
 
     uvicorn.run(build(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/v1/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("server did not become ready")
 
 
 async def timed(call: Callable[[], Awaitable[object]], n: int) -> list[float]:
@@ -153,7 +132,7 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, server)
+        wait_ready(url, server, timeout_s=60)
         samples = asyncio.run(measure(url, args.rounds, args.per_round, args.warmup))
     finally:
         server.send_signal(signal.SIGINT)

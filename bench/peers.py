@@ -22,7 +22,6 @@ import io
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from benchlib import free_port, wait_ready
 
 HERE = Path(__file__).resolve().parent
 TOOLS = {"image_info": "describe", "barcode": "read"}
@@ -79,12 +80,6 @@ class Run:
     @property
     def cpu_per_req_ms(self) -> float:
         return self.cpu_s / self.ok * 1000 if self.ok else float("nan")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _request(port: int, path: str, body: dict[str, object]) -> bytes:
@@ -153,20 +148,6 @@ def drive(pid: int, port: int, request: bytes, seconds: float, connections: int)
     return run
 
 
-def _wait_ready(port: int, timeout: float = 120.0) -> None:
-    import urllib.request
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ready", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server on {port} did not become ready")
-
-
 def _start(kind: str, port: int, pythonpath: str | None = None) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     paths = [str(HERE)]
@@ -196,12 +177,12 @@ def main() -> None:
     if opts.before:
         kinds.append(("before", "visor", str(Path(opts.before) / "server")))
     for name, kind, path in kinds:
-        port = _free_port()
+        port = free_port()
         systems[name] = (_start(kind, port, path), port)
     results: dict[tuple[str, str, str, int], list[Run]] = {}
     try:
         for _, port in systems.values():
-            _wait_ready(port)
+            wait_ready(f"http://127.0.0.1:{port}", timeout_s=120)
         requests: dict[tuple[str, str, str], bytes] = {}
         for name, (_, port) in systems.items():
             for plugin, tool in TOOLS.items():

@@ -20,10 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -36,7 +33,7 @@ from app.plugins.loader.plugin_registry import PluginRegistry, PluginState
 from app.plugins.runtime.executor import Executor
 from app.plugins.runtime.process import ProcessExecutor, ProcessOptions
 from app.plugins.runtime.tool_runner import ToolRunner
-from benchlib import per_call_us
+from benchlib import VisorServer, per_call_us
 
 PLUGIN = "steady"  # visor_test_plugins: noop and burn tools, importable on any actor
 PG_ADMIN = os.environ.get("VISOR_BENCH_POSTGRES", "host=127.0.0.1 port=5432 user=postgres")
@@ -123,45 +120,6 @@ def bench_cpu(n: int, clients: int, calls: int, rounds: int) -> None:
 
 
 # -- jobs/s with one and two API servers on one PostgreSQL ------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, database_url: str, data_dir: str) -> None:
-        self.port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VISOR_")}
-        env.update(
-            VISOR_DATA_DIR=data_dir,
-            VISOR_DATABASE_URL=database_url,
-            VISOR_PLUGINS_ALLOWLIST="visor_test_echo",
-            VISOR_LOG_LEVEL="WARNING",
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port),
-             "--log-level", "warning", "--no-access-log"],
-            env=env,
-        )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v1/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("server did not become ready")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 def _database() -> tuple[str, str]:
@@ -252,7 +210,14 @@ def bench_servers(jobs: int, rounds: int) -> None:
     for _ in range(rounds):
         for count in (1, 2):
             name, url = _database()
-            servers = [Server(url, tempfile.mkdtemp(prefix="visor-bench-")) for _ in range(count)]
+            servers = [
+                VisorServer(
+                    VISOR_DATA_DIR=tempfile.mkdtemp(prefix="visor-bench-"),
+                    VISOR_DATABASE_URL=url,
+                    VISOR_PLUGINS_ALLOWLIST="visor_test_echo",
+                )
+                for _ in range(count)
+            ]
             try:
                 for server in servers:
                     server.wait_ready()

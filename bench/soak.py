@@ -29,7 +29,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import _free_port, _request, _start, _wait_ready, images
+from benchlib import free_port, wait_ready
+from peers import _request, _start, images
 
 #: (plugin, tool, image, weight)
 MIX = [
@@ -97,11 +98,11 @@ def main() -> None:
     opts = parser.parse_args()
 
     pictures = images()
-    port = _free_port()
+    port = free_port()
     server = _start("visor", port)
     failed = False
     try:
-        _wait_ready(port)
+        wait_ready(f"http://127.0.0.1:{port}", server, timeout_s=120)
         requests = [
             _request(
                 port,

@@ -20,10 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -31,6 +27,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import httpx
+
+from benchlib import VisorServer
 
 WIDTH, HEIGHT, FPS = 1280, 720, 30
 
@@ -79,45 +77,6 @@ def _decode_fps(path: Path, *, encode: bool) -> tuple[float, int]:
     return count / (time.perf_counter() - started), count
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, plugin: str, workers: int, data_dir: Path) -> None:
-        self.port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VISOR_")}
-        env.update(
-            VISOR_DATA_DIR=str(data_dir),
-            VISOR_PLUGINS_ALLOWLIST=plugin,
-            VISOR_PLUGIN_WORKERS=json.dumps({plugin: workers}),
-            VISOR_WORKERS_PER_PLUGIN=str(workers),
-            VISOR_LOG_LEVEL="WARNING",
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port),
-             "--log-level", "warning", "--no-access-log"],
-            env=env,
-        )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v1/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not become ready")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-
-
 def _jobs_fps(url: str, video: Path, plugin: str, every: int, jobs: int) -> float:
     with httpx.Client(base_url=url, timeout=120) as client:
         with video.open("rb") as fh:
@@ -158,7 +117,12 @@ def main() -> None:
         print(f"  decoding + JPEG per frame {with_jpeg:.0f} fps ({with_jpeg / decode:.2f})")
         for plugin in ("barcode", "image_info"):
             for workers in (1, 2):
-                server = Server(plugin, workers, Path(tmp) / f"{plugin}-{workers}")
+                server = VisorServer(
+                    VISOR_DATA_DIR=str(Path(tmp) / f"{plugin}-{workers}"),
+                    VISOR_PLUGINS_ALLOWLIST=plugin,
+                    VISOR_PLUGIN_WORKERS=json.dumps({plugin: workers}),
+                    VISOR_WORKERS_PER_PLUGIN=str(workers),
+                ).wait_ready(60)
                 try:
                     fps = _jobs_fps(server.url, video, plugin, opts.every, opts.jobs)
                 finally:
