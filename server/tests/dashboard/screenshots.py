@@ -27,21 +27,13 @@ from dashboard_browser import (  # noqa: E402
     dashboard_server,
     qr_png,
 )
+from pipeline_specs import FACE_COLOURS  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 live_server._START_TIMEOUT_S = 300.0  # a busy machine may take long to boot the workers
 
 DEFAULT_OUT = HERE.parents[2] / "docs" / "img"
 CODES_MP4 = HERE.parents[2] / "samples" / "codes.mp4"
-FACE_COLOURS = {
-    "name": "face-colours",
-    "description": "Faces, then each face's colours.",
-    "steps": [
-        {"id": "faces", "tool": "faces.detect"},
-        {"id": "colours", "tool": "image_info.describe", "for_each": "faces.faces",
-         "padding": 4, "args": {"dominant_colors": 2}},
-    ],
-}  # fmt: skip
 
 
 def try_tool(page: Page, plugin: str, tool: str, image: tuple[str, bytes] | None) -> None:

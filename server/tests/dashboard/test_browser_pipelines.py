@@ -12,6 +12,7 @@ import httpx
 import pytest
 from helpers import builtin_sources, plugin_sources
 from live_server import LiveServer
+from pipeline_specs import FACE_COLOURS, FAILING
 from playwright.sync_api import Browser, Page, expect
 
 from app.auth.keys import KeyCreate
@@ -19,24 +20,6 @@ from app.auth.scopes import Scope
 from app.settings import Settings
 from dashboard.dashboard_browser import RequestLog, astronaut_png
 
-FACE_COLOURS = {
-    "name": "face-colours",
-    "description": "Faces, then each face's colours.",
-    "steps": [
-        {"id": "faces", "tool": "faces.detect"},
-        {"id": "colours", "tool": "image_info.describe", "for_each": "faces.faces",
-         "padding": 4, "args": {"dominant_colors": 2}},
-    ],
-}  # fmt: skip
-#: Fails in its second step: a photo's width is no valid colour count (at most 16).
-FAILING = {
-    "name": "failing",
-    "steps": [
-        {"id": "size", "tool": "image_info.describe"},
-        {"id": "colours", "tool": "image_info.describe",
-         "args_from": {"dominant_colors": "size.width"}},
-    ],
-}  # fmt: skip
 #: Slower than the camera: the server drops frames while it works.
 SLOW = {
     "name": "slow-look",

@@ -18,6 +18,7 @@ from helpers import b64, builtin_sources, plugin_sources, png_bytes
 from live_server import LiveServer
 from mcp import Client, MCPError
 from mcp_types import INVALID_PARAMS
+from pipeline_specs import FAILING
 
 from app.mcp.pipeline_tools import INPUT_SCHEMA
 from app.plugins.runtime.tool_runner import ToolRunner
@@ -35,15 +36,6 @@ DESCRIBE = {
         {"id": "colours", "tool": "image_info.describe", "args": {"dominant_colors": 2}},
     ],
 }
-#: Fails in its second step: the image's width is no valid colour count.
-FAILING = {
-    "name": "failing",
-    "steps": [
-        {"id": "size", "tool": "image_info.describe"},
-        {"id": "colours", "tool": "image_info.describe",
-         "args_from": {"dominant_colors": "size.width"}},
-    ],
-}  # fmt: skip
 #: Two progress-reporting steps of three progress reports each.
 SLOW = {
     "name": "slow",

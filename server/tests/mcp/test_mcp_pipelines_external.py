@@ -18,6 +18,7 @@ import pytest
 from helpers import b64, builtin_sources
 from live_server import LiveServer
 from node_toolchain import NodeClients, NodeMissing, install
+from pipeline_specs import FACE_COLOURS, FAILING
 
 from app.settings import Settings
 
@@ -25,23 +26,6 @@ _RUN_TIMEOUT_S = 180
 
 pytestmark = pytest.mark.timeout(900)  # a first run installs the clients (npm ci)
 
-#: faces → colours of each face: a for_each step, so the schema nests a tool's output.
-FACE_COLOURS = {
-    "name": "face-colours",
-    "steps": [
-        {"id": "faces", "tool": "faces.detect"},
-        {"id": "colours", "tool": "image_info.describe", "for_each": "faces.faces",
-         "padding": 4, "args": {"dominant_colors": 2}},
-    ],
-}  # fmt: skip
-FAILING = {
-    "name": "failing",
-    "steps": [
-        {"id": "size", "tool": "image_info.describe"},
-        {"id": "colours", "tool": "image_info.describe",
-         "args_from": {"dominant_colors": "size.width"}},
-    ],
-}  # fmt: skip
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 
 

@@ -20,6 +20,7 @@ import pytest
 from helpers import b64, builtin_sources
 from live_server import LiveServer
 from mcp import Client
+from pipeline_specs import FAILING
 from typer.testing import CliRunner
 
 from app.cli.main import cli
@@ -30,15 +31,6 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 FACE = ROOT / "samples" / "face.jpg"
 FACE_COLOURS = json.loads((ROOT / "examples" / "pipelines" / "face-colours.json").read_text())
-#: Fails in its second step: the photo's width is no valid colour count (at most 16).
-FAILING = {
-    "name": "failing",
-    "steps": [
-        {"id": "size", "tool": "image_info.describe"},
-        {"id": "colours", "tool": "image_info.describe",
-         "args_from": {"dominant_colors": "size.width"}},
-    ],
-}  # fmt: skip
 
 Door = Callable[[LiveServer, str], dict[str, Any]]
 

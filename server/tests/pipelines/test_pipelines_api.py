@@ -14,27 +14,13 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from helpers import builtin_sources, plugin_sources
 from PIL import Image
+from pipeline_specs import FACE_COLOURS
 
 from app.main import create_app
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.settings import Settings
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
-
-FACE_COLOURS = {
-    "name": "face-colours",
-    "description": "Find faces, then describe each face's colours.",
-    "steps": [
-        {"id": "faces", "tool": "faces.detect"},
-        {
-            "id": "colours",
-            "tool": "image_info.describe",
-            "for_each": "faces.faces",
-            "padding": 4,
-            "args": {"dominant_colors": 2},
-        },
-    ],
-}
 
 
 @pytest.fixture(scope="module")

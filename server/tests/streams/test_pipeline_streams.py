@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from gate_plugin import ENTERED, OPEN
+from pipeline_specs import failing
 from starlette.websockets import WebSocketDisconnect
 from stream_helpers import frame
 
@@ -24,14 +25,7 @@ GATED = {
     ],
 }
 #: Fails in its second step for frames wider than 16 px (no valid colour count).
-PICKY = {
-    "name": "picky",
-    "steps": [
-        {"id": "size", "tool": "image_info.describe"},
-        {"id": "colours", "tool": "image_info.describe",
-         "args_from": {"dominant_colors": "size.width"}},
-    ],
-}  # fmt: skip
+PICKY = failing("picky")
 
 
 @pytest.fixture
