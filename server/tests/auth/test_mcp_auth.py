@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 
 import httpx2
 import pytest
-from auth_helpers import Keys, bearer, create_keys
-from helpers import plugin_sources, png_bytes
+from auth_helpers import Keys, bearer, mcp_client, start_secured_live
+from helpers import png_bytes
 from live_server import LiveServer
-from mcp import Client
-
-from app.settings import Settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -24,34 +20,9 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def secured_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    settings = Settings(  # type: ignore[call-arg]
-        data_dir=tmp_path_factory.mktemp("mcp-auth") / "data",
-        force_in_process=True,
-        auth_failures_burst=1000,
-        _env_file=None,
-    )
-    server = LiveServer(settings, plugin_sources("echo")).start()
-    keys = create_keys(server.app.state.auth, rate_per_s=1000.0, burst=1000)
+    server, keys = start_secured_live(tmp_path_factory.mktemp("mcp-auth") / "data")
     yield server, keys
     server.stop()
-
-
-@asynccontextmanager
-async def mcp_client(
-    server: LiveServer, headers: dict[str, str], statuses: list[int] | None = None
-) -> AsyncIterator[Client]:
-    """The official client, sending ``headers``; HTTP statuses it saw go to ``statuses``."""
-    from mcp.client.streamable_http import streamable_http_client
-
-    async def record(response: httpx2.Response) -> None:
-        if statuses is not None:
-            statuses.append(response.status_code)
-
-    async with (
-        httpx2.AsyncClient(headers=headers, event_hooks={"response": [record]}) as http,
-        Client(streamable_http_client(server.mcp_url, http_client=http)) as client,
-    ):
-        yield client
 
 
 async def test_no_key_is_refused(secured_live: tuple[LiveServer, Keys]) -> None:

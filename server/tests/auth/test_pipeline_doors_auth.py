@@ -9,14 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from auth_helpers import Keys, bearer, create_keys
-from helpers import plugin_sources, png_bytes
+from auth_helpers import Keys, bearer, mcp_client, start_secured_live
+from helpers import png_bytes
 from live_server import LiveServer
-from test_mcp_auth import mcp_client
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
-
-from app.settings import Settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -36,14 +33,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def secured_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Keys]]:
-    settings = Settings(  # type: ignore[call-arg]
-        data_dir=tmp_path_factory.mktemp("pipeline-auth") / "data",
-        force_in_process=True,
-        auth_failures_burst=1000,
-        _env_file=None,
-    )
-    server = LiveServer(settings, plugin_sources("echo")).start()
-    keys = create_keys(server.app.state.auth, rate_per_s=1000.0, burst=1000)
+    server, keys = start_secured_live(tmp_path_factory.mktemp("pipeline-auth") / "data")
     httpx.post(
         f"{server.url}/v1/pipelines", json=ECHO_TWICE, headers=bearer(keys.admin), timeout=30
     ).raise_for_status()
