@@ -10,6 +10,7 @@ routes answer), so an open server is never reachable from another machine by acc
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -43,10 +44,15 @@ def reached_from_outside(server: tuple[str, int] | list[Any] | None) -> bool:
     ``server`` is the ASGI scope's local address of the connection. Only a literal IP
     counts: a Unix socket (``None``) or a test client's host name is not an interface.
     """
-    if not server:
-        return False
+    return bool(server) and _public_interface(str(server[0]))
+
+
+@functools.lru_cache(maxsize=64)
+def _public_interface(host: str) -> bool:
+    """Parsed once per interface: the answer is on the path of every request of an open
+    server (a machine has a handful of interfaces)."""
     try:
-        address = ipaddress.ip_address(str(server[0]).strip("[]").split("%", 1)[0])
+        address = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
