@@ -44,7 +44,9 @@ def reached_from_outside(server: tuple[str, int] | list[Any] | None) -> bool:
     ``server`` is the ASGI scope's local address of the connection. Only a literal IP
     counts: a Unix socket (``None``) or a test client's host name is not an interface.
     """
-    return bool(server) and _public_interface(str(server[0]))
+    if not server:
+        return False
+    return _public_interface(str(server[0]))
 
 
 @functools.lru_cache(maxsize=64)
