@@ -5,7 +5,9 @@ Run: ``python bench/peers.py [--before DIR]``. Starts the two servers of bench/p
 checkout (``DIR`` holds its ``server/``), to compare before/after in one run. Then, in
 interleaved rounds (the order flips every round), drives each with keep-alive connections
 at 1, 16 and 64 connections, on image_info and barcode, with a tiny image (a QR code PNG)
-and a photo-sized one (a 1600x1200 JPEG with a QR code in it).
+and a photo-sized one (a 1600x1200 JPEG with a QR code in it). Each run is measured in
+steady state: counting starts once every connection has had an answer and lasts
+``--seconds``; the server's CPU is read at the same two moments.
 
 Prints per configuration, as ratios Visor ÷ bare (medians over rounds): throughput of
 successful requests (target ≥ 0.95 at c=16 and 64), refusals (target: none at c=64), p99
@@ -91,10 +93,10 @@ def _request(port: int, path: str, body: dict[str, object]) -> bytes:
     return head.encode() + data
 
 
-async def _connection(port: int, request: bytes, deadline: float, run: Run) -> None:
+async def _connection(port: int, request: bytes, window: _Window, run: Run) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        while time.perf_counter() < deadline:
+        while not window.over():
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -104,6 +106,9 @@ async def _connection(port: int, request: bytes, deadline: float, run: Run) -> N
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
             await reader.readexactly(length)
+            window.answered()
+            if not window.counting():
+                continue
             if status == 200:
                 run.ok += 1
                 run.latencies.append(time.perf_counter() - started)
@@ -113,6 +118,52 @@ async def _connection(port: int, request: bytes, deadline: float, run: Run) -> N
                 run.errors += 1
     finally:
         writer.close()
+
+
+class _Window:
+    """The measured part of a run: it opens once the load is steady — every connection has
+    had an answer, so a queue as deep as the connection count has formed and drained once —
+    and lasts ``seconds``. Answers before it (warm-up) and after it (requests still in
+    flight at the end) are not counted, and the server's CPU is read at its two edges, so
+    slow calls at high concurrency (a photo at 64 connections: a few answers a second) are
+    not cut short at either end of a short run. It also lasts until it holds at least two
+    answers per connection (at most two minutes), so a slow tool is counted in whole waves."""
+
+    def __init__(self, connections: int, seconds: float, pid: int) -> None:
+        self.seconds = seconds
+        self.pid = pid
+        self._needed = connections
+        self._answers = 0
+        self._counted = 0
+        self._min_counted = max(20, 2 * connections)
+        self.opened: float | None = None
+        self.cpu_at_open = 0.0
+        self.closed_at: float | None = None
+        self.cpu_at_close = 0.0
+        self._give_up = time.perf_counter() + 120.0
+
+    def answered(self) -> None:
+        self._answers += 1
+        if self.opened is not None:
+            self._counted += 1
+        if self.opened is None and self._answers >= self._needed:
+            self.cpu_at_open = _tree_cpu(self.pid)
+            self.opened = time.perf_counter()
+
+    def counting(self) -> bool:
+        return self.opened is not None and not self.over()
+
+    def over(self) -> bool:
+        now = time.perf_counter()
+        if self.opened is None:
+            return now > self._give_up
+        elapsed = now - self.opened
+        if (elapsed >= self.seconds and self._counted >= self._min_counted) or elapsed >= 120.0:
+            if self.closed_at is None:
+                self.cpu_at_close = _tree_cpu(self.pid)
+                self.closed_at = now
+            return True
+        return False
 
 
 def _tree_cpu(pid: int) -> float:
@@ -133,18 +184,15 @@ def _tree_cpu(pid: int) -> float:
 
 def drive(pid: int, port: int, request: bytes, seconds: float, connections: int) -> Run:
     run = Run()
-    cpu = _tree_cpu(pid)
-    started = time.perf_counter()
+    window = _Window(connections, seconds, pid)
 
     async def all_connections() -> None:
-        deadline = started + seconds
-        await asyncio.gather(
-            *(_connection(port, request, deadline, run) for _ in range(connections))
-        )
+        await asyncio.gather(*(_connection(port, request, window, run) for _ in range(connections)))
 
     asyncio.run(all_connections())
-    run.seconds = time.perf_counter() - started
-    run.cpu_s = _tree_cpu(pid) - cpu
+    if window.opened is not None and window.closed_at is not None:
+        run.seconds = window.closed_at - window.opened
+        run.cpu_s = window.cpu_at_close - window.cpu_at_open
     return run
 
 
