@@ -187,6 +187,12 @@ class Settings(BaseSettings):
     video_checkpoint_s: float = Field(
         default=5.0, gt=0, description="...or after this many seconds, whichever is first."
     )
+    video_decoder_memory_mb: int = Field(
+        default=2048,
+        ge=0,
+        description="Heap cap of a video job's decoder process: a file that makes FFmpeg "
+        "allocate more fails its job with memory_limit (0: no cap).",
+    )
 
     # -- MCP (docs/mcp.md) ------------------------------------------------------------------
     mcp_max_result_bytes: int = Field(

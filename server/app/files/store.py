@@ -5,7 +5,9 @@ hashed and counted on the way (never held in memory whole), checked (an image, o
 for video jobs, within its size limit and the owner's quota) and only then renamed into
 place and recorded. Lookups
 treat a missing, expired and someone else's file alike: "no such file", so ids of other
-owners cannot be probed. Expired files are purged lazily on upload and listing.
+owners cannot be probed. Expired files are purged lazily on upload and listing, and so,
+at most every few minutes, is what a crash left: a half-copied ``.part`` file, or a file
+renamed into place whose row was never committed (once older than any upload in progress).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,7 @@ from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
 from app.errors import ErrorCode, VisorError
 from app.files.models import FileInfo, FileList
 from app.jobs.models import iso_from_micros
+from app.jobs.store import leftovers
 from app.jobs.store.engine import WRITE
 from app.jobs.store.repository import now_us
 from app.jobs.store.tables import files
@@ -33,6 +37,7 @@ log = logging.getLogger("visor.files")
 
 _CHUNK = 1024 * 1024
 _PURGE_BATCH = 200
+_SWEEP_EVERY_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class FileStore:
         self._root = root
         self._incoming = root / ".incoming"
         self._limits = limits or FileLimits()
+        self._next_sweep = 0.0  # monotonic time of the next leftovers sweep (0: at once)
 
     @property
     def limits(self) -> FileLimits:
@@ -110,7 +116,27 @@ class FileStore:
                 conn.execute(delete(files).where(files.c.id.in_(ids)))
         for file_id in ids:
             self._path(file_id).unlink(missing_ok=True)
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + _SWEEP_EVERY_S
+            swept = self.sweep_leftovers()
+            if swept:
+                log.info("deleted %d uploaded files left behind by a crash", swept)
         return len(ids)
+
+    def sweep_leftovers(self, older_than_s: float = leftovers.LEFTOVER_AGE_S) -> int:
+        """Delete partial uploads and file bodies without a row, untouched for
+        ``older_than_s``; returns how many files went."""
+        cutoff = leftovers.cutoff(older_than_s)
+        partial = [p for p in leftovers.files_in(self._incoming) if p.name.endswith(".part")]
+        removed = sum(leftovers.remove(p) for p in partial if leftovers.modified_before(p, cutoff))
+        bodies = {p.name: p for p in leftovers.files_in(self._root) if p.name.isalnum()}
+        names = [name for name, path in bodies.items() if leftovers.modified_before(path, cutoff)]
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            with self._engine.connect() as conn:
+                known = set(conn.execute(select(files.c.id).where(files.c.id.in_(chunk))).scalars())
+            removed += sum(leftovers.remove(bodies[name]) for name in chunk if name not in known)
+        return removed
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -235,6 +235,9 @@ class Dispatcher:
         self._last_purge = time.monotonic()
         if purged:
             log.info("purged %d finished jobs older than the retention period", purged)
+        swept = self._store.sweep_input_leftovers()
+        if swept:
+            log.info("deleted %d job input files left behind by a crash", swept)
         return purged
 
     def _housekeeping(self) -> None:

@@ -7,7 +7,9 @@ frame is sent only once the job has read the previous one, so at most a frame or
 flight, and the decoder works on the next frame while the tool runs on this one.
 
 If the decoder dies (an FFmpeg crash on a crafted file, the OOM killer), the job sees the
-pipe close and fails with ``invalid_input``: one job lost, not the server. If the server
+pipe close and fails with ``invalid_input``: one job lost, not the server. Its heap is
+capped (``memory_limit_mb``): a file that makes FFmpeg allocate past it fails its job with
+``memory_limit`` instead of taking the machine's memory. If the server
 dies, the decoder's next send fails and it exits: no orphan keeps decoding.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import mmap
 import multiprocessing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.plugins.runtime.process.memory import cap_heap
 from app.video.frames import FrameEncoder
 from app.video.sampling import Sampled, Sampler, SampleRule
 from app.video.source import VideoInfo, VideoSource, refuse
@@ -40,6 +44,7 @@ class DecodeRequest:
     path: str
     max_pixels: int
     rule: dict[str, Any]
+    memory_limit_mb: int | None = None
     last: tuple[int, int, float] | None = None  # the last checkpointed sample
     resume: tuple[int, int] | None = None  # its (pts, frame number), to seek to
 
@@ -131,9 +136,12 @@ class FrameSource:
 
 def _serve(conn: Connection, request: DecodeRequest) -> None:
     """The decoder process: probe, decode, sample, encode, send; errors as messages."""
+    cap_heap(request.memory_limit_mb)
+    info: VideoInfo | None = None
     try:
         with VideoSource(Path(request.path), max_pixels=request.max_pixels) as source:
-            conn.send(("info", dataclasses.asdict(source.info)))
+            info = source.info
+            conn.send(("info", dataclasses.asdict(info)))
             rule = SampleRule.model_validate(request.rule)
             sampler = Sampler.after(rule, Sampled(*request.last)) if request.last else Sampler(rule)
             encoder = FrameEncoder()
@@ -154,12 +162,43 @@ def _serve(conn: Connection, request: DecodeRequest) -> None:
     except (BrokenPipeError, EOFError, ConnectionResetError):
         return  # the job is gone (cancelled, or the server died)
     except VisorError as exc:
-        _send_quietly(conn, ("error", exc.message, exc.code, exc.details))
+        if exc.code is ErrorCode.INVALID_INPUT and _short_of_memory(request, info):
+            _send_quietly(conn, _memory_error(request))
+        else:
+            _send_quietly(conn, ("error", exc.message, exc.code, exc.details))
+    except MemoryError:
+        _send_quietly(conn, _memory_error(request))
     except Exception as exc:  # a decoder bug: the job fails, this process ends
         message = f"the video could not be decoded ({type(exc).__name__})"
         _send_quietly(conn, ("error", message, "invalid_input", {"field": "video"}))
     finally:
         conn.close()
+
+
+def _short_of_memory(request: DecodeRequest, info: VideoInfo | None) -> bool:
+    """Whether a decode failure is the memory cap's doing: FFmpeg reports a failed
+    allocation inside a decoder as invalid data, so after a failure, check whether this
+    process could still map two RGB frames of the video's size under its cap."""
+    if not request.memory_limit_mb or info is None or not info.width or not info.height:
+        return False
+    try:
+        size = info.width * info.height * 3 * 2
+        probe = mmap.mmap(
+            -1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+        )  # counted by the cap, never touched
+    except (OSError, MemoryError):
+        return True
+    probe.close()
+    return False
+
+
+def _memory_error(request: DecodeRequest) -> tuple[Any, ...]:
+    limit = request.memory_limit_mb
+    message = (
+        f"decoding this video needs more than the decoder's {limit} MB memory limit "
+        "(VISOR_VIDEO_DECODER_MEMORY_MB)"
+    )
+    return ("error", message, ErrorCode.MEMORY_LIMIT.value, {"memory_limit_mb": limit})
 
 
 def _send_quietly(conn: Connection, message: tuple[Any, ...]) -> None:

@@ -61,6 +61,7 @@ class VideoOptions:
     checkpoint_frames: int = 25
     checkpoint_s: float = 5.0
     max_result_bytes: int = 32 * 1024 * 1024
+    decoder_memory_mb: int | None = 2048
 
 
 class _Cancelled(Exception):
@@ -174,6 +175,7 @@ class _Run:
         request = DecodeRequest(
             path=str(path),
             max_pixels=self._options.max_pixels,
+            memory_limit_mb=self._options.decoder_memory_mb,
             rule=rule.model_dump(),
             last=(last.sample.index, last.sample.frame, last.sample.t_s) if last else None,
             resume=(last.pts, last.sample.frame) if last and last.pts is not None else None,

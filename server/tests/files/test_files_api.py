@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from helpers import png_bytes
 from sqlalchemy import update
 
+from app.jobs.store import leftovers
 from app.jobs.store.tables import files
 
 
@@ -111,3 +113,32 @@ def test_expired_files_are_purged_from_disk(client: TestClient, settings: Any) -
         conn.execute(update(files).where(files.c.id == old).values(expires_us=1))
     client.get("/v1/files")  # listing purges
     assert not (Path(settings.data_dir) / "files" / old).exists()
+
+
+def test_uploads_a_crash_left_behind_are_swept(client: TestClient, settings: Any) -> None:
+    store = client.app.state.file_store
+    kept = _upload(client, png_bytes()).json()["id"]
+    root = Path(settings.data_dir) / "files"
+    (root / ".incoming" / "copying.part").write_bytes(b"half an upload")
+    orphan = root / ("ab" * 16)  # renamed into place, then the crash: no row
+    orphan.write_bytes(png_bytes())
+    time.sleep(1.2)  # what follows is newer than the sweep's age limit
+    fresh = root / ("cd" * 16)  # renamed into place, its row about to be committed
+    fresh.write_bytes(png_bytes())
+
+    assert store.sweep_leftovers(older_than_s=1.0) == 2
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == sorted([kept, fresh.name])
+    assert client.get(f"/v1/files/{kept}").status_code == 200
+
+
+def test_listing_sweeps_leftovers(
+    client: TestClient, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(settings.data_dir) / "files"
+    (root / ".incoming").mkdir(parents=True, exist_ok=True)
+    stray = root / ".incoming" / "copying.part"
+    stray.write_bytes(b"half an upload")
+    monkeypatch.setattr(leftovers, "cutoff", lambda older_than_s: time.time() + 1)  # an hour on
+    client.app.state.file_store._next_sweep = 0.0
+    assert client.get("/v1/files").status_code == 200
+    assert not stray.exists()

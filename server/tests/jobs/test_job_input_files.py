@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 
 from app.errors import ErrorCode, VisorError
 from app.jobs.status import JobStatus
+from app.jobs.store import leftovers
 from app.jobs.store.engine import build_engine
 from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.migrate import upgrade
@@ -160,3 +162,47 @@ def test_the_total_limit_answers_503_with_retry_after(make_client: Any) -> None:
     assert response.status_code == 503, response.text
     assert response.json()["error"]["details"]["code"] == "overloaded"
     assert int(response.headers["retry-after"]) >= 1
+
+
+def test_a_sweep_deletes_what_a_crash_left_and_nothing_else(
+    store: JobStore, files: JobInputFiles
+) -> None:
+    live = _insert(store, JobInput({"note": "x" * 100}, BIG, "image/png"))
+    orphan = uuid.uuid4().hex
+    files.write(orphan, b'{"note": 1}', BIG)  # written, then the crash: its row never came
+    staging = files.staging()
+    (staging / "video.part").write_bytes(b"half a video")
+    (files.root / f".{orphan}.image.{uuid.uuid4().hex}.part").write_bytes(b"half an image")
+    time.sleep(1.2)  # what follows is newer than the sweep's age limit
+    fresh = uuid.uuid4().hex
+    files.write(fresh, b"{}", BIG)  # a submit in progress: its row is about to be committed
+    (staging / "uploading.part").write_bytes(b"still arriving")
+
+    assert store.sweep_input_leftovers(older_than_s=1.0) == 4
+
+    left = {p.name for p in files.root.rglob("*") if p.is_file()}
+    assert left == {
+        f"{live}.args.json",
+        f"{live}.image",
+        f"{fresh}.args.json",
+        f"{fresh}.image",
+        "uploading.part",
+    }
+    claimed = store.claim("w1", 10)
+    assert [c.job.id for c in claimed] == [live]
+    assert store.load_input(claimed[0]) == ({"note": "x" * 100}, BIG)
+
+
+def test_purge_sweeps_leftovers_too(
+    make_client: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client: TestClient = make_client([], job_input_inline_bytes=INLINE)
+    root = Path(settings.data_dir) / "job-inputs"
+    root.mkdir(parents=True, exist_ok=True)
+    stray = root / f"{uuid.uuid4().hex}.args.json"
+    stray.write_bytes(b"{}")
+    kept = root / "notes.txt"  # not a name Visor writes: never touched
+    kept.write_bytes(b"")
+    monkeypatch.setattr(leftovers, "cutoff", lambda older_than_s: time.time() + 1)  # an hour on
+    client.app.state.job_service.dispatcher.purge()
+    assert not stray.exists() and kept.exists()

@@ -79,6 +79,26 @@ def test_a_frame_size_over_the_pixel_limit_is_refused_before_decoding(
     _still_serves(video_client, scripted_mp4)
 
 
+def test_a_decoder_past_its_memory_cap_fails_the_job_with_memory_limit(
+    make_client: object, scripted_mp4: Path, huge_mp4: Path
+) -> None:
+    """A file whose frames need more memory than the decoder may have (here: the 52 MP
+    frame with the pixel limit raised, and a 160 MB cap) fails its job with memory_limit;
+    the server and the next video are fine."""
+    from helpers import builtin_sources
+
+    client: TestClient = make_client(  # type: ignore[operator]
+        builtin_sources("barcode"), max_image_pixels=60_000_000, video_decoder_memory_mb=160
+    )
+    ref = upload(client, huge_mp4)
+    done = finished(client, submit(client, video_ref=ref, plugin="barcode")["id"])
+    assert done["status"] == "FAILED"
+    assert done["error"]["details"]["code"] == "memory_limit", done["error"]
+    assert done["error"]["details"]["memory_limit_mb"] == 160
+    assert "VISOR_VIDEO_DECODER_MEMORY_MB" in done["error"]["message"]
+    _still_serves(client, scripted_mp4)
+
+
 def test_a_start_past_the_end(video_client: TestClient, scripted_mp4: Path) -> None:
     ref = upload(video_client, scripted_mp4)
     done = finished(

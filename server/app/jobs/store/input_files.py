@@ -6,7 +6,10 @@ a file, moved in from wherever it was staged), and its row records the size in
 ``input_bytes``. Small inputs stay in the database, where a job costs one row. The files
 are written before the row is committed (a crash between the two leaves an orphan file,
 never a job without its input), deleted when the job ends, and swept with the job's row
-at purge time. The total held in files is bounded: beyond ``max_total_bytes`` a submit
+at purge time. What a crash leaves behind — a half-written ``.part`` file, a staged video
+never moved in, an input whose job row was never committed — is swept by
+:meth:`JobInputFiles.sweep_leftovers` (see :mod:`app.jobs.store.leftovers`). The total
+held in files is bounded: beyond ``max_total_bytes`` a submit
 is refused with ``overloaded`` until running jobs finish.
 
 Several servers sharing one PostgreSQL job store must share this directory too (or raise
@@ -18,8 +21,13 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.jobs.store import leftovers
+
+_SUFFIXES = (".args.json", ".image", ".media")
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,45 @@ class JobInputFiles:
         for path in (self._args_path(job_id), self._image_path(job_id), self.media_path(job_id)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+    def sweep_leftovers(
+        self,
+        existing: Callable[[Collection[str]], Collection[str]],
+        *,
+        older_than_s: float = leftovers.LEFTOVER_AGE_S,
+    ) -> int:
+        """Delete what crashes left: partial and staged files, and inputs of jobs that do
+        not exist (``existing`` says which of some job ids have rows). Only files untouched
+        for ``older_than_s`` are considered. Returns how many files were deleted."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = leftovers.cutoff(older_than_s)
+        removed = 0
+        by_job: dict[str, list[Path]] = {}
+        staging = self.root / ".incoming"
+        candidates = [*leftovers.files_in(self.root), *leftovers.files_in(staging)]
+        for path in candidates:
+            if not leftovers.modified_before(path, cutoff):
+                continue
+            name = path.name
+            if name.endswith(".part"):
+                removed += leftovers.remove(path)
+                continue
+            if path.parent != self.root:
+                continue
+            for suffix in _SUFFIXES:
+                job_id = name[: -len(suffix)]
+                if name.endswith(suffix) and job_id.isalnum():
+                    by_job.setdefault(job_id, []).append(path)
+                    break
+        ids = list(by_job)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            alive = set(existing(chunk))
+            for job_id in chunk:
+                if job_id not in alive:
+                    removed += sum(leftovers.remove(path) for path in by_job[job_id])
+        return removed
 
     def _args_path(self, job_id: str) -> Path:
         return self.root / f"{_safe(job_id)}.args.json"

@@ -44,6 +44,7 @@ from sqlalchemy import (
 from app.errors import ErrorCode, VisorError
 from app.jobs.models import Job, JobList, JobQuery, iso_from_micros, to_micros
 from app.jobs.status import TERMINAL_STATUSES, IllegalJobTransition, JobStatus
+from app.jobs.store import leftovers
 from app.jobs.store.engine import WRITE, is_sqlite
 from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.tables import job_images, jobs, workers
@@ -599,6 +600,17 @@ class JobStore:
             total += len(ids)
             if len(ids) < _PURGE_CHUNK:
                 return total
+
+    def sweep_input_leftovers(self, older_than_s: float = leftovers.LEFTOVER_AGE_S) -> int:
+        """Delete input files a crash left without a job (see :class:`JobInputFiles`)."""
+        if self._input_files is None:
+            return 0
+        return self._input_files.sweep_leftovers(self._existing_ids, older_than_s=older_than_s)
+
+    def _existing_ids(self, job_ids: Collection[str]) -> set[str]:
+        with self._engine.connect() as conn:
+            found = conn.execute(select(jobs.c.id).where(jobs.c.id.in_(list(job_ids))))
+            return set(found.scalars())
 
     # -- dispatchers ------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ import faulthandler
 import importlib
 import inspect
 import os
-import resource
 import signal
 import sys
 import threading
@@ -29,6 +28,7 @@ from app.plugins.base import Plugin, ToolContext, ToolSpec, normalise_output
 from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
+from app.plugins.runtime.process.memory import cap_heap, keep_freed_memory
 
 _PARENT_POLL_S = 0.5
 _PROGRESS_INTERVAL_S = 0.02  # at most ~50 progress frames a second
@@ -46,7 +46,8 @@ def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _watch_parent(os.getppid())
-    _limit_memory(spec.memory_limit_mb)
+    cap_heap(spec.memory_limit_mb)
+    keep_freed_memory()
     try:
         plugin = build_plugin(spec)
     except BaseException as exc:  # cannot import or construct: no retry will help
@@ -91,22 +92,6 @@ def _watch_parent(parent_pid: int) -> None:
                 os._exit(0)
 
     threading.Thread(target=watch, name="visor-parent-watch", daemon=True).start()
-
-
-def _limit_memory(limit_mb: int | None) -> None:
-    """Cap the heap (RLIMIT_DATA): allocations past it raise MemoryError in the tool.
-
-    RLIMIT_DATA counts writable private memory (heap and anonymous mappings) but not the
-    address space that shared libraries or GPU runtimes merely reserve, so it tracks what a
-    tool really uses where RLIMIT_AS would break large virtual reservations.
-    """
-    if not limit_mb:
-        return
-    limit = int(limit_mb) * 1024 * 1024
-    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
 def build_plugin(spec: WorkerSpec) -> Plugin:

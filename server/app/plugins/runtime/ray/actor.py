@@ -33,6 +33,7 @@ from app.plugins.runtime.process import worker
 from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
+from app.plugins.runtime.process.memory import cap_heap, keep_freed_memory
 
 _WATCH_SLICE_S = 0.05
 _PROGRESS_KEPT = 256  # reports kept per call until the caller fetches them
@@ -68,7 +69,8 @@ class PluginActor:
         self._seq = 0
         self._process = psutil.Process()
         sys.path.extend(p for p in import_path if p not in sys.path)
-        worker._limit_memory(spec.memory_limit_mb)
+        cap_heap(spec.memory_limit_mb)
+        keep_freed_memory()
         try:
             plugin = worker.build_plugin(spec)
         except BaseException as exc:  # cannot import or construct: no retry will help
