@@ -70,6 +70,8 @@ class FrameSource:
         self._conn: Connection | None = None
         self._process: SpawnProcess | None = None
         self.decoded = 0  # frames the decoder decoded (set at the end)
+        self.decoded_to_s: float | None = None  # time of the last frame it decoded
+        self.stopped_by_rule = False  # it stopped at the rule's end_s, not the file's end
         self.info: VideoInfo
 
     def __enter__(self) -> FrameSource:
@@ -112,6 +114,8 @@ class FrameSource:
                 yield SampledFrame(Sampled(index, frame, t_s), pts, image_b64, mime_type)
             elif kind == "end":
                 self.decoded = int(body[0])
+                self.decoded_to_s = None if body[1] is None else float(body[1])
+                self.stopped_by_rule = bool(body[2])
                 return
             else:
                 raise refuse("the video decoder sent something unexpected")
@@ -146,10 +150,14 @@ def _serve(conn: Connection, request: DecodeRequest) -> None:
             sampler = Sampler.after(rule, Sampled(*request.last)) if request.last else Sampler(rule)
             encoder = FrameEncoder()
             decoded = 0
+            decoded_to_s: float | None = None
+            stopped_by_rule = False
             for frame in source.frames(start_s=rule.start_s, resume=request.resume):
                 decoded += 1
                 if sampler.past_end(frame.t_s):
+                    stopped_by_rule = True
                     break
+                decoded_to_s = frame.t_s
                 sample = sampler.take(frame.frame, frame.t_s)
                 if sample is None:
                     continue
@@ -158,7 +166,7 @@ def _serve(conn: Connection, request: DecodeRequest) -> None:
                     ("sample", sample.index, sample.frame, sample.t_s, frame.pts, image_b64,
                      mime_type)
                 )  # fmt: skip
-            conn.send(("end", decoded))
+            conn.send(("end", decoded, decoded_to_s, stopped_by_rule))
     except (BrokenPipeError, EOFError, ConnectionResetError):
         return  # the job is gone (cancelled, or the server died)
     except VisorError as exc:

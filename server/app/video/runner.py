@@ -34,7 +34,7 @@ from app.services.plugin_management_service import PluginManagementService
 from app.video.checkpoints import CheckpointStore, FrameRecord, NotOwner
 from app.video.decoder import DecodeCancelled, DecodeRequest, FrameSource, SampledFrame
 from app.video.models import PipelineTarget, VideoJobInput
-from app.video.source import refuse
+from app.video.source import VideoInfo, refuse
 from app.video.summary import SummaryBuilder
 from app.video.targets import FrameTarget, PipelineFrames, ToolFrames
 
@@ -66,6 +66,22 @@ class VideoOptions:
 
 class _Cancelled(Exception):
     pass
+
+
+def _ended_early(info: VideoInfo, source: FrameSource) -> bool:
+    """Whether the frames ran out well before the duration the file declares: a truncated
+    WebM or MKV keeps its header (and its duration) and decodes cleanly up to the cut, so
+    the job succeeds on what is there and says so. An mp4 cut short loses its index and
+    fails at open instead."""
+    end, declared = source.decoded_to_s, info.duration_s
+    if source.stopped_by_rule or end is None or not declared:
+        return False
+    frame_s = 1.0 / info.fps if info.fps else 0.0
+    return declared - (end + frame_s) > max(1.0, 0.1 * declared)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 class _Listing:
@@ -221,6 +237,8 @@ class _Run:
                 "frames_listed": len(listed.entries),
                 "frames_resumed": len(done),
                 "sample": rule.model_dump(exclude_none=True),
+                "decoded_to_s": _rounded(source.decoded_to_s),
+                "incomplete": _ended_early(info, source),
             },
             "target": self._stored.target.model_dump(exclude={"spec", "args"}),
             "frames": listed.entries,

@@ -205,6 +205,25 @@ def test_thousands_of_frames_are_paged(page: Page) -> None:
     expect(page.locator("#frames-prev")).to_be_enabled()
 
 
+def test_a_file_that_ends_early_says_so(page: Page) -> None:
+    """A cut-off WebM's job succeeds on the frames there are; the view says the file is
+    short, and a complete file's view says nothing."""
+    page.goto("/ui/try?plugin=barcode&tool=read")
+    expect(page.locator("#tool-select")).to_have_value("read")
+    render = """async (incomplete) => {
+        const { videoResultView } = await import('/ui/static/js/lib/video.js');
+        const result = {video: {duration_s: 6, decoded_to_s: 0.9, incomplete, width: 64,
+            height: 48, sample: {fps: 2}}, target: {plugin: 'barcode', tool: 'read'},
+            frames: [], summary: {frames_ok: 2, frames_failed: 0, errors: {}, values: [],
+            counts: {}}};
+        document.querySelector('#video-panel').replaceChildren(videoResultView(result, {}));
+    }"""
+    page.evaluate(render, True)
+    expect(page.locator("#video-incomplete")).to_contain_text("frames stop at 0.9 s of 6 s")
+    page.evaluate(render, False)
+    expect(page.locator("#video-incomplete")).to_have_count(0)
+
+
 def test_the_video_views_fit_a_phone(page: Page, server: LiveServer) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     choose_video(page, "barcode", "read")

@@ -32,11 +32,39 @@ def test_barcodes_are_found_at_their_times(video_client: TestClient, scripted_mp
     series = result["summary"]["counts"]["barcodes"]
     assert (series["min"], series["max"]) == (0, 1)
     assert series["series"] == [[0.0, 1], [2.0, 0], [3.0, 1], [5.0, 0]]
+    assert result["video"]["incomplete"] is False
+    assert result["video"]["decoded_to_s"] == pytest.approx(videos.DURATION_S - 0.1, abs=0.05)
     assert done["progress"] == 1.0
     assert done["progress_message"] == "frames 12/12"  # the last report always lands
     # The /v1/analyze-shaped result route serves it like any job's.
     answer = video_client.get(f"/v1/jobs/{job['id']}/result").json()
     assert answer["plugin"] == "video" and answer["result"]["summary"] == result["summary"]
+
+
+@pytest.mark.parametrize("suffix", ["webm", "mkv"])
+def test_a_cut_off_webm_or_mkv_succeeds_and_says_it_is_incomplete(
+    video_client: TestClient, scripted_webm: Path, video_dir: Path, suffix: str
+) -> None:
+    """A WebM or MKV cut off in transfer keeps its header (with the full duration) and
+    decodes cleanly up to the cut: the job gives what is there and flags the file short."""
+    source = scripted_webm
+    if suffix == "mkv":
+        source = videos.scripted_video(video_dir / "scripted-cut-source.mkv", container="matroska")
+    data = source.read_bytes()
+    cut = video_dir / f"cut.{suffix}"
+    cut.write_bytes(data[: len(data) // 2])
+    done = finished(video_client, submit(video_client, video_ref=upload(video_client, cut),
+                                         plugin="barcode", sample={"fps": 2})["id"])  # fmt: skip
+    assert done["status"] == "SUCCESS", done["error"]
+    video = done["result"]["video"]
+    assert video["duration_s"] == pytest.approx(videos.DURATION_S, abs=0.2)
+    assert video["incomplete"] is True
+    assert 0 < video["decoded_to_s"] < videos.DURATION_S - 1
+    assert 0 < video["frames_sampled"] < 12
+
+    ended_by_rule = finished(video_client, submit(video_client, video_ref=upload(video_client, cut),
+                             plugin="barcode", sample={"fps": 4, "end_s": 0.5})["id"])  # fmt: skip
+    assert ended_by_rule["result"]["video"]["incomplete"] is False  # the rule stopped it
 
 
 def test_face_count_over_time(video_client: TestClient, scripted_webm: Path) -> None:

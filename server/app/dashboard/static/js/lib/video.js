@@ -82,6 +82,17 @@ function videoLine(result) {
   return h("p", { class: "muted small video-line" }, parts.join(" · "));
 }
 
+function incompleteNote(v) {
+  if (!v?.incomplete) return null;
+  const declared = typeof v.duration_s === "number" ? seconds(v.duration_s) : "its declared length";
+  const reached = typeof v.decoded_to_s === "number" ? seconds(v.decoded_to_s) : "?";
+  return h(
+    "p",
+    { class: "badge warn video-incomplete", id: "video-incomplete" },
+    `The file ends early: frames stop at ${reached} of ${declared} (cut off in transfer?). The results cover what is there.`,
+  );
+}
+
 function framesBlock(summary) {
   const errors = Object.entries(summary.errors ?? {});
   return h(
@@ -281,6 +292,7 @@ export function videoResultView(result, { onFrame, rawId = "video-raw" } = {}) {
     "div",
     { class: "video-result", id: "video-result" },
     videoLine(result),
+    incompleteNote(result.video),
     framesBlock(summary),
     h("h3", {}, "Values seen"),
     valuesTable(summary.values),
