@@ -12,6 +12,11 @@ from app.plugins.base import ImageInput, Plugin, ToolContext, tool
 from app.plugins.images import load_image
 
 _ANALYSIS_EDGE = 512  # colour and sharpness statistics are computed on a downscaled copy
+#: Dominant colours come from a sample of at most this edge, taken with nearest-neighbour
+#: (real pixels, no blended edges): median cut over 512x384 pixels cost 140 ms of a 170 ms
+#: call on a photo; a 128x96 sample gives a palette that represents the analysed pixels as
+#: well, with shares within a few percent (tests/builtin/test_image_info.py).
+_COLOR_SAMPLE_EDGE = 128
 _EXIF_FIELDS = (
     "Make",
     "Model",
@@ -81,6 +86,10 @@ def _exif_summary(image: Image.Image) -> tuple[dict[str, Any], bool]:
 
 
 def _dominant_colors(rgb: Image.Image, k: int) -> list[Color]:
+    scale = _COLOR_SAMPLE_EDGE / max(rgb.size)
+    if scale < 1:
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        rgb = rgb.resize(size, Image.Resampling.NEAREST)
     quantized = rgb.quantize(colors=k, method=Image.Quantize.MEDIANCUT)
     palette = quantized.getpalette() or []
     counts = sorted(quantized.getcolors(maxcolors=256) or [], reverse=True)
