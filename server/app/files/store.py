@@ -126,17 +126,18 @@ class FileStore:
     def sweep_leftovers(self, older_than_s: float = leftovers.LEFTOVER_AGE_S) -> int:
         """Delete partial uploads and file bodies without a row, untouched for
         ``older_than_s``; returns how many files went."""
-        cutoff = leftovers.cutoff(older_than_s)
-        partial = [p for p in leftovers.files_in(self._incoming) if p.name.endswith(".part")]
-        removed = sum(leftovers.remove(p) for p in partial if leftovers.modified_before(p, cutoff))
-        bodies = {p.name: p for p in leftovers.files_in(self._root) if p.name.isalnum()}
-        names = [name for name, path in bodies.items() if leftovers.modified_before(path, cutoff)]
-        for start in range(0, len(names), 500):
-            chunk = names[start : start + 500]
-            with self._engine.connect() as conn:
-                known = set(conn.execute(select(files.c.id).where(files.c.id.in_(chunk))).scalars())
-            removed += sum(leftovers.remove(bodies[name]) for name in chunk if name not in known)
-        return removed
+        candidates = [*leftovers.files_in(self._incoming), *leftovers.files_in(self._root)]
+        return leftovers.sweep(
+            candidates, self._file_of, self._existing_ids, older_than_s=older_than_s
+        )
+
+    def _file_of(self, path: Path) -> str | None:
+        """The file id a body in the root belongs to (None for anything else)."""
+        return path.name if path.parent == self._root and path.name.isalnum() else None
+
+    def _existing_ids(self, file_ids: list[str]) -> set[str]:
+        with self._engine.connect() as conn:
+            return set(conn.execute(select(files.c.id).where(files.c.id.in_(file_ids))).scalars())
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -81,42 +81,28 @@ class JobInputFiles:
 
     def sweep_leftovers(
         self,
-        existing: Callable[[Collection[str]], Collection[str]],
+        existing: Callable[[list[str]], Collection[str]],
         *,
         older_than_s: float = leftovers.LEFTOVER_AGE_S,
     ) -> int:
         """Delete what crashes left: partial and staged files, and inputs of jobs that do
         not exist (``existing`` says which of some job ids have rows). Only files untouched
         for ``older_than_s`` are considered. Returns how many files were deleted."""
-        if not self.root.is_dir():
-            return 0
-        cutoff = leftovers.cutoff(older_than_s)
-        removed = 0
-        by_job: dict[str, list[Path]] = {}
-        staging = self.root / ".incoming"
-        candidates = [*leftovers.files_in(self.root), *leftovers.files_in(staging)]
-        for path in candidates:
-            if not leftovers.modified_before(path, cutoff):
-                continue
-            name = path.name
-            if name.endswith(".part"):
-                removed += leftovers.remove(path)
-                continue
-            if path.parent != self.root:
-                continue
-            for suffix in _SUFFIXES:
-                job_id = name[: -len(suffix)]
-                if name.endswith(suffix) and job_id.isalnum():
-                    by_job.setdefault(job_id, []).append(path)
-                    break
-        ids = list(by_job)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            alive = set(existing(chunk))
-            for job_id in chunk:
-                if job_id not in alive:
-                    removed += sum(leftovers.remove(path) for path in by_job[job_id])
-        return removed
+        candidates = [
+            *leftovers.files_in(self.root),
+            *leftovers.files_in(self.root / ".incoming"),
+        ]
+        return leftovers.sweep(candidates, self._job_of, existing, older_than_s=older_than_s)
+
+    def _job_of(self, path: Path) -> str | None:
+        """The job an input file belongs to (None for anything else, staging included)."""
+        if path.parent != self.root:
+            return None
+        for suffix in _SUFFIXES:
+            job_id = path.name[: -len(suffix)]
+            if path.name.endswith(suffix) and job_id.isalnum():
+                return job_id
+        return None
 
     def _args_path(self, job_id: str) -> Path:
         return self.root / f"{_safe(job_id)}.args.json"

@@ -10,9 +10,40 @@ written keeps a fresh modification time).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 LEFTOVER_AGE_S = 3600.0
+_CHUNK = 500  # ids per existence query
+
+
+def sweep(
+    candidates: Iterable[Path],
+    row_of: Callable[[Path], str | None],
+    existing: Callable[[list[str]], Collection[str]],
+    *,
+    older_than_s: float = LEFTOVER_AGE_S,
+) -> int:
+    """Delete the ``candidates`` untouched for ``older_than_s`` that are partial (``.part``)
+    or belong to a row that does not exist: ``row_of`` names a file's row id (None: not a
+    file the store wrote), ``existing`` says which of some ids have rows. Returns how many
+    files were deleted."""
+    when = cutoff(older_than_s)
+    removed = 0
+    by_row: dict[str, list[Path]] = {}
+    for path in candidates:
+        if not modified_before(path, when):
+            continue
+        if path.name.endswith(".part"):
+            removed += remove(path)
+        elif (row := row_of(path)) is not None:
+            by_row.setdefault(row, []).append(path)
+    ids = list(by_row)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        alive = set(existing(chunk))
+        removed += sum(remove(path) for row in chunk if row not in alive for path in by_row[row])
+    return removed
 
 
 def cutoff(older_than_s: float) -> float:

@@ -607,10 +607,9 @@ class JobStore:
             return 0
         return self._input_files.sweep_leftovers(self._existing_ids, older_than_s=older_than_s)
 
-    def _existing_ids(self, job_ids: Collection[str]) -> set[str]:
+    def _existing_ids(self, job_ids: list[str]) -> set[str]:
         with self._engine.connect() as conn:
-            found = conn.execute(select(jobs.c.id).where(jobs.c.id.in_(list(job_ids))))
-            return set(found.scalars())
+            return set(conn.execute(select(jobs.c.id).where(jobs.c.id.in_(job_ids))).scalars())
 
     # -- dispatchers ------------------------------------------------------------------------
 
