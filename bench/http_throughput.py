@@ -96,8 +96,8 @@ def _keyed_data_dir() -> tuple[str, str]:
     from app.auth.keys import KeyCreate
     from app.auth.scopes import Scope
     from app.auth.store import KeyStore
-    from app.jobs.store.engine import build_engine
-    from app.jobs.store.migrate import upgrade
+    from app.store.engine import build_engine
+    from app.store.migrate import upgrade
 
     data_dir = tempfile.mkdtemp(prefix="visor-bench-auth-")
     engine = build_engine(f"sqlite:///{data_dir}/visor.sqlite3")

@@ -37,13 +37,13 @@ from app.jobs.dispatcher import DispatcherOptions
 from app.jobs.events import JobEventKind
 from app.jobs.models import Job, JobSubmission
 from app.jobs.status import JobStatus
-from app.jobs.store.engine import build_engine
 from app.jobs.store.repository import JobStore
 from app.plugins.loader.plugin_loader import source_for_class
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
+from app.store.engine import build_engine
 from benchlib import IN_PROCESS, NoopPlugin, free_port
 
 # -- baseline: raw sqlite3 -------------------------------------------------------------------

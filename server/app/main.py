@@ -25,7 +25,6 @@ from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
 from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
-from app.jobs.store.engine import build_engine
 from app.mcp.factory import build_mcp_endpoint
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
@@ -40,6 +39,7 @@ from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
 from app.serving import GracefulStop, register, widen_thread_pool
 from app.settings import Settings
+from app.store.engine import build_engine
 from app.video.service import VideoService
 
 log = logging.getLogger("visor")

@@ -96,8 +96,8 @@ def serve_refusal(settings: Settings) -> str | None:
     if mode is not AuthMode.AUTO or is_loopback(settings.host):
         return None
     from app.auth.store import KeyStore
-    from app.jobs.store.engine import build_engine
-    from app.jobs.store.migrate import upgrade
+    from app.store.engine import build_engine
+    from app.store.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = build_engine(settings.resolved_database_url())

@@ -18,7 +18,7 @@ from app.auth import keys, sessions
 from app.auth.principal import Principal
 from app.auth.quotas import ConcurrencyLimit, TokenBucket
 from app.auth.store import KeyRow, KeyStore
-from app.jobs.store.repository import now_us
+from app.store.clock import now_us
 
 log = logging.getLogger("visor.auth")
 

@@ -20,9 +20,8 @@ from app.auth.keys import ApiKey, KeyCreate, KeyCreated
 from app.auth.scopes import Scope
 from app.auth.tables import api_keys
 from app.errors import ErrorCode, VisorError
-from app.jobs.models import iso_from_micros
-from app.jobs.store.engine import WRITE
-from app.jobs.store.repository import now_us
+from app.store.clock import iso_from_micros, now_us
+from app.store.engine import WRITE
 
 _DAY_US = 86_400 * 1_000_000
 _TOUCH = (

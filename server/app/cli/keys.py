@@ -38,9 +38,9 @@ DataDirOption = Annotated[
 @contextmanager
 def _store(data_dir: Path | None) -> Iterator[KeyStore]:
     from app.auth.store import KeyStore
-    from app.jobs.store.engine import build_engine
-    from app.jobs.store.migrate import upgrade
     from app.settings import Settings
+    from app.store.engine import build_engine
+    from app.store.migrate import upgrade
 
     settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -194,9 +194,9 @@ def _remote_call(client: VisorClient, name: str) -> Call:
 @contextmanager
 def _local_store() -> Iterator[PipelineStore]:
     """The pipelines in the database ``visor serve`` uses (migrated, as the server does)."""
-    from app.jobs.store.engine import build_engine
-    from app.jobs.store.migrate import upgrade
     from app.pipelines.store import PipelineStore
+    from app.store.engine import build_engine
+    from app.store.migrate import upgrade
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

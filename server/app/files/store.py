@@ -16,7 +16,6 @@ import hashlib
 import logging
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,12 +24,12 @@ from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
 
 from app.errors import ErrorCode, VisorError
 from app.files.models import FileInfo, FileList
-from app.jobs.models import iso_from_micros
-from app.jobs.store import leftovers
-from app.jobs.store.engine import WRITE
-from app.jobs.store.repository import now_us
 from app.jobs.store.tables import files
 from app.plugins.images import describe_bytes, sniff_mime_type
+from app.store import leftovers
+from app.store.clock import iso_from_micros, now_us
+from app.store.engine import WRITE
+from app.store.ids import new_id
 from app.video.sniff import is_video_type, sniff_video_type
 
 log = logging.getLogger("visor.files")
@@ -73,7 +72,7 @@ class FileStore:
         """Store the bytes readable from ``source`` for ``owner``; returns the new file."""
         self.purge_expired()
         self._incoming.mkdir(parents=True, exist_ok=True)
-        file_id = uuid.uuid4().hex
+        file_id = new_id()
         partial = self._incoming / f"{file_id}.part"
         try:
             size, digest, head = self._copy(source, partial)

@@ -38,11 +38,12 @@ from app.jobs.models import Job
 from app.jobs.notify import JobNotifier, NullNotifier, notifier_for
 from app.jobs.progress import ProgressThrottle
 from app.jobs.status import JobStatus
-from app.jobs.store.repository import ClaimedJob, JobStore, WorkerRow, now_us
+from app.jobs.store.repository import ClaimedJob, JobStore, WorkerRow
 from app.jobs.workers import split_alive, this_worker
 from app.plugins.runtime.executor import CallContext, call_context
 from app.services.analysis_service import image_payload
 from app.services.plugin_management_service import PluginManagementService
+from app.store.clock import now_us
 
 log = logging.getLogger("visor.jobs")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
@@ -84,17 +84,3 @@ class JobQuery(BaseModel):
             raise ValueError("must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z")
         return value
 
-
-def to_micros(moment: datetime) -> int:
-    """Epoch microseconds; naive datetimes are taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1_000_000)
-
-
-def iso_from_micros(micros: int | None) -> str | None:
-    if micros is None:
-        return None
-    moment = datetime.fromtimestamp(micros / 1_000_000, UTC)
-    # Fixed width (always microseconds), so the strings also sort in time order.
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

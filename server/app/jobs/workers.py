@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Iterable
 
 import psutil
 
-from app.jobs.store.repository import WorkerRow, now_us
+from app.jobs.store.repository import WorkerRow
+from app.store.clock import now_us
+from app.store.ids import new_id
 
 
 def _process_started(pid: int) -> float | None:
@@ -31,7 +32,7 @@ def this_worker() -> WorkerRow:
     stamp = now_us()
     pid = os.getpid()
     return WorkerRow(
-        id=uuid.uuid4().hex,
+        id=new_id(),
         hostname=socket.gethostname(),
         pid=pid,
         process_started=_process_started(pid) or 0.0,

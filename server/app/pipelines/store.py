@@ -8,10 +8,10 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, delete, insert, select, update
 
 from app.errors import ErrorCode, VisorError
-from app.jobs.store.engine import WRITE
-from app.jobs.store.repository import now_us
 from app.jobs.store.tables import pipelines
 from app.pipelines.spec import PipelineSpec
+from app.store.clock import now_us
+from app.store.engine import WRITE
 
 
 class SavedPipeline(BaseModel):

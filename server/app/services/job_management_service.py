@@ -10,7 +10,6 @@ ToolRunner when the job runs, so a bad argument ends the job FAILED with
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
@@ -22,15 +21,16 @@ from app.jobs.dispatcher import Dispatcher, DispatcherOptions
 from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import MAX_ATTEMPTS_LIMIT, Job, JobList, JobQuery, JobSubmission
 from app.jobs.status import JobStatus
-from app.jobs.store.engine import build_engine
 from app.jobs.store.input_files import JobInputFiles
-from app.jobs.store.migrate import upgrade
 from app.jobs.store.repository import JobInput, JobStore
 from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineService
 from app.plugins.base import ToolSpec
 from app.services.analysis_service import AnalyzeResponse, request_payload
 from app.services.plugin_management_service import PluginManagementService
 from app.settings import Settings
+from app.store.engine import build_engine
+from app.store.ids import new_id
+from app.store.migrate import upgrade
 
 #: A job kind's runner: the stored args in, ``(result, error)`` out (see run_kind_with).
 JobKind = Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
@@ -179,7 +179,7 @@ class JobManagementService:
         """Store a job whose input is already checked, and wake the dispatcher."""
         _check_max_attempts(max_attempts)
         job = self._store.insert(
-            uuid.uuid4().hex,
+            new_id(),
             plugin,
             tool,
             max_attempts or self._default_max_attempts,

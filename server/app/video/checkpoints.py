@@ -17,8 +17,8 @@ import orjson
 from sqlalchemy import Engine, delete, insert, select
 
 from app.jobs.status import JobStatus
-from app.jobs.store.engine import WRITE
 from app.jobs.store.tables import jobs, video_frames
+from app.store.engine import WRITE
 from app.video.sampling import Sampled
 
 _LIVE = [JobStatus.PENDING.value, JobStatus.RUNNING.value]

@@ -20,8 +20,8 @@ from app.auth.principal import Principal
 from app.auth.scopes import Scope
 from app.auth.store import KeyStore
 from app.errors import ErrorCode, VisorError
-from app.jobs.store.engine import build_engine
-from app.jobs.store.migrate import upgrade
+from app.store.engine import build_engine
+from app.store.migrate import upgrade
 
 DEFAULTS = QuotaDefaults(rate_per_s=10.0, burst=20, max_concurrent=2)
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from helpers import png_bytes
 from sqlalchemy import update
 
-from app.jobs.store import leftovers
 from app.jobs.store.tables import files
+from app.store import leftovers
 
 
 @pytest.fixture

@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 
 from app.errors import ErrorCode, VisorError
 from app.jobs.status import JobStatus
-from app.jobs.store import leftovers
-from app.jobs.store.engine import build_engine
 from app.jobs.store.input_files import JobInputFiles
-from app.jobs.store.migrate import upgrade
 from app.jobs.store.repository import JobInput, JobStore, MissingInput
 from app.jobs.store.tables import job_images, jobs
+from app.store import leftovers
+from app.store.engine import build_engine
+from app.store.migrate import upgrade
 
 INLINE = 1024
 BIG = bytes(range(256)) * 40  # 10 KiB: over the inline limit

@@ -15,11 +15,13 @@ from sqlalchemy import func, select
 from app.errors import ErrorCode, build_envelope, public_error
 from app.jobs.dispatcher import interrupted_error
 from app.jobs.status import JobStatus
-from app.jobs.store.engine import build_engine
-from app.jobs.store.migrate import VERSION_TABLE, include_name, upgrade
-from app.jobs.store.repository import JobInput, JobStore, WorkerRow, now_us
-from app.jobs.store.tables import job_images, metadata
+from app.jobs.store.repository import JobInput, JobStore, WorkerRow
+from app.jobs.store.tables import job_images
 from app.services.job_management_service import JobManagementService
+from app.store.clock import now_us
+from app.store.engine import build_engine
+from app.store.metadata import complete as complete_metadata
+from app.store.migrate import VERSION_TABLE, include_name, upgrade
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def test_migrations_build_exactly_the_model_and_are_idempotent(store: JobStore) 
         context = MigrationContext.configure(
             conn, opts={"version_table": VERSION_TABLE, "include_name": include_name}
         )
-        diff = compare_metadata(context, metadata)
+        diff = compare_metadata(context, complete_metadata())
     assert diff == []
 
 

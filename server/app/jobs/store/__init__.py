@@ -1,1 +1,3 @@
-"""The durable job store: SQLAlchemy Core tables, engine setup, migrations, repository."""
+"""The durable job store: the job tables, the repository and large inputs as files.
+
+The database itself (engine, metadata, migrations) is :mod:`app.store`."""

@@ -8,7 +8,7 @@ are written before the row is committed (a crash between the two leaves an orpha
 never a job without its input), deleted when the job ends, and swept with the job's row
 at purge time. What a crash leaves behind — a half-written ``.part`` file, a staged video
 never moved in, an input whose job row was never committed — is swept by
-:meth:`JobInputFiles.sweep_leftovers` (see :mod:`app.jobs.store.leftovers`). The total
+:meth:`JobInputFiles.sweep_leftovers` (see :mod:`app.store.leftovers`). The total
 held in files is bounded: beyond ``max_total_bytes`` a submit
 is refused with ``overloaded`` until running jobs finish.
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.jobs.store import leftovers
+from app.store import leftovers
 
 _SUFFIXES = (".args.json", ".image", ".media")
 

@@ -17,7 +17,6 @@ import base64
 import binascii
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +41,13 @@ from sqlalchemy import (
 )
 
 from app.errors import ErrorCode, VisorError
-from app.jobs.models import Job, JobList, JobQuery, iso_from_micros, to_micros
+from app.jobs.models import Job, JobList, JobQuery
 from app.jobs.status import TERMINAL_STATUSES, IllegalJobTransition, JobStatus
-from app.jobs.store import leftovers
-from app.jobs.store.engine import WRITE, is_sqlite
 from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.tables import job_images, jobs, workers
+from app.store import leftovers
+from app.store.clock import iso_from_micros, now_us, to_micros
+from app.store.engine import WRITE, is_sqlite
 
 _PURGE_CHUNK = 500
 
@@ -129,10 +129,6 @@ _PROGRESS = (
     )
     .returning(*jobs.c)
 )
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 @dataclass(frozen=True)

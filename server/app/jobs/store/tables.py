@@ -20,13 +20,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
 )
 
-metadata = MetaData()
+from app.store.metadata import metadata
 
 jobs = Table(
     "visor_jobs",

@@ -1,4 +1,4 @@
-"""Engine construction: SQLite tuned for a job queue, PostgreSQL as given.
+"""Engine construction: SQLite tuned for a job queue (and every other table), PostgreSQL as given.
 
 SQLite runs in WAL mode (readers never block the writer) with ``synchronous=NORMAL``: a
 committed job survives ``kill -9`` of the server (the WAL is in the OS page cache) and

@@ -1,8 +1,8 @@
-"""Alembic environment for the job store.
+"""Alembic environment for Visor's database (every feature's tables, one history).
 
-At startup :func:`app.jobs.store.migrate.upgrade` hands us an open connection in
+At startup :func:`app.store.migrate.upgrade` hands us an open connection in
 ``config.attributes["connection"]``. Run by hand (``alembic -c
-server/app/jobs/migrations/alembic.ini upgrade head``) it connects to the URL the server
+server/app/store/migrations/alembic.ini upgrade head``) it connects to the URL the server
 would use.
 """
 
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from alembic import context
 
-from app.jobs.store.engine import build_engine
-from app.jobs.store.migrate import VERSION_TABLE, include_name
-from app.jobs.store.tables import metadata
+from app.store.engine import build_engine
+from app.store.metadata import complete
+from app.store.migrate import VERSION_TABLE, include_name
+
+# Autogenerate compares against every table; upgrading needs none of them.
+metadata = complete()
 
 
 def _run(connection: object) -> None:

@@ -1,4 +1,4 @@
-"""Apply the job store's Alembic migrations (at startup, before the dispatcher runs).
+"""Apply the database's Alembic migrations (at startup, before the dispatcher runs).
 
 Several servers sharing one PostgreSQL database may start at once; a transaction-scoped
 advisory lock lets exactly one of them migrate while the others wait and then find the
@@ -13,10 +13,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
-from app.auth import tables as _auth_tables  # noqa: F401  (visor_api_keys joins the metadata)
-from app.jobs.store.engine import WRITE
+from app.store.engine import WRITE
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_KEY = 0x7669736F72  # "visor"
 VERSION_TABLE = "visor_alembic_version"
 

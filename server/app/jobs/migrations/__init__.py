@@ -1,1 +1,0 @@
-"""Alembic environment and versions for the job store (applied at server startup)."""
