@@ -1,4 +1,4 @@
-"""The ``visor_api_keys`` table, in the job store's database and on its metadata.
+"""The ``visor_api_keys`` table, in the shared database (:mod:`app.store`).
 
 A key's secret is never stored: only its SHA-256 digest. Revoked keys keep their row (the
 audit trail, and "revoked" is a clearer answer than "unknown"); a name is unique among the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, text
 
-from app.jobs.store.tables import metadata
+from app.store.metadata import metadata
 
 api_keys = Table(
     "visor_api_keys",

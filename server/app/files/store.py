@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
 
 from app.errors import ErrorCode, VisorError
 from app.files.models import FileInfo, FileList
-from app.jobs.store.tables import files
+from app.files.tables import files
 from app.plugins.images import describe_bytes, sniff_mime_type
 from app.store import leftovers
 from app.store.clock import iso_from_micros, now_us

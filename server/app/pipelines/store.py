@@ -8,8 +8,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, delete, insert, select, update
 
 from app.errors import ErrorCode, VisorError
-from app.jobs.store.tables import pipelines
 from app.pipelines.spec import PipelineSpec
+from app.pipelines.tables import pipelines
 from app.store.clock import now_us
 from app.store.engine import WRITE
 

@@ -19,6 +19,9 @@ metadata = MetaData()
 TABLE_MODULES = (
     "app.jobs.store.tables",
     "app.auth.tables",
+    "app.files.tables",
+    "app.pipelines.tables",
+    "app.video.tables",
 )
 
 

@@ -16,12 +16,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, delete, insert, select
 
-from app.jobs.status import JobStatus
-from app.jobs.store.tables import jobs, video_frames
+from app.jobs import leases
 from app.store.engine import WRITE
 from app.video.sampling import Sampled
-
-_LIVE = [JobStatus.PENDING.value, JobStatus.RUNNING.value]
+from app.video.tables import video_frames
 
 
 @dataclass(frozen=True)
@@ -68,11 +66,7 @@ class CheckpointStore:
             }
             for r in records
         ]
-        owned = select(jobs.c.id).where(
-            jobs.c.id == job_id,
-            jobs.c.status == JobStatus.RUNNING.value,
-            jobs.c.owner == worker_id,
-        )
+        owned = leases.held_by(job_id, worker_id)
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             if conn.execute(owned).first() is None:
                 raise NotOwner(job_id)
@@ -80,7 +74,6 @@ class CheckpointStore:
 
     def sweep(self) -> int:
         """Delete the checkpoints of jobs that are no longer waiting or running."""
-        live = select(jobs.c.id).where(jobs.c.status.in_(_LIVE))
-        stmt = delete(video_frames).where(video_frames.c.job_id.not_in(live))
+        stmt = delete(video_frames).where(video_frames.c.job_id.not_in(leases.live_ids()))
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             return int(conn.execute(stmt).rowcount or 0)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from helpers import png_bytes
 from sqlalchemy import update
 
-from app.jobs.store.tables import files
+from app.files.tables import files
 from app.store import leftovers
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from app.cli.main import cli
-from app.jobs.store.tables import files
+from app.files.tables import files
 from app.settings import Settings
 
 Answer = tuple[str, int | None, dict[str, Any]]  # ("ok"|"error", status, result|error)

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, func, select
 from video_helpers import finished, submit
 from waiting import wait_until
 
-from app.jobs.store.tables import video_frames
 from app.video.checkpoints import CheckpointStore
+from app.video.tables import video_frames
 
 pytestmark = pytest.mark.slow
 

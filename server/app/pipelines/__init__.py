@@ -1,0 +1,1 @@
+"""Pipelines: tools chained over one image, run as one governed call (docs/pipelines.md)."""
