@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from app.api.responses import FastJSONResponse
 from app.errors import (
     DEFAULT_RETRY_AFTER_S,
     ErrorCode,
@@ -26,6 +25,7 @@ from app.errors import (
     http_status_for,
     public_error,
 )
+from app.responses import FastJSONResponse
 
 log = logging.getLogger("visor.api")
 

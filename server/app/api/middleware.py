@@ -19,8 +19,8 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.responses import FastJSONResponse
 from app.errors import DEFAULT_RETRY_AFTER_S, ErrorCode, build_envelope, public_error
+from app.responses import FastJSONResponse
 
 REQUEST_ID_HEADER = b"x-request-id"
 

@@ -1,15 +1,8 @@
-"""Fast JSON rendering for API responses."""
+"""Moved to :mod:`app.responses` (the auth middleware below the API renders with it too).
 
-from __future__ import annotations
+Kept so branches written before the move still import; delete once they are merged.
+"""
 
-from typing import Any
+from app.responses import FastJSONResponse
 
-import orjson
-from starlette.responses import JSONResponse
-
-
-class FastJSONResponse(JSONResponse):
-    """JSONResponse rendered by orjson; tool results were already checked to serialise."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+__all__ = ["FastJSONResponse"]

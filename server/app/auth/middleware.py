@@ -28,7 +28,6 @@ from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from app.api.responses import FastJSONResponse
 from app.auth import keys
 from app.auth.credentials import client_address, presented_key
 from app.auth.exposure import reached_from_outside
@@ -40,6 +39,7 @@ from app.auth.quotas import retry_after
 from app.auth.scopes import Access
 from app.auth.service import AuthService
 from app.errors import ERROR_TABLE, ErrorCode, build_envelope, public_error
+from app.responses import FastJSONResponse
 
 log = logging.getLogger("visor.auth")
 

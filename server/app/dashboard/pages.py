@@ -14,9 +14,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.api.responses import FastJSONResponse
 from app.dashboard.overview import Overview, build_overview
 from app.dashboard.paths import PREFIX, STATIC_PREFIX, TEMPLATE_DIR, root
+from app.responses import FastJSONResponse
 
 #: Pages load only what this server serves: the browser refuses anything else.
 CONTENT_SECURITY_POLICY = "; ".join(

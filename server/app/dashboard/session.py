@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.api.responses import FastJSONResponse
 from app.auth.credentials import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -29,6 +28,7 @@ from app.auth.principal import Principal
 from app.auth.service import AuthService
 from app.dashboard.paths import PREFIX
 from app.errors import ErrorCode, VisorError
+from app.responses import FastJSONResponse
 
 #: Sessions last as long as the browser's; this caps a forgotten tab (seconds).
 SESSION_MAX_AGE_S = 12 * 3600

@@ -24,13 +24,13 @@ from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
 
 from app.errors import ErrorCode, VisorError
 from app.files.models import FileInfo, FileList
+from app.files.sniff import is_video_type, sniff_video_type
 from app.files.tables import files
 from app.plugins.images import describe_bytes, sniff_mime_type
 from app.store import leftovers
 from app.store.clock import iso_from_micros, now_us
 from app.store.engine import WRITE
 from app.store.ids import new_id
-from app.video.sniff import is_video_type, sniff_video_type
 
 log = logging.getLogger("visor.files")
 

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.inputs.base64_text import refuse
+from app.plugins.base64_text import refuse
 
 FIELD = "image_path"
 

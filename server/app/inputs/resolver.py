@@ -21,16 +21,16 @@ from typing import Any
 
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
-from app.inputs.base64_text import (
+from app.inputs.paths import PathReader
+from app.inputs.urls import UrlFetcher, UrlPolicy
+from app.plugins.base import InvalidInput, ToolSpec
+from app.plugins.base64_text import (
     decode_base64_text,
     decode_canonical,
     encode_base64,
     hint_for,
     refuse,
 )
-from app.inputs.paths import PathReader
-from app.inputs.urls import UrlFetcher, UrlPolicy
-from app.plugins.base import InvalidInput, ToolSpec
 from app.plugins.images import image_mime_type
 from app.settings import Settings
 

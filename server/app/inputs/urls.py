@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 
-from app.inputs.base64_text import refuse
+from app.plugins.base64_text import refuse
 
 FIELD = "image_url"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})

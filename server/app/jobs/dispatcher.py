@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import ErrorCode, build_envelope, public_error
-from app.inputs.base64_text import encode_base64
 from app.jobs.events import JobEventKind, JobEvents
 from app.jobs.models import Job
 from app.jobs.notify import JobNotifier, NullNotifier, notifier_for
@@ -40,6 +39,7 @@ from app.jobs.progress import ProgressThrottle
 from app.jobs.status import JobStatus
 from app.jobs.store.repository import ClaimedJob, JobStore, WorkerRow
 from app.jobs.workers import split_alive, this_worker
+from app.plugins.base64_text import encode_base64
 from app.plugins.runtime.executor import CallContext, call_context
 from app.services.analysis_service import image_payload
 from app.services.plugin_management_service import PluginManagementService

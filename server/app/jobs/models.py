@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 from app.errors import ErrorInfo
 from app.jobs.status import JobStatus
-from app.services.analysis_service import AnalyzeRequest
+from app.schemas.analyze import AnalyzeRequest
 
 MAX_ATTEMPTS_LIMIT = 20
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -83,4 +83,3 @@ class JobQuery(BaseModel):
         ):
             raise ValueError("must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z")
         return value
-

@@ -25,11 +25,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.responses import FastJSONResponse
 from app.auth.exposure import is_loopback
 from app.errors import ErrorCode, build_envelope, public_error
 from app.mcp import jsonrpc
 from app.mcp.cancellation import InFlightCalls, caller_of
+from app.responses import FastJSONResponse
 
 _LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 

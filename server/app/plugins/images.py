@@ -15,8 +15,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from app.inputs.base64_text import decode_base64_text
 from app.plugins.base import InvalidInput
+from app.plugins.base64_text import decode_base64_text
 
 SUPPORTED_MIME_TYPES: dict[str, str] = {
     "image/png": "PNG",
@@ -146,7 +146,7 @@ def image_mime_type(data: bytes, declared: object = None) -> str:
 
 
 def decode_base64(data: str) -> bytes:
-    """Base64 text (plain, wrapped, ``data:`` URL) to bytes; see :mod:`app.inputs.base64_text`."""
+    """Base64 text (plain, wrapped, ``data:`` URL) to bytes; see :mod:`app.plugins.base64_text`."""
     return decode_base64_text(data, "image")[0]
 
 

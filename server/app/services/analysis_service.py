@@ -1,4 +1,8 @@
-"""AnalysisService: the synchronous, API-facing way to run one tool on one input."""
+"""AnalysisService: the synchronous, API-facing way to run one tool on one input.
+
+Its request and response shapes live in :mod:`app.schemas.analyze` (the job store and
+every door share them); they are importable from here too.
+"""
 
 from __future__ import annotations
 
@@ -6,73 +10,26 @@ import base64
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
-
 from app.errors import VisorError, envelope_from_exception
 from app.inputs.resolver import IMAGE_FIELDS
 from app.plugins import images
 from app.rendering.renderer import Renderer
+from app.schemas.analyze import AnalyzeRequest, AnalyzeResponse
 from app.services.plugin_management_service import PluginManagementService
+
+__all__ = [
+    "AnalysisService",
+    "AnalyzeRequest",
+    "AnalyzeResponse",
+    "image_payload",
+    "request_payload",
+]
 
 
 def sniff_mime_type(data: bytes) -> str:
     """The image type the first bytes show; ``application/octet-stream`` (which declares
     nothing: the input resolver then reads the bytes itself) when they show none."""
     return images.sniff_mime_type(data) or "application/octet-stream"
-
-
-#: An 8x8 red PNG: the documented example request runs as is ("Try it out" in /docs).
-EXAMPLE_IMAGE = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAFUlEQVR42mM8ISfHgA0w"
-    "MeAAg1MCANDKARQfGKMRAAAAAElFTkSuQmCC"
-)
-
-
-class AnalyzeRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"plugin": "image_info", "image": EXAMPLE_IMAGE}]},
-    )
-
-    plugin: str = Field(description="Plugin name, e.g. image_info.")
-    tool: str | None = Field(None, description="Tool name; default: the plugin's default tool.")
-    image: str | None = Field(
-        None,
-        description="The image file, base64-encoded (line breaks and a data: URL are fine).",
-    )
-    image_ref: str | None = Field(None, description="Instead of image: an id from POST /v1/files.")
-    image_url: str | None = Field(
-        None, description="Instead of image: a public http(s) URL (when the server allows it)."
-    )
-    image_path: str | None = Field(
-        None, description="Instead of image: a file under the server's VISOR_INPUT_ROOTS."
-    )
-    mime_type: str | None = Field(
-        None, description="Mime type of the image; read from its bytes when omitted."
-    )
-    args: dict[str, Any] = Field(default_factory=dict, description="Tool-specific options.")
-    render: StrictBool = Field(
-        False,
-        description="Also return the result's boxes and polygons drawn over the image "
-        "(rendered_image).",
-    )
-
-
-class AnalyzeResponse(BaseModel):
-    result: dict[str, Any]
-    plugin: str
-    tool: str | None
-    elapsed_ms: float
-    rendered_image: str | None = Field(
-        default=None, description="With render: the annotated image, PNG, base64-encoded."
-    )
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body, without ``rendered_image`` when nothing was rendered."""
-        fields = self.__dict__
-        if fields.get("rendered_image") is None:
-            return {k: v for k, v in fields.items() if k != "rendered_image"}
-        return fields
 
 
 def image_payload(image_b64: str | None, mime_type: str | None) -> dict[str, Any]:

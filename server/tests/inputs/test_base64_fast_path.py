@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from app.inputs.base64_text import decode_canonical, strict_decode
+from app.plugins.base64_text import decode_canonical, strict_decode
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -53,7 +53,7 @@ def test_a_photo_sized_image_takes_the_fast_path() -> None:
 
 
 def test_without_pybase64_binascii_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.inputs import base64_text
+    from app.plugins import base64_text
 
     monkeypatch.setattr(base64_text, "_FAST_DECODE", None)
     for text in ("QUJD", "QUJD====", "QU=JD", "QUJ"):

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from app.inputs.base64_text import decode_base64_text
 from app.plugins.base import InvalidInput
+from app.plugins.base64_text import decode_base64_text
 
 PAYLOAD = bytes(range(256)) * 3
 

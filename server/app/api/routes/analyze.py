@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from app.api.dependencies import AnalysisServiceDep
 from app.api.errors import EnvelopeError
-from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
 from app.api.uploads import parse_body
 from app.plugins.runtime.executor import call_context
+from app.responses import FastJSONResponse
 from app.services.analysis_service import AnalyzeRequest, AnalyzeResponse
 
 router = APIRouter(prefix="/v1", tags=["analyze"])

@@ -9,12 +9,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
 from app.errors import ErrorCode, VisorError
 from app.files.models import FileInfo, FileList
 from app.files.owner import current_owner
 from app.files.store import FileStore
+from app.responses import FastJSONResponse
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 

@@ -7,8 +7,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.dependencies import PluginServiceDep
-from app.api.responses import FastJSONResponse
 from app.api.schemas import Liveness, Readiness
+from app.responses import FastJSONResponse
 
 router = APIRouter(prefix="/v1", tags=["health"])
 

@@ -12,13 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.errors import EnvelopeError
-from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
 from app.api.uploads import form_args, form_file, parse_body
 from app.errors import ErrorCode, VisorError
 from app.jobs.events import JobEventKind
 from app.jobs.models import Job, JobList, JobQuery, JobSubmission
 from app.jobs.watch import JobWatch, watch_job
+from app.responses import FastJSONResponse
 from app.services.analysis_service import AnalyzeResponse
 from app.services.job_management_service import JobManagementService
 

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
 from app.auth.keys import NAME_PATTERN, ApiKey, KeyCreate, KeyCreated, KeyList
 from app.auth.service import AuthService
+from app.responses import FastJSONResponse
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

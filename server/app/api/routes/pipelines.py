@@ -10,12 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.errors import EnvelopeError
-from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
 from app.api.uploads import parse_body
 from app.pipelines.service import InlinePipelineRun, PipelineInput, PipelineService
 from app.pipelines.spec import PipelineSpec, parse_spec
 from app.pipelines.store import SavedPipeline
+from app.responses import FastJSONResponse
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
 

@@ -11,11 +11,11 @@ from starlette.responses import Response
 
 from app.api.dependencies import AnalysisServiceDep, PluginServiceDep
 from app.api.errors import EnvelopeError
-from app.api.responses import FastJSONResponse
 from app.api.schemas import PluginList, PluginManifest, error_responses
 from app.api.uploads import form_args, form_file, json_object
 from app.plugins.loader.plugin_registry import PluginHealth
 from app.plugins.runtime.executor import call_context
+from app.responses import FastJSONResponse
 from app.services.analysis_service import AnalyzeResponse, image_payload
 
 router = APIRouter(prefix="/v1/plugins", tags=["plugins"])

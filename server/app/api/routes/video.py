@@ -16,12 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from app.api.responses import FastJSONResponse
 from app.api.routes.pipelines import _inline_defs  # $defs in place: OpenAPI cannot see them
 from app.api.schemas import error_responses
 from app.api.uploads import json_object, parse_body
 from app.errors import ErrorCode, VisorError
 from app.jobs.models import Job
+from app.responses import FastJSONResponse
 from app.video.models import VideoJobRequest
 from app.video.service import VideoService
 
