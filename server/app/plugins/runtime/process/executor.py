@@ -23,9 +23,9 @@ from app.plugins.loader.plugin_registry import (
     PluginState,
 )
 from app.plugins.runtime.executor import ToolCall
+from app.plugins.runtime.process.calls import StartupFailed
 from app.plugins.runtime.process.circuit import CircuitBreaker
 from app.plugins.runtime.process.config import PoolConfig, ProcessOptions
-from app.plugins.runtime.process.handle import StartupFailed
 from app.plugins.runtime.process.output import OutputPump
 from app.plugins.runtime.process.pool import WorkerPool
 

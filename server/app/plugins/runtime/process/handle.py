@@ -18,7 +18,6 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
 from typing import Any
@@ -27,45 +26,23 @@ import psutil
 
 from app.errors import ErrorCode
 from app.plugins.runtime.process import worker
+from app.plugins.runtime.process.calls import (
+    CallWatch,
+    ProgressCallback,
+    StartupFailed,
+    WorkerLost,
+    decode_reply,
+    deliver_progress,
+    is_reply,
+)
 from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
 from app.plugins.runtime.process.output import OutputPump, OutputSource
 
-_SLICE_S = 0.05  # how often a waiting call looks at its deadline, cancel flag and memory
 _REAP_S = 2.0
 
-ProgressCallback = Callable[[float, str | None], None]
-
 _SPAWN: SpawnContext = multiprocessing.get_context("spawn")
-
-
-class WorkerLost(Exception):
-    """The worker had to go (or went) during a call; ``code`` says how the call ends."""
-
-    def __init__(self, code: ErrorCode, message: str, details: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = dict(details or {})
-
-
-class StartupFailed(Exception):
-    """A worker could not be made ready (import, constructor or startup hook failed)."""
-
-    def __init__(self, message: str, *, unavailable: bool = False, traceback: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.unavailable = unavailable
-        self.traceback = traceback
-
-
-class WorkerFailure(Exception):
-    """The worker answered the call with a :class:`Failure` (the tool raised, …)."""
-
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
 
 
 class WorkerHandle:
@@ -206,30 +183,28 @@ class WorkerHandle:
         self.calls += 1
         if self._output is not None:
             self._output.begin_call()
-        started = time.monotonic()
-        deadline = None if timeout_s is None else started + timeout_s
+        watch = CallWatch(
+            where, timeout_s, cancel, stopping, kill=self.signal_kill, worker="worker"
+        )
         try:
             conn.send_bytes(request)
         except OSError:
             raise self._lost() from None
         while True:
-            wait = _SLICE_S
-            if deadline is not None:
-                wait = max(0.0, min(wait, deadline - time.monotonic()))
-            if self._readable(conn, wait):
+            if self._readable(conn, watch.slice_s()):
                 try:
                     tag, body = protocol.split(conn.recv_bytes())
                 except (EOFError, OSError):
                     raise self._lost(stopping) from None
                 if tag == protocol.PROGRESS:
-                    _report(progress, body)
-                    continue
-                if tag == protocol.RESULT:
-                    return _load_result(where, body)
-                if tag == protocol.ERROR:
-                    raise WorkerFailure(Failure.from_json(body))
+                    deliver_progress(progress, body)
+                elif is_reply(tag):
+                    return decode_reply(where, tag, body)
                 continue  # a stray frame (e.g. late progress from a tool's thread)
-            self._check(where, deadline, timeout_s, cancel, memory_limit_mb, stopping)
+            watch.check()
+            if memory_limit_mb and self._rss_mb() > memory_limit_mb:
+                self.signal_kill()
+                raise _memory_lost(self.spec.plugin, memory_limit_mb)
 
     def _readable(self, conn: Connection, wait_s: float) -> bool:
         """``conn.poll(wait_s)`` without its cost: ``Connection.poll`` builds, registers and
@@ -255,30 +230,6 @@ class WorkerHandle:
         except (EOFError, OSError):
             pass
         return False
-
-    def _check(
-        self,
-        where: str,
-        deadline: float | None,
-        timeout_s: float | None,
-        cancel: threading.Event,
-        memory_limit_mb: int | None,
-        stopping: threading.Event,
-    ) -> None:
-        if deadline is not None and time.monotonic() >= deadline:
-            self.signal_kill()
-            raise WorkerLost(
-                ErrorCode.TIMEOUT,
-                f"tool {where} exceeded its {timeout_s:g}s time limit; the worker was stopped",
-                {"timeout_s": timeout_s},
-            )
-        if cancel.is_set() or stopping.is_set():
-            self.signal_kill()
-            why = "the server is shutting down" if stopping.is_set() else "the caller cancelled"
-            raise WorkerLost(ErrorCode.CANCELLED, f"call cancelled: {why}")
-        if memory_limit_mb and self._rss_mb() > memory_limit_mb:
-            self.signal_kill()
-            raise _memory_lost(self.spec.plugin, memory_limit_mb)
 
     def _rss_mb(self) -> float:
         try:
@@ -360,23 +311,6 @@ def _escaped_descendants(pid: int) -> list[psutil.Process]:
     return escaped
 
 
-def _load_result(where: str, body: Any) -> Any:
-    try:
-        return protocol.load_result(body)
-    except protocol.ForbiddenObject as exc:
-        failure = Failure(
-            ErrorCode.INVALID_OUTPUT.value,
-            f"tool {where} returned a result that is not JSON-serialisable: "
-            f"it holds a value that is not plain data (needs {exc})",
-        )
-    except Exception as exc:
-        failure = Failure(
-            ErrorCode.INVALID_OUTPUT.value,
-            f"the result of tool {where} could not be decoded: {type(exc).__name__}",
-        )
-    raise WorkerFailure(failure)
-
-
 def _memory_lost(plugin: str, limit_mb: int) -> WorkerLost:
     return WorkerLost(
         ErrorCode.MEMORY_LIMIT,
@@ -392,18 +326,6 @@ def _signal_name(exitcode: int | None) -> str | None:
         return signal.Signals(-exitcode).name
     except ValueError:
         return f"signal {-exitcode}"
-
-
-def _report(progress: ProgressCallback | None, body: Any) -> None:
-    if progress is None:
-        return
-    try:
-        fraction, message = body
-        progress(float(fraction), message)
-    except Exception:  # a caller's progress sink must not fail the call
-        import logging
-
-        logging.getLogger("visor.runtime").warning("progress callback failed", exc_info=True)
 
 
 # -- no orphans: whatever is still running when the interpreter exits is killed -----------

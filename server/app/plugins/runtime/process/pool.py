@@ -24,14 +24,10 @@ from app.errors import ErrorCode, VisorError
 from app.plugins.base import InvalidInput, PluginUnavailable
 from app.plugins.runtime.admission import Admission
 from app.plugins.runtime.executor import ToolCall, ToolFailed
+from app.plugins.runtime.process.calls import StartupFailed, WorkerFailure, WorkerLost
 from app.plugins.runtime.process.circuit import CircuitBreaker
 from app.plugins.runtime.process.config import PoolConfig, WorkerSpec
-from app.plugins.runtime.process.handle import (
-    StartupFailed,
-    WorkerFailure,
-    WorkerHandle,
-    WorkerLost,
-)
+from app.plugins.runtime.process.handle import WorkerHandle
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
 from app.plugins.runtime.process.output import OutputPump

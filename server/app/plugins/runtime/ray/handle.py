@@ -20,18 +20,20 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import ray
 from ray.exceptions import GetTimeoutError, OutOfMemoryError, RayActorError, RayError
 
 from app.errors import ErrorCode
-from app.plugins.runtime.process.handle import (
+from app.plugins.runtime.process.calls import (
+    CallWatch,
+    ProgressCallback,
     StartupFailed,
     WorkerFailure,
     WorkerLost,
-    _load_result,
+    decode_reply,
+    deliver_progress,
 )
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
@@ -40,10 +42,7 @@ from app.plugins.runtime.ray.config import ActorConfig
 
 log = logging.getLogger("visor.runtime.ray")
 
-_SLICE_S = 0.05
 _WATCH_S = 1.0  # one watch long-poll waits at most this long before it is renewed
-
-ProgressCallback = Callable[[float, str | None], None]
 
 
 class ActorHandle:
@@ -147,28 +146,25 @@ class ActorHandle:
         actor = self._require_actor()
         self.calls += 1
         call_id = uuid.uuid4().hex
-        started = time.monotonic()
-        deadline = None if timeout_s is None else started + timeout_s
+        call = CallWatch(where, timeout_s, cancel, stopping, kill=self.kill, worker="actor")
         ref = actor.call.remote(call_id, request)
         watch: Any = None
         seen = 0
         while True:
-            wait = _SLICE_S
-            if deadline is not None:
-                wait = max(0.0, min(wait, deadline - time.monotonic()))
+            wait = call.slice_s()
             if watch is None:
                 done, _ = ray.wait([ref], timeout=wait)
                 if done:
-                    return self._reply(ref, where, stopping, progress, seen, deadline, timeout_s)
+                    return self._reply(ref, call, progress, seen)
                 watch = actor.watch.remote(call_id, seen, memory_limit_mb, _WATCH_S)
             else:
                 done, _ = ray.wait([ref, watch], num_returns=1, timeout=wait)
                 if ref in done:
-                    return self._reply(ref, where, stopping, progress, seen, deadline, timeout_s)
+                    return self._reply(ref, call, progress, seen)
                 if done:
                     seen = self._watched(watch, progress, memory_limit_mb, seen)
                     watch = actor.watch.remote(call_id, seen, memory_limit_mb, _WATCH_S)
-            self._check(where, deadline, timeout_s, cancel, stopping)
+            call.check()
 
     def health(self, timeout_s: float) -> bool:
         actor = self._actor
@@ -182,20 +178,13 @@ class ActorHandle:
     # -- helpers ----------------------------------------------------------------------------
 
     def _reply(
-        self,
-        ref: Any,
-        where: str,
-        stopping: threading.Event,
-        progress: ProgressCallback | None,
-        seen: int,
-        deadline: float | None,
-        timeout_s: float | None,
+        self, ref: Any, call: CallWatch, progress: ProgressCallback | None, seen: int
     ) -> Any:
         try:
             data, _recycle, reports = ray.get(ref)
         except RayActorError as exc:
             self.kill()
-            if stopping.is_set():
+            if call.stopping.is_set():
                 raise WorkerLost(
                     ErrorCode.CANCELLED, "call cancelled: the server is shutting down"
                 ) from None
@@ -210,21 +199,16 @@ class ActorHandle:
                 f"the actor running plugin {self.plugin!r} failed: {type(exc).__name__}",
             ) from None
         _deliver(progress, reports, seen)
-        if deadline is not None and time.monotonic() > deadline:
+        if call.deadline is not None and time.monotonic() > call.deadline:
             # The tool stopped by itself (ctx.cancelled turned true at its limit) but
             # answered past it: the limit was exceeded, as in-process; the actor is fine.
             failure = Failure(
                 ErrorCode.TIMEOUT.value,
-                f"tool {where} exceeded its {timeout_s:g}s time limit",
-                details={"timeout_s": timeout_s},
+                f"tool {call.where} exceeded its {call.timeout_s:g}s time limit",
+                details={"timeout_s": call.timeout_s},
             )
             raise WorkerFailure(failure)
-        tag, body = protocol.split(data)
-        if tag == protocol.RESULT:
-            return _load_result(where, body)
-        if tag == protocol.ERROR:
-            raise WorkerFailure(Failure.from_json(body))
-        raise WorkerFailure(Failure(ErrorCode.INTERNAL.value, f"unexpected frame {tag!r}"))
+        return decode_reply(call.where, *protocol.split(data))
 
     def _watched(
         self, watch: Any, progress: ProgressCallback | None, memory_limit_mb: int | None, seen: int
@@ -237,26 +221,6 @@ class ActorHandle:
             self.kill()
             raise _memory_lost(self.plugin, memory_limit_mb, "the actor's resident memory")
         return _deliver(progress, news.get("progress") or [], seen)
-
-    def _check(
-        self,
-        where: str,
-        deadline: float | None,
-        timeout_s: float | None,
-        cancel: threading.Event,
-        stopping: threading.Event,
-    ) -> None:
-        if deadline is not None and time.monotonic() >= deadline:
-            self.kill()
-            raise WorkerLost(
-                ErrorCode.TIMEOUT,
-                f"tool {where} exceeded its {timeout_s:g}s time limit; the actor was stopped",
-                {"timeout_s": timeout_s},
-            )
-        if cancel.is_set() or stopping.is_set():
-            self.kill()
-            why = "the server is shutting down" if stopping.is_set() else "the caller cancelled"
-            raise WorkerLost(ErrorCode.CANCELLED, f"call cancelled: {why}")
 
     def _died(self, exc: RayActorError) -> WorkerLost:
         return WorkerLost(
@@ -282,11 +246,7 @@ def _deliver(progress: ProgressCallback | None, reports: list[Any], seen: int) -
         if seq <= seen:
             continue
         seen = int(seq)
-        if progress is not None:
-            try:
-                progress(float(fraction), message)
-            except Exception:  # a caller's progress sink must not fail the call
-                log.warning("progress callback failed", exc_info=True)
+        deliver_progress(progress, (fraction, message))
     return seen
 
 
