@@ -8,21 +8,22 @@ defaults.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, text
+from sqlalchemy import Column, Float, Index, Integer, String, Table, text
 
+from app.store.columns import micros, row_id
 from app.store.metadata import metadata
 
 api_keys = Table(
     "visor_api_keys",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     Column("name", String(100), nullable=False),
     Column("scope", String(16), nullable=False),
     Column("digest", String(64), nullable=False),
-    Column("created_us", BigInteger, nullable=False),
-    Column("expires_us", BigInteger, nullable=True),
-    Column("revoked_us", BigInteger, nullable=True),
-    Column("last_used_us", BigInteger, nullable=True),
+    micros("created_us"),
+    micros("expires_us", nullable=True),
+    micros("revoked_us", nullable=True),
+    micros("last_used_us", nullable=True),
     Column("rate_per_s", Float, nullable=True),
     Column("burst", Integer, nullable=True),
     Column("max_concurrent", Integer, nullable=True),

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, String, Table
 
+from app.store.columns import micros, row_id
 from app.store.metadata import metadata
 
 files = Table(
     "visor_files",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     Column("owner", String(64), nullable=True),
     Column("filename", String(255), nullable=True),
     Column("mime_type", String(100), nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
-    Column("created_us", BigInteger, nullable=False),
-    Column("expires_us", BigInteger, nullable=False),
+    micros("created_us"),
+    micros("expires_us"),
     Index("ix_visor_files_owner_created", "owner", "created_us"),
     Index("ix_visor_files_expires", "expires_us"),
 )

@@ -3,8 +3,9 @@ server of a cluster sees them (:class:`app.pipelines.store.PipelineStore`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, String, Table, Text
+from sqlalchemy import Column, String, Table, Text
 
+from app.store.columns import stamps
 from app.store.metadata import metadata
 
 pipelines = Table(
@@ -12,6 +13,5 @@ pipelines = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("spec", Text, nullable=False),  # PipelineSpec JSON (app.pipelines.spec)
-    Column("created_us", BigInteger, nullable=False),
-    Column("updated_us", BigInteger, nullable=False),
+    *stamps(),
 )

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Integer, Table, Text
 
+from app.store.columns import row_id
 from app.store.metadata import metadata
 
 # The frames a running video job has finished, its checkpoint. A
@@ -12,7 +13,7 @@ from app.store.metadata import metadata
 video_frames = Table(
     "visor_video_frames",
     metadata,
-    Column("job_id", String(32), primary_key=True),
+    row_id("job_id"),  # the job whose frames these are
     Column("idx", Integer, primary_key=True),  # the sample index
     Column("frame", BigInteger, nullable=False),  # decoded frame number
     Column("pts", BigInteger, nullable=True),  # presentation timestamp (stream time base)

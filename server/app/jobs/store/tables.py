@@ -22,12 +22,13 @@ from sqlalchemy import (
     Text,
 )
 
+from app.store.columns import id_ref, micros, row_id
 from app.store.metadata import metadata
 
 jobs = Table(
     "visor_jobs",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     Column("plugin", String(200), nullable=False),
     Column("tool", String(200), nullable=True),
     Column("status", String(16), nullable=False),
@@ -39,14 +40,14 @@ jobs = Table(
     Column("progress_message", Text, nullable=True),
     Column("result", Text, nullable=True),
     Column("error", Text, nullable=True),
-    Column("owner", String(32), nullable=True),
-    Column("key_id", String(32), nullable=True),  # the API key that submitted it (app.auth)
+    id_ref("owner"),  # the worker (dispatcher) running it
+    id_ref("key_id"),  # the API key that submitted it (app.auth)
     # Set while the input lives in files (app.jobs.store.input_files): its size in bytes.
     Column("input_bytes", BigInteger, nullable=True),
-    Column("created_us", BigInteger, nullable=False),
-    Column("started_us", BigInteger, nullable=True),
-    Column("finished_us", BigInteger, nullable=True),
-    Column("updated_us", BigInteger, nullable=False),
+    micros("created_us"),
+    micros("started_us", nullable=True),
+    micros("finished_us", nullable=True),
+    micros("updated_us"),
     Index("ix_visor_jobs_status_created", "status", "created_us"),
     Index("ix_visor_jobs_created", "created_us", "id"),
     Index("ix_visor_jobs_finished", "finished_us"),
@@ -69,10 +70,10 @@ job_images = Table(
 workers = Table(
     "visor_job_workers",
     metadata,
-    Column("id", String(32), primary_key=True),
+    row_id(),
     Column("hostname", String(255), nullable=False),
     Column("pid", Integer, nullable=False),
     Column("process_started", Float, nullable=False),
-    Column("started_us", BigInteger, nullable=False),
-    Column("heartbeat_us", BigInteger, nullable=False),
+    micros("started_us"),
+    micros("heartbeat_us"),
 )
