@@ -9,7 +9,7 @@ pipeline.NAME`` is the same command.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -40,12 +40,11 @@ NameArgument = Annotated[str, typer.Argument(help="The pipeline's name.")]
 @guarded
 def list_pipelines(server: ServerOption = None, json_output: JsonFlag = False) -> None:
     """Saved pipelines: name, steps, description."""
-    if server:
-        with VisorClient(server) as client:
-            listed = client.pipelines()
-    else:
-        with _local_store() as store:
-            listed = [p.model_dump(mode="json") for p in store.list()]
+    listed = _answer(
+        server,
+        lambda client: client.pipelines(),
+        lambda store: [p.model_dump(mode="json") for p in store.list()],
+    )
     if json_output:
         output.print_json_line({"pipelines": listed})
     else:
@@ -56,12 +55,11 @@ def list_pipelines(server: ServerOption = None, json_output: JsonFlag = False) -
 @guarded
 def show(name: NameArgument, server: ServerOption = None, json_output: JsonFlag = False) -> None:
     """A saved pipeline and its spec."""
-    if server:
-        with VisorClient(server) as client:
-            saved = client.pipeline(name)
-    else:
-        with _local_store() as store, _envelopes():
-            saved = store.get(name).model_dump(mode="json")
+    saved = _answer(
+        server,
+        lambda client: client.pipeline(name),
+        lambda store: store.get(name).model_dump(mode="json"),
+    )
     if json_output:
         output.print_json_line(saved)
     else:
@@ -101,12 +99,11 @@ def save(
 @guarded
 def delete(name: NameArgument, server: ServerOption = None, json_output: JsonFlag = False) -> None:
     """Delete a saved pipeline."""
-    if server:
-        with VisorClient(server) as client:
-            deleted = client.delete_pipeline(name)
-    else:
-        with _local_store() as store, _envelopes():
-            deleted = store.delete(name).model_dump(mode="json")
+    deleted = _answer(
+        server,
+        lambda client: client.delete_pipeline(name),
+        lambda store: store.delete(name).model_dump(mode="json"),
+    )
     if json_output:
         output.print_json_line(deleted)
     else:
@@ -189,6 +186,20 @@ def _remote_call(client: VisorClient, name: str) -> Call:
 
 
 # -- local services --------------------------------------------------------------------------
+
+
+def _answer(
+    server: str | None,
+    remote: Callable[[VisorClient], Any],
+    local: Callable[[PipelineStore], Any],
+) -> Any:
+    """A command's answer as JSON data: asked of ``--server``, or of the local store (whose
+    errors become CLI failures, as the server's become envelopes)."""
+    if server:
+        with VisorClient(server) as client:
+            return remote(client)
+    with _local_store() as store, _envelopes():
+        return local(store)
 
 
 @contextmanager
