@@ -1,15 +1,19 @@
-"""What several benchmarks share: the no-op plugin they time, the timing loop, and real
-servers on free ports (started in their own process, waited for until ready)."""
+"""What several benchmarks share: the no-op plugin they time, the timing loops, real servers
+on free ports (started in their own process, waited for until ready), raw HTTP responses
+and job throughput."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from app.plugins.base import Plugin, tool
@@ -99,3 +103,50 @@ class VisorServer:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(30)
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response off a keep-alive connection: its status and body (the load
+    generators speak raw HTTP so that the client's own cost stays out of the numbers)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return status, await reader.readexactly(length)
+
+
+def calls_per_second(call: Callable[[], object], clients: int, calls: int) -> float:
+    """Calls per second with ``clients`` threads each making ``calls`` back-to-back calls."""
+
+    def client() -> None:
+        for _ in range(calls):
+            call()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return clients * calls / (time.perf_counter() - started)
+
+
+def jobs_per_second(url: str, ids: list[str]) -> float:
+    """Wait until no job on the server at ``url`` is waiting or running, check that the
+    jobs ``ids`` all succeeded, and return how many finished per second, first created to
+    last finished (the server's own timestamps)."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=60) as client:
+        while any(
+            client.get("/v1/jobs", params={"status": s, "limit": 1}).json()["jobs"]
+            for s in ("PENDING", "RUNNING")
+        ):
+            time.sleep(0.1)
+        finished = [client.get(f"/v1/jobs/{job_id}").json() for job_id in ids]
+    assert all(j["status"] == "SUCCESS" for j in finished), finished[0]
+    start = min(datetime.fromisoformat(j["created_at"]) for j in finished)
+    end = max(datetime.fromisoformat(j["finished_at"]) for j in finished)
+    return len(finished) / (end - start).total_seconds()

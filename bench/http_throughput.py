@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import free_port, wait_ready
+from benchlib import free_port, read_response, wait_ready
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,13 +44,7 @@ async def _connection(port: int, request: bytes, deadline: float, counts: list[i
     try:
         while time.perf_counter() < deadline:
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
+            status, _ = await read_response(reader)
             if status != 200:
                 raise RuntimeError(f"status {status}")
             counts[0] += 1

@@ -16,7 +16,6 @@ import argparse
 import logging
 import os
 import statistics
-import threading
 import time
 
 from app.plugins.base import Plugin, tool
@@ -26,7 +25,7 @@ from app.plugins.runtime.executor import Executor
 from app.plugins.runtime.in_process import InProcessExecutor
 from app.plugins.runtime.process import ProcessExecutor, ProcessOptions
 from app.plugins.runtime.tool_runner import ToolRunner
-from benchlib import per_call_us
+from benchlib import calls_per_second, per_call_us
 
 
 class BenchIsolation(Plugin):
@@ -69,18 +68,11 @@ def _runner(executor: Executor, timeout_s: float = 60.0) -> ToolRunner:
 def _throughput(runner: ToolRunner, n: int, clients: int, calls: int) -> float:
     """Calls per second with ``clients`` threads each making ``calls`` burn calls."""
 
-    def client() -> None:
-        for _ in range(calls):
-            _, error = runner.run(BenchIsolation.name, {"n": n}, "burn")
-            assert error == {}, error
+    def burn() -> None:
+        _, error = runner.run(BenchIsolation.name, {"n": n}, "burn")
+        assert error == {}, error
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return clients * calls / (time.perf_counter() - started)
+    return calls_per_second(burn, clients, calls)
 
 
 def bench_noop(calls: int, batches: int) -> None:

@@ -25,12 +25,11 @@ import statistics
 import tempfile
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
 
-from benchlib import VisorServer
+from benchlib import VisorServer, jobs_per_second
 
 
 def _photo_b64() -> str:
@@ -61,17 +60,7 @@ def _burst(url: str, image: str, jobs: int) -> float:
         t.start()
     for t in threads:
         t.join()
-    with httpx.Client(base_url=url, timeout=60) as client:
-        while any(
-            client.get("/v1/jobs", params={"status": s, "limit": 1}).json()["jobs"]
-            for s in ("PENDING", "RUNNING")
-        ):
-            time.sleep(0.1)
-        finished = [client.get(f"/v1/jobs/{job_id}").json() for job_id in ids]
-    assert all(j["status"] == "SUCCESS" for j in finished), finished[0]
-    start = min(datetime.fromisoformat(j["created_at"]) for j in finished)
-    end = max(datetime.fromisoformat(j["finished_at"]) for j in finished)
-    return len(finished) / (end - start).total_seconds()
+    return jobs_per_second(url, ids)
 
 
 def _latencies(url: str, image: str, calls: int) -> tuple[float, float]:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from benchlib import free_port, wait_ready
+from benchlib import free_port, read_response, wait_ready
 
 HERE = Path(__file__).resolve().parent
 TOOLS = {"image_info": "describe", "barcode": "read"}
@@ -100,13 +100,7 @@ async def _connection(port: int, request: bytes, window: _Window, run: Run) -> N
         while not window.over():
             started = time.perf_counter()
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
+            status, _ = await read_response(reader)
             window.answered()
             if not window.counting():
                 continue

@@ -24,7 +24,6 @@ import statistics
 import threading
 import time
 import uuid
-from datetime import datetime
 
 import httpx
 
@@ -33,7 +32,7 @@ from app.plugins.loader.plugin_registry import PluginRegistry, PluginState
 from app.plugins.runtime.executor import Executor
 from app.plugins.runtime.process import ProcessExecutor, ProcessOptions
 from app.plugins.runtime.tool_runner import ToolRunner
-from benchlib import VisorServer, per_call_us
+from benchlib import VisorServer, calls_per_second, jobs_per_second, per_call_us
 
 PLUGIN = "steady"  # visor_test_plugins: noop and burn tools, importable on any actor
 PG_ADMIN = os.environ.get("VISOR_BENCH_POSTGRES", "host=127.0.0.1 port=5432 user=postgres")
@@ -83,18 +82,13 @@ def bench_noop(calls: int, batches: int) -> None:
 
 
 def _throughput(runner: ToolRunner, n: int, clients: int, calls: int) -> float:
-    def client() -> None:
-        for _ in range(calls):
-            _, error = runner.run(PLUGIN, {"n": n}, "burn")
-            assert error == {}, error
+    """Calls per second with ``clients`` threads each making ``calls`` burn calls."""
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return clients * calls / (time.perf_counter() - started)
+    def burn() -> None:
+        _, error = runner.run(PLUGIN, {"n": n}, "burn")
+        assert error == {}, error
+
+    return calls_per_second(burn, clients, calls)
 
 
 def bench_cpu(n: int, clients: int, calls: int, rounds: int) -> None:
@@ -189,17 +183,7 @@ def _burst(urls: list[str], jobs: int) -> float:
         thread.start()
     for thread in threads:
         thread.join()
-    with httpx.Client(base_url=urls[0], timeout=60) as client:
-        while any(
-            client.get("/v1/jobs", params={"status": s, "limit": 1}).json()["jobs"]
-            for s in ("PENDING", "RUNNING")
-        ):
-            time.sleep(0.1)
-        finished = [client.get(f"/v1/jobs/{job_id}").json() for job_id in ids]
-    assert all(j["status"] == "SUCCESS" for j in finished), finished[0]
-    start = min(datetime.fromisoformat(j["created_at"]) for j in finished)
-    end = max(datetime.fromisoformat(j["finished_at"]) for j in finished)
-    return len(finished) / (end - start).total_seconds()
+    return jobs_per_second(urls[0], ids)
 
 
 def bench_servers(jobs: int, rounds: int) -> None:

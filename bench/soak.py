@@ -29,7 +29,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import free_port, wait_ready
+from benchlib import free_port, read_response, wait_ready
 from peers import _request, _start, images
 
 #: (plugin, tool, image, weight)
@@ -59,13 +59,7 @@ async def _connection(
             request = rng.choices(requests, weights)[0]
             started = time.perf_counter()
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            body = await reader.readexactly(length)
+            status, body = await read_response(reader)
             tally.status[status] += 1
             if status == 200:
                 tally.latencies.append(time.perf_counter() - started)
