@@ -62,9 +62,9 @@ def show(name: NameArgument, server: ServerOption = None, json_output: JsonFlag 
     )
     if json_output:
         output.print_json_line(saved)
-    else:
-        output.out.print(f"[bold]{escape(name)}[/] [dim](updated {saved.get('updated_at')})[/]")
-        output.out.print_json(data=saved["spec"])
+        return
+    output.out.print(f"[bold]{escape(name)}[/] [dim](updated {saved.get('updated_at')})[/]")
+    output.out.print_json(data=saved["spec"])
 
 
 @pipelines.command("save")
