@@ -79,17 +79,28 @@ def wait_ready(
 
 class VisorServer:
     """``uvicorn app.main:app`` in its own process, configured only by the ``VISOR_*``
-    settings given (the caller's own ``VISOR_*`` environment is left out)."""
+    settings given (the caller's own ``VISOR_*`` environment is left out).
 
-    def __init__(self, **settings: str) -> None:
+    ``factory`` (``"module:function"`` of a module in this directory) serves the app that
+    function builds instead, e.g. Visor beside a bare endpoint; ``env`` adds variables that
+    are not settings."""
+
+    def __init__(
+        self, *, factory: str | None = None, env: dict[str, str] | None = None, **settings: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VISOR_")}
-        env.update({"VISOR_LOG_LEVEL": "WARNING", **settings})
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("VISOR_")}
+        environ.update({"VISOR_LOG_LEVEL": "WARNING", **(env or {}), **settings})
+        target = ["app.main:app"]
+        if factory is not None:
+            here = os.path.dirname(os.path.abspath(__file__))
+            environ["PYTHONPATH"] = os.pathsep.join([here, environ.get("PYTHONPATH", "")])
+            target = [factory, "--factory"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port),
+            [sys.executable, "-m", "uvicorn", *target, "--port", str(self.port),
              "--log-level", "warning", "--no-access-log"],
-            env=env,
+            env=environ,
         )  # fmt: skip
 
     def wait_ready(self, timeout_s: float = 90.0) -> VisorServer:

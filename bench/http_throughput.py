@@ -15,16 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import free_port, read_response, wait_ready
+from benchlib import VisorServer, read_response
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,29 +58,6 @@ async def _drive(port: int, request: bytes, seconds: float, connections: int) ->
     return counts[0] / (time.perf_counter() - started)
 
 
-def _server(port: int, data_dir: str | None = None) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env.pop("VISOR_AUTH", None)
-    if data_dir is not None:
-        env["BENCH_DATA_DIR"] = data_dir
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "http_app:build",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=HERE,
-        env=env,
-    )
-
-
 def _keyed_data_dir() -> tuple[str, str]:
     """A data directory whose database holds one run key (quotas high enough not to bind)."""
     from app.auth.keys import KeyCreate
@@ -116,12 +89,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     opts = parser.parse_args()
 
-    port, auth_port = free_port(), free_port()
     data_dir, key = _keyed_data_dir()
-    servers = [_server(port), _server(auth_port, data_dir)]
+    servers = [
+        VisorServer(factory="http_app:build"),
+        VisorServer(factory="http_app:build", env={"BENCH_DATA_DIR": data_dir}),
+    ]
+    port, auth_port = servers[0].port, servers[1].port
     try:
-        wait_ready(f"http://127.0.0.1:{port}", servers[0], timeout_s=30)
-        wait_ready(f"http://127.0.0.1:{auth_port}", servers[1], timeout_s=30)
+        for server in servers:
+            server.wait_ready(timeout_s=30)
         body = {"plugin": "bench_noop", "args": {"n": 1}}
         requests = {
             "bare": (port, _request(port, "/bench/bare", body)),
@@ -138,9 +114,7 @@ def main() -> None:
                 )
     finally:
         for server in servers:
-            server.send_signal(signal.SIGINT)
-        for server in servers:
-            server.wait(timeout=30)
+            server.stop()
 
     bare_rps = statistics.median(results["bare"])
     analyze_rps = statistics.median(results["analyze"])
