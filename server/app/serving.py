@@ -23,6 +23,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.http_protocol import ConnectionLimits, GuardedHttpProtocol, protocol_with
+
 log = logging.getLogger("visor")
 
 #: How long after the app's deadline uvicorn cancels the connections still open.
@@ -149,16 +151,32 @@ class VisorServer(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-def serve(app: Any, *, host: str, port: int, shutdown_timeout_s: float, **options: Any) -> None:
+def serve(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    shutdown_timeout_s: float,
+    limits: ConnectionLimits | None = None,
+    **options: Any,
+) -> None:
     """Run ``app`` (an ASGI app or an import string) until SIGINT/SIGTERM.
+
+    Connections are served by :class:`~app.http_protocol.GuardedHttpProtocol` (header
+    limits and deadline, half-close answered) with ``limits``, or the ``VISOR_*`` settings.
 
     With several server processes uvicorn's supervisor builds plain servers in its
     children, so there the backstop alone bounds the shutdown: at the deadline uvicorn
     cancels open requests, then each app's stop sequence gets its own deadline.
     """
     backstop = math.ceil(max(0.0, shutdown_timeout_s) + BACKSTOP_S)  # uvicorn takes whole seconds
+    multi = options.get("workers", 1) > 1
+    # Several processes import the protocol by name and read the limits from VISOR_*.
+    options.setdefault(
+        "http", GuardedHttpProtocol if multi or limits is None else protocol_with(limits)
+    )
     try:
-        if options.get("workers", 1) > 1:
+        if multi:
             deadline = math.ceil(max(0.0, shutdown_timeout_s))
             uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=deadline, **options)
             return
