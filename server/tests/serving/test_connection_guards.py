@@ -113,13 +113,21 @@ def test_connections_that_never_finish_their_headers_are_closed(server: ServerPr
 def test_a_half_closed_post_still_gets_its_answer(server: ServerProcess) -> None:
     """Item 13: shutdown(SHUT_WR) after the body; the job was created, the 202 was lost."""
     body = json.dumps({"plugin": "echo", "tool": "echo", "args": {"text": "half"}}).encode()
+    head = request_head("POST", "/v1/jobs", len(body), "Idempotency-Key: half-1")
     with connect(server.port) as sock:
-        sock.sendall(request_head("POST", "/v1/jobs", len(body)) + body)
+        sock.sendall(head + body)
         sock.shutdown(socket.SHUT_WR)
         answer = read_all(sock)
     assert status_of(answer) == 202, answer[:300]
     job = json.loads(body_of(answer))
     assert server.job(job["id"])["id"] == job["id"]
+    # A client that lost that answer anyway retries with the same key: the same job.
+    with connect(server.port) as sock:
+        sock.sendall(head + body)
+        sock.shutdown(socket.SHUT_WR)
+        retry = read_all(sock)
+    assert status_of(retry) == 200, retry[:300]
+    assert json.loads(body_of(retry))["id"] == job["id"]
 
 
 def read_until_complete(sock: socket.socket) -> bytes:
