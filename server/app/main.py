@@ -8,6 +8,7 @@ import time except building the default app object.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -37,7 +38,13 @@ from app.plugins.runtime.factory import build_executor, request_threads
 from app.services.analysis_service import AnalysisService
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
-from app.serving import GracefulStop, register, widen_thread_pool
+from app.serving import (
+    CountRequests,
+    GracefulStop,
+    RequestsInFlight,
+    register,
+    widen_thread_pool,
+)
 from app.settings import Settings
 from app.store.engine import build_engine
 from app.video.service import VideoService
@@ -86,18 +93,21 @@ def create_app(
         analysis_service, settings, version=VERSION, files=file_store, pipelines=pipeline_service
     )
 
+    requests = RequestsInFlight()
+
     def not_ready() -> None:
         app.state.ready = False
 
+    def stop_plugins() -> None:
+        # Requests already accepted may still be on their way to a tool: the executors
+        # refuse new calls only once those are served, or at the deadline.
+        deadline = time.monotonic() + settings.shutdown_timeout_s
+        requests.wait_idle(deadline)
+        plugin_service.shutdown(max(0.0, deadline - time.monotonic()))
+
     # Run once, when the server starts shutting down (app/serving.py) or the lifespan
     # ends: jobs stop and are requeued while tool calls get shutdown_timeout_s.
-    stop = GracefulStop(
-        [
-            not_ready,
-            job_service.stop,
-            lambda: plugin_service.shutdown(settings.shutdown_timeout_s),
-        ]
-    )
+    stop = GracefulStop([not_ready, job_service.stop, stop_plugins])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -152,6 +162,7 @@ def create_app(
         spooled_paths=_spooled_upload_paths(settings),
     )
     install_cors(app, settings.allowed_origins)
+    app.add_middleware(CountRequests, requests=requests)  # outermost: all accepted requests
     routers = [analyze.router, plugins.router, jobs.router, files.router, pipelines.router]
     routers.append(video.router)
     for router in (*routers, health.router, metrics.router):

@@ -15,11 +15,15 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.http_protocol import ConnectionLimits, GuardedHttpProtocol, protocol_with
 
 log = logging.getLogger("visor")
 
@@ -64,6 +68,51 @@ class GracefulStop:
             log.exception("a shutdown step failed")
 
 
+class RequestsInFlight:
+    """Counts the HTTP requests the app is handling, so the stop sequence can let them in.
+
+    uvicorn stops accepting connections when shutdown begins, but a request it already
+    accepted may still be on its way to a tool (reading its body, waiting for a thread).
+    Closing the executors at once refused such calls with 503 ``plugin is stopping`` (issue
+    24: 2 of 20 in-flight calls); the stop sequence now waits for these requests (bounded
+    by its deadline) before the executors refuse anything. :class:`CountRequests` keeps
+    the count: two integer updates per request, on the event loop.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def wait_idle(self, deadline: float) -> bool:
+        """Wait (from a stop thread) until no request is in flight or ``deadline``
+        (``time.monotonic()``) passed; True if they all finished."""
+        while self.count > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(_IDLE_POLL_S, left))
+        return True
+
+
+class CountRequests:
+    """Pure ASGI middleware: every HTTP request counts in ``requests`` while it runs."""
+
+    def __init__(self, app: ASGIApp, *, requests: RequestsInFlight) -> None:
+        self.app = app
+        self.requests = requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.requests.count += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.requests.count -= 1
+
+
+_IDLE_POLL_S = 0.02
+
 _stopping: weakref.WeakSet[GracefulStop] = weakref.WeakSet()
 
 
@@ -102,16 +151,32 @@ class VisorServer(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-def serve(app: Any, *, host: str, port: int, shutdown_timeout_s: float, **options: Any) -> None:
+def serve(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    shutdown_timeout_s: float,
+    limits: ConnectionLimits | None = None,
+    **options: Any,
+) -> None:
     """Run ``app`` (an ASGI app or an import string) until SIGINT/SIGTERM.
+
+    Connections are served by :class:`~app.http_protocol.GuardedHttpProtocol` (header
+    limits and deadline, half-close answered) with ``limits``, or the ``VISOR_*`` settings.
 
     With several server processes uvicorn's supervisor builds plain servers in its
     children, so there the backstop alone bounds the shutdown: at the deadline uvicorn
     cancels open requests, then each app's stop sequence gets its own deadline.
     """
     backstop = math.ceil(max(0.0, shutdown_timeout_s) + BACKSTOP_S)  # uvicorn takes whole seconds
+    multi = options.get("workers", 1) > 1
+    # Several processes import the protocol by name and read the limits from VISOR_*.
+    options.setdefault(
+        "http", GuardedHttpProtocol if multi or limits is None else protocol_with(limits)
+    )
     try:
-        if options.get("workers", 1) > 1:
+        if multi:
             deadline = math.ceil(max(0.0, shutdown_timeout_s))
             uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=deadline, **options)
             return

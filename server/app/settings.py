@@ -85,6 +85,25 @@ class Settings(BaseSettings):
         default=10.0, description="On shutdown, in-flight calls get this long to finish."
     )
 
+    # -- connections: what a client may do before its request is parsed (docs/deploy.md) ---
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line plus headers; beyond it, 400 and the connection closes.",
+    )
+    max_header_count: int = Field(
+        default=100, ge=8, description="Most header fields in one request; beyond it, 400."
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection must deliver a request's headers this soon after it opens "
+        "(or after its first byte past the previous response); else it is closed.",
+    )
+    keep_alive_s: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after this long."
+    )
+
     # -- executor: local worker processes or a Ray cluster (docs/deploy.md) ------------------
     executor: Literal["local", "ray"] = Field(
         default="local", description="Where isolated plugins run: local workers or Ray actors."

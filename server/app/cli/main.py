@@ -52,6 +52,7 @@ def serve(
 ) -> None:
     """Start the server on its embedded defaults (SQLite, built-in plugins, 127.0.0.1)."""
     from app.auth.exposure import serve_refusal
+    from app.http_protocol import ConnectionLimits
     from app.serving import serve as serve_app
     from app.settings import Settings
 
@@ -72,6 +73,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         shutdown_timeout_s=settings.shutdown_timeout_s,
+        limits=ConnectionLimits.from_settings(settings),
+        timeout_keep_alive=settings.keep_alive_s,
         workers=workers,
         log_level=settings.log_level.lower(),
         server_header=False,  # no "Server: uvicorn": library details stay out of responses

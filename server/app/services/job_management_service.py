@@ -19,10 +19,11 @@ from app.errors import ErrorCode, VisorError, build_envelope, public_error
 from app.inputs.resolver import ResolvedImage
 from app.jobs.dispatcher import Dispatcher, DispatcherOptions
 from app.jobs.events import JobEventKind, JobEvents
+from app.jobs.idempotency import Idempotency, replay
 from app.jobs.models import MAX_ATTEMPTS_LIMIT, Job, JobList, JobQuery, JobSubmission
 from app.jobs.status import JobStatus
 from app.jobs.store.input_files import JobInputFiles
-from app.jobs.store.repository import JobInput, JobStore
+from app.jobs.store.repository import IdempotencyKeyTaken, JobInput, JobStore
 from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineService
 from app.plugins.base import ToolSpec
 from app.services.analysis_service import AnalyzeResponse, request_payload
@@ -133,14 +134,20 @@ class JobManagementService:
 
     # -- commands ---------------------------------------------------------------------------
 
-    def submit(self, submission: JobSubmission) -> Job:
+    def submit(self, submission: JobSubmission, idempotency: Idempotency | None = None) -> Job:
         """A JSON submission (``POST /v1/jobs``)."""
         return self.submit_payload(
             submission.plugin,
             submission.tool,
             request_payload(submission),
             max_attempts=submission.max_attempts,
+            idempotency=idempotency,
         )
+
+    def replay(self, idempotency: Idempotency) -> Job | None:
+        """The job an earlier submit with the same Idempotency-Key made (409 if that was
+        another request); None for a new key."""
+        return replay(self._store, idempotency)
 
     def submit_payload(
         self,
@@ -150,6 +157,7 @@ class JobManagementService:
         *,
         upload: tuple[bytes, str | None] | None = None,
         max_attempts: int | None = None,
+        idempotency: Idempotency | None = None,
     ) -> Job:
         """Accept a job: check it can run, pin its image, store it durably, wake the
         dispatcher.
@@ -171,21 +179,41 @@ class JobManagementService:
             else:
                 args, image = inputs.take_image(spec, payload)
         job_input = JobInput(args, image.data, image.mime_type) if image else JobInput(args)
-        return self.submit_input(plugin, tool, job_input, max_attempts=max_attempts)
+        return self.submit_input(
+            plugin, tool, job_input, max_attempts=max_attempts, idempotency=idempotency
+        )
 
     def submit_input(
-        self, plugin: str, tool: str | None, job_input: JobInput, *, max_attempts: int | None
+        self,
+        plugin: str,
+        tool: str | None,
+        job_input: JobInput,
+        *,
+        max_attempts: int | None,
+        idempotency: Idempotency | None = None,
     ) -> Job:
-        """Store a job whose input is already checked, and wake the dispatcher."""
+        """Store a job whose input is already checked, and wake the dispatcher.
+
+        With ``idempotency``, a concurrent submit that stored the same key first wins: this
+        one gets its job (or 409 if it was another request) and stores nothing."""
         _check_max_attempts(max_attempts)
-        job = self._store.insert(
-            new_id(),
-            plugin,
-            tool,
-            max_attempts or self._default_max_attempts,
-            job_input,
-            key_id=owner_of_new_records(),
-        )
+        try:
+            job = self._store.insert(
+                new_id(),
+                plugin,
+                tool,
+                max_attempts or self._default_max_attempts,
+                job_input,
+                key_id=owner_of_new_records(),
+                idempotency_key=idempotency.scoped_key if idempotency else None,
+                request_hash=idempotency.request_hash if idempotency else None,
+            )
+        except IdempotencyKeyTaken:
+            assert idempotency is not None
+            original = self.replay(idempotency)
+            if original is None:  # the winner's job is already gone: ours to store
+                return self.submit_input(plugin, tool, job_input, max_attempts=max_attempts)
+            return original
         self._events.publish(JobEventKind.STATUS, job)
         self._dispatcher.wake()
         return job

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
 from app.files.store import FileStore
+from app.jobs.idempotency import Idempotency
 from app.jobs.models import Job
 from app.jobs.store.repository import JobInput
 from app.pipelines.plan import plan
@@ -106,6 +107,7 @@ class VideoService:
         request: VideoJobRequest,
         upload: BinaryIO | None = None,
         filename: str | None = None,
+        idempotency: Idempotency | None = None,
     ) -> Job:
         """Accept a video job (202): the video is pinned into the job's input files."""
         target = self._target(request)
@@ -119,6 +121,7 @@ class VideoService:
                 stored.job_tool,
                 JobInput(stored.model_dump(mode="json"), media=staged),
                 max_attempts=request.max_attempts,
+                idempotency=idempotency,
             )
         finally:
             staged.unlink(missing_ok=True)  # moved in on success; ours to clean otherwise

@@ -54,13 +54,22 @@ class StuckIsolatedPlugin(StuckPlugin):
 _CHILD = (
     "import os, signal, sys, time\n"
     "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-    "if sys.argv[1] == 'escape': os.setsid()\n"
+    "mode, pid_file = sys.argv[1], sys.argv[2]\n"
+    "if mode == 'escape': os.setsid()\n"
+    "if mode == 'daemon':\n"  # the classic double fork: the sleeper's parent is gone
+    "    if os.fork(): os._exit(0)\n"
+    "    os.setsid()\n"
+    "    if os.fork(): os._exit(0)\n"
+    "with open(pid_file + '.tmp', 'w') as out: out.write(str(os.getpid()))\n"
+    "os.replace(pid_file + '.tmp', pid_file)\n"
     "time.sleep(600)\n"
 )
 
 
 class SpawnerPlugin(Plugin):
-    """Starts a subprocess that ignores SIGTERM (and may leave the process group)."""
+    """Starts a subprocess that ignores SIGTERM and may leave the process group
+    (``escape``: setsid) or daemonise (``daemon``: double fork + setsid); the sleeper
+    writes its own pid to ``pid_file``."""
 
     name = "spawner"
     version = "1.0.0"
@@ -72,12 +81,16 @@ class SpawnerPlugin(Plugin):
         import sys
         import time
 
-        child = subprocess.Popen([sys.executable, "-c", _CHILD, args.get("mode", "stay")])
-        with open(args["pid_file"], "w") as out:
-            out.write(str(child.pid))
+        pid_file = args["pid_file"]
+        subprocess.Popen([sys.executable, "-c", _CHILD, args.get("mode", "stay"), pid_file])
+        deadline = time.monotonic() + 30
+        while not os.path.exists(pid_file) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with open(pid_file) as found:
+            child = int(found.read())
         if args.get("hang", True):
             time.sleep(600)
-        return {"child": child.pid}
+        return {"child": child}
 
 
 class FloodPlugin(Plugin):

@@ -32,7 +32,7 @@ def _child_pid(pid_file: Path) -> int:
     return int(eventually(lambda: pid_file.exists() and pid_file.read_text(), "the child pid"))
 
 
-@pytest.mark.parametrize("mode", ["stay", "escape"])
+@pytest.mark.parametrize("mode", ["stay", "escape", "daemon"])
 def test_a_timed_out_tools_subprocesses_are_killed_with_its_worker(
     tmp_path: Path, mode: str
 ) -> None:
@@ -47,14 +47,17 @@ def test_a_timed_out_tools_subprocesses_are_killed_with_its_worker(
         executor.shutdown(1)
 
 
-def test_stopping_the_server_kills_what_tools_started(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["stay", "escape", "daemon"])
+def test_a_graceful_stop_kills_what_tools_started(tmp_path: Path, mode: str) -> None:
+    """Issue 24 item 10: a child in its own session (or daemonised) survived a graceful
+    stop, re-parented to PID 1; only the timeout kill found it."""
     runner, executor = _runner()
     pid_file = tmp_path / "child.pid"
     result, error = runner.run(
-        "spawner", {"pid_file": str(pid_file), "mode": "stay", "hang": False}, "spawn"
+        "spawner", {"pid_file": str(pid_file), "mode": mode, "hang": False}, "spawn"
     )
     assert error == {}
     child: Any = result["child"]
     assert not gone([child])
-    executor.shutdown(1)
-    eventually(lambda: gone([child]), "the tool's child to die with the server's workers")
+    executor.shutdown(1)  # idle workers get a stop frame and exit by themselves
+    eventually(lambda: gone([child]), f"the tool's child ({mode}) to die with the workers")

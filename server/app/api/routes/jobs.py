@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.errors import EnvelopeError
+from app.api.idempotency import IdempotencyKeyHeader, idempotency_of, replayed_headers
 from app.api.schemas import error_responses
 from app.api.uploads import form_args, form_file, parse_body
 from app.errors import ErrorCode, VisorError
@@ -69,8 +70,12 @@ def _job_response(
     status_code=202,
     response_model=Job,
     responses={
-        200: {"model": Job, "description": "With ?wait=: the job finished in time."},
-        **error_responses(400, 404, 413),
+        200: {
+            "model": Job,
+            "description": "With ?wait=: the job finished in time. Or a retry with the "
+            "same Idempotency-Key: the original job (header Idempotent-Replayed: true).",
+        },
+        **error_responses(400, 404, 409, 413),
     },
     openapi_extra=_SUBMIT_BODY_DOC,
     summary="Submit a job (JSON with a base64 image, or a multipart upload)",
@@ -87,17 +92,31 @@ async def submit_job(
             "error; otherwise 202 as without waiting. Durable either way.",
         ),
     ] = 0.0,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         plugin, tool, args, upload, max_attempts = await _read_multipart(request)
-        job = await run_in_threadpool(
-            partial(
-                jobs.submit_payload, plugin, tool, args, upload=upload, max_attempts=max_attempts
-            )
+        idempotency = idempotency_of(
+            request, ["multipart", plugin, tool, args, max_attempts, *_upload_parts(upload)]
+        )
+        submit = partial(
+            jobs.submit_payload,
+            plugin,
+            tool,
+            args,
+            upload=upload,
+            max_attempts=max_attempts,
+            idempotency=idempotency,
         )
     else:
         submission = parse_body(await request.body(), JobSubmission)
-        job = await run_in_threadpool(jobs.submit, submission)
+        idempotency = idempotency_of(request, ["json", submission.model_dump(mode="json")])
+        submit = partial(jobs.submit, submission, idempotency)
+    if idempotency is not None:
+        original = await run_in_threadpool(jobs.replay, idempotency)
+        if original is not None:  # a retry: the job its first attempt made
+            return _job_response(original, 200, replayed_headers(original))
+    job = await run_in_threadpool(submit)
     location = {"Location": f"/v1/jobs/{job.id}"}
     wait_s = min(wait, request.app.state.settings.job_max_wait_s)
     if wait_s > 0:
@@ -185,6 +204,10 @@ async def _read_multipart(
     upload = await form_file(form)
     max_attempts = _optional_int(form.get("max_attempts"))
     return plugin, tool if isinstance(tool, str) and tool else None, args, upload, max_attempts
+
+
+def _upload_parts(upload: tuple[bytes, str | None] | None) -> list[Any]:
+    return [] if upload is None else [upload[0], upload[1]]
 
 
 def _optional_int(value: Any) -> int | None:

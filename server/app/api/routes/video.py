@@ -7,7 +7,9 @@ files in chunks, so a large video never sits in memory.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import hashlib
+from functools import partial
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,12 +18,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
+from app.api.idempotency import IdempotencyKeyHeader, idempotency_of, replayed_headers
 from app.api.routes.pipelines import _inline_defs  # $defs in place: OpenAPI cannot see them
 from app.api.schemas import error_responses
 from app.api.uploads import json_object, parse_body
 from app.errors import ErrorCode, VisorError
+from app.jobs.idempotency import Idempotency
 from app.jobs.models import Job
 from app.responses import FastJSONResponse
+from app.services.job_management_service import JobManagementService
 from app.video.models import VideoJobRequest
 from app.video.service import VideoService
 
@@ -72,31 +77,69 @@ _SUBMIT_BODY_DOC: dict[str, Any] = {
     "/jobs",
     status_code=202,
     response_model=Job,
-    responses=error_responses(400, 404, 413, 503),
+    responses={
+        200: {"model": Job, "description": "A retry with the same Idempotency-Key."},
+        **error_responses(400, 404, 409, 413, 503),
+    },
     openapi_extra=_SUBMIT_BODY_DOC,
     summary="Submit a video job: sampled frames through a tool or a saved pipeline",
 )
-async def submit_video_job(request: Request, video: VideoServiceDep) -> Response:
+async def submit_video_job(
+    request: Request, video: VideoServiceDep, idempotency_key: IdempotencyKeyHeader = None
+) -> Response:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form(max_files=1)
         try:
             submission = _from_form(form)
             upload = form.get("file")
-            if isinstance(upload, UploadFile):
-                job = await run_in_threadpool(
-                    video.submit, submission, upload.file, upload.filename
-                )
-            else:
-                job = await run_in_threadpool(video.submit, submission)
+            file = upload.file if isinstance(upload, UploadFile) else None
+            name = upload.filename if isinstance(upload, UploadFile) else None
+            parts: list[Any] = ["multipart", submission.model_dump(mode="json"), name]
+            if file is not None and request.headers.get("idempotency-key") is not None:
+                parts.append(await run_in_threadpool(_digest, file))
+            idempotency = idempotency_of(request, parts)
+            job, replayed = await _submit(request, video, idempotency, submission, file, name)
         finally:
             await form.close()
     else:
         limit = request.app.state.settings.max_request_bytes
         submission = parse_body(await _bounded_body(request, limit), VideoJobRequest)
-        job = await run_in_threadpool(video.submit, submission)
+        idempotency = idempotency_of(request, ["json", submission.model_dump(mode="json")])
+        job, replayed = await _submit(request, video, idempotency, submission, None, None)
+    if replayed:
+        return FastJSONResponse(job.model_dump(mode="json"), headers=replayed_headers(job))
     return FastJSONResponse(
         job.model_dump(mode="json"), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"}
     )
+
+
+async def _submit(
+    request: Request,
+    video: VideoService,
+    idempotency: Idempotency | None,
+    submission: VideoJobRequest,
+    file: BinaryIO | None,
+    name: str | None,
+) -> tuple[Job, bool]:
+    """The job, and whether it is an earlier submit's (an Idempotency-Key retry)."""
+    if idempotency is not None:
+        jobs: JobManagementService = request.app.state.job_service
+        original = await run_in_threadpool(jobs.replay, idempotency)
+        if original is not None:
+            return original, True
+    job = await run_in_threadpool(
+        partial(video.submit, submission, file, name, idempotency=idempotency)
+    )
+    return job, False
+
+
+def _digest(file: BinaryIO) -> bytes:
+    """SHA-256 of an uploaded video (spooled to disk), read in chunks; rewound after."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: file.read(1024 * 1024), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.digest()
 
 
 def _from_form(form: FormData) -> VideoJobRequest:

@@ -39,6 +39,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import ErrorCode, VisorError
 from app.jobs.models import Job, JobList, JobQuery
@@ -50,6 +51,11 @@ from app.store.clock import iso_from_micros, now_us, to_micros
 from app.store.engine import WRITE, is_sqlite
 
 _PURGE_CHUNK = 500
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another submit stored a job with this idempotency key first."""
+
 
 _PENDING = JobStatus.PENDING.value
 _RUNNING = JobStatus.RUNNING.value
@@ -69,6 +75,7 @@ _ANY_PENDING = select(jobs.c.id).where(jobs.c.status == _PENDING).limit(1)
 _INSERT_JOB = insert(jobs)
 _INSERT_IMAGE = insert(job_images)
 _GET = select(jobs).where(jobs.c.id == bindparam("b_id"))
+_GET_IDEMPOTENT = select(jobs).where(jobs.c.idempotency_key == bindparam("b_key"))
 _GET_IMAGE = select(job_images.c.image).where(job_images.c.job_id == bindparam("b_id"))
 # The oldest PENDING ids, locked, as a materialised CTE: PostgreSQL must evaluate the
 # LIMIT … FOR UPDATE SKIP LOCKED exactly once (as a plain IN-subquery the planner may
@@ -258,7 +265,11 @@ class JobStore:
         job_input: JobInput,
         *,
         key_id: str | None = None,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
     ) -> Job:
+        """Store a new PENDING job. With ``idempotency_key``, raise
+        :class:`IdempotencyKeyTaken` if a job holds that key already (a concurrent retry)."""
         stamp = now_us()
         args_json = orjson.dumps(job_input.args)
         files = self._input_files
@@ -283,6 +294,8 @@ class JobStore:
             "owner": None,
             "key_id": key_id,
             "input_bytes": input_bytes,
+            "idempotency_key": idempotency_key,
+            "request_hash": request_hash,
             "created_us": stamp,
             "started_us": None,
             "finished_us": None,
@@ -295,12 +308,21 @@ class JobStore:
                 conn.execute(_INSERT_JOB, row)
                 if job_input.image is not None and not external:
                     conn.execute(_INSERT_IMAGE, {"job_id": job_id, "image": job_input.image})
-        except BaseException:
+        except BaseException as exc:
             if external:
                 assert files is not None
                 files.remove(job_id)
+            if idempotency_key is not None and isinstance(exc, IntegrityError):
+                raise IdempotencyKeyTaken(idempotency_key) from None
             raise
         return job_from_row(row)
+
+    def find_idempotent(self, idempotency_key: str) -> tuple[Job, str | None] | None:
+        """The job submitted with ``idempotency_key`` and its request hash, if it still
+        exists (the key goes with its job when retention deletes it)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(_GET_IDEMPOTENT, {"b_key": idempotency_key}).mappings().first()
+        return (job_from_row(row), row["request_hash"]) if row is not None else None
 
     def _check_input_room(self, conn: Connection, size: int) -> None:
         """Refuse (``overloaded``) an input the total limit for stored inputs has no room for."""

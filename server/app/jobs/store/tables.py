@@ -44,6 +44,9 @@ jobs = Table(
     id_ref("key_id"),  # the API key that submitted it (app.auth)
     # Set while the input lives in files (app.jobs.store.input_files): its size in bytes.
     Column("input_bytes", BigInteger, nullable=True),
+    # "<key id or 'local'>:<Idempotency-Key>" and the submit's fingerprint (app.jobs.idempotency).
+    Column("idempotency_key", String(300), nullable=True),
+    Column("request_hash", String(64), nullable=True),
     micros("created_us"),
     micros("started_us", nullable=True),
     micros("finished_us", nullable=True),
@@ -53,6 +56,7 @@ jobs = Table(
     Index("ix_visor_jobs_finished", "finished_us"),
     Index("ix_visor_jobs_key_created", "key_id", "created_us"),
     Index("ix_visor_jobs_input_bytes", "input_bytes"),
+    Index("ux_visor_jobs_idempotency_key", "idempotency_key", unique=True),
 )
 
 job_images = Table(

@@ -25,7 +25,7 @@ from typing import Any
 import psutil
 
 from app.errors import ErrorCode
-from app.plugins.runtime.process import worker
+from app.plugins.runtime.process import tree, worker
 from app.plugins.runtime.process.calls import (
     CallWatch,
     ProgressCallback,
@@ -131,7 +131,7 @@ class WorkerHandle:
         if process is not None:
             self.signal_kill()
             process.join(_REAP_S)
-            _kill_group(process.pid)  # children of a worker that exited by itself
+            tree.kill_tree(process.pid)  # what a worker that exited by itself left behind
         self.close_pipe()
         _live.discard(self)
 
@@ -139,21 +139,17 @@ class WorkerHandle:
         """SIGKILL the worker's process tree: safe from any thread, even while another one
         waits on the pipe.
 
-        The worker leads its own process group (it calls ``setsid``), so one ``killpg``
-        takes the tool's subprocesses too; descendants that left the group (their own
-        ``setsid``) are found through /proc before the worker dies and orphans them.
+        The worker leads its own process group (``setsid``) and is the subreaper of its
+        descendants, so :func:`tree.kill_tree` finds whatever a tool started, also what
+        left the group or double-forked (see tree.py).
         """
         process = self._process
         if process is None or process.pid is None:
             return
-        escaped = _escaped_descendants(process.pid)
-        _kill_group(process.pid)
+        tree.kill_tree(process.pid)
         with contextlib.suppress(OSError, ValueError):
             if process.exitcode is None:
                 process.kill()
-        for child in escaped:
-            with contextlib.suppress(psutil.Error):
-                child.kill()
 
     def close_pipe(self) -> None:
         conn, self._conn = self._conn, None
@@ -289,26 +285,6 @@ def _widen(conn: Connection) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _CHANNEL_BUFFER_BYTES)
 
 
-def _kill_group(pgid: int | None) -> None:
-    if pgid:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-
-
-def _escaped_descendants(pid: int) -> list[psutil.Process]:
-    """Descendants of ``pid`` outside its process group (they would survive killpg)."""
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return []
-    escaped = []
-    for child in children:
-        try:
-            if os.getpgid(child.pid) != pid:
-                escaped.append(child)
-        except (OSError, psutil.Error):
-            continue
-    return escaped
 
 
 def _memory_lost(plugin: str, limit_mb: int) -> WorkerLost:

@@ -29,6 +29,7 @@ from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
 from app.plugins.runtime.process.memory import cap_heap, keep_freed_memory
+from app.plugins.runtime.process.tree import become_subreaper, kill_tree
 
 _PARENT_POLL_S = 0.5
 _PROGRESS_INTERVAL_S = 0.02  # at most ~50 progress frames a second
@@ -37,8 +38,11 @@ _PROGRESS_INTERVAL_S = 0.02  # at most ~50 progress frames a second
 def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
     """Entry point of a worker process (the ``target`` of its ``Process``)."""
     # Our own session and process group: whatever the plugin starts stays in it, and the
-    # server kills the whole group with us (handle.kill_tree), not just this process.
+    # server kills the whole group with us (tree.kill_tree), not just this process.
     os.setsid()
+    # And the reaper of our orphans: a subprocess that double-forks or calls setsid stays
+    # in our tree (not PID 1's), so the sweeps in tree.py find it.
+    become_subreaper()
     _redirect_stdio(output)
     # Ctrl-C and a service manager's SIGTERM to the whole group are the server's to handle:
     # it lets in-flight calls finish, then stops us (SIGKILL still works, and we exit on
@@ -48,6 +52,15 @@ def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
     _watch_parent(os.getppid())
     cap_heap(spec.memory_limit_mb)
     keep_freed_memory()
+    try:
+        _run(spec, conn)
+    finally:
+        # However we leave (stop frame, recycle, failed startup): nothing a tool or hook
+        # started outlives us, whichever session or group it moved to.
+        kill_tree(os.getpid(), include_root=False)
+
+
+def _run(spec: WorkerSpec, conn: Connection) -> None:
     try:
         plugin = build_plugin(spec)
     except BaseException as exc:  # cannot import or construct: no retry will help
@@ -87,7 +100,8 @@ def _watch_parent(parent_pid: int) -> None:
         while True:
             time.sleep(_PARENT_POLL_S)
             if os.getppid() != parent_pid:
-                # Take the tool's own children with us: the group is ours (setsid above).
+                # Take the tool's own children with us, in our group or not (tree.py).
+                kill_tree(os.getpid(), include_root=False)
                 os.killpg(os.getpgrp(), signal.SIGKILL)
                 os._exit(0)
 
