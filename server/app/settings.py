@@ -231,9 +231,10 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Re-read keys (other servers' changes), write last-used."
     )
     trusted_proxies: str = Field(
-        default="127.0.0.1,::1",
+        default="",
         description="Proxies whose X-Forwarded-For/-Proto name the real client (comma-"
-        "separated IPs or networks, '*' for any, empty for none): per-address limits and "
+        "separated IPs or networks, '*' for any; empty, the default: none, not even one on "
+        "loopback, so no local client can pick its own address): per-address limits and "
         "logs then see the client, not the proxy.",
     )
 
