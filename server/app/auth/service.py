@@ -44,6 +44,8 @@ class AuthService:
         self.failures = failures
         self.counters = AuthCounters()
         self._refresh_s = refresh_s
+        #: How often a long-lived connection re-checks its credential (:mod:`.lease`).
+        self.recheck_s = min(1.0, refresh_s / 4)
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine) -> AuthService:

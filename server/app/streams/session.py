@@ -6,6 +6,11 @@ once); the processor takes the newest frame and runs it as one governed call —
 through :meth:`PluginManagementService.run`, a pipeline through ``PipelineService.run``
 (validated, isolated, timed, counted, enveloped) — in a worker thread so the receiver keeps
 reading, and dropping stale frames, meanwhile.
+
+The connection answers to the credential it opened with (:mod:`app.auth.lease`): each frame
+is admitted as one request of the key (its rate; a frame over it is answered
+``rate_limited`` and not run), and when the key is revoked or expires, or the dashboard
+session is signed out, the stream is closed (1008, the reason), running nothing more.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from app.auth.index import Refusal
+from app.auth.lease import CredentialLost, Lease, lost_envelope
 from app.errors import VisorError, envelope_from_exception, public_error
 from app.plugins.runtime.executor import call_context
 from app.streams.frames import Frame, accept_frame
@@ -54,22 +62,35 @@ class StreamSession:
         plugin: str,
         tool: str,
         max_frame_bytes: int,
+        lease: Lease,
     ) -> None:
         self._ws = websocket
         self._call_frame = call
         self._plugin = plugin
         self._tool = tool
         self._max_frame_bytes = max_frame_bytes
+        self._lease = lease
         self._id = uuid.uuid4().hex
         self._send_lock = asyncio.Lock()
         self._open = True
+        self._lost: asyncio.Future[Refusal] = asyncio.get_running_loop().create_future()
         self.slot = LatestFrameSlot()
 
     async def run(self) -> None:
+        receiving = asyncio.create_task(self._receive())
         processing = asyncio.create_task(self._process())
+        watching = asyncio.create_task(self._watch())
         try:
-            await self._receive()
+            either: set[asyncio.Future[Any]] = {receiving, self._lost}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if self._lost.done():
+                receiving.cancel()
+                await self._close_lost(self._lost.result())
+            else:
+                receiving.result()  # the client left (or receiving failed: re-raised here)
         finally:
+            receiving.cancel()
+            watching.cancel()
             self.slot.close(discard=not self._open)
             await processing  # the frame in flight finishes (a tool call cannot be torn down)
 
@@ -88,11 +109,41 @@ class StreamSession:
                 continue
             self.slot.put(frame)
 
+    async def _watch(self) -> None:
+        self._end(await self._lease.lost())
+
+    def _end(self, refusal: Refusal) -> None:
+        if not self._lost.done():
+            self._lost.set_result(refusal)
+
     async def _process(self) -> None:
         while (taken := await self.slot.take()) is not None:
-            answer = await run_in_threadpool(self._call, taken)
+            try:
+                refused = self._lease.admit_call()  # each frame is one request of the key
+            except CredentialLost as lost:
+                self._end(lost.refusal)
+                return
+            if refused:
+                answer = {**public_error(refused), "frame": taken.frame.number}
+                answer["dropped"] = taken.dropped
+            else:
+                answer = await run_in_threadpool(self._call, taken)
             if not await self._send(answer):
                 return
+
+    async def _close_lost(self, refusal: Refusal) -> None:
+        """End the stream because its credential no longer authenticates: the envelope,
+        then close 1008 with the reason (both readable by any WebSocket client)."""
+        async with self._send_lock:
+            if not self._open:
+                return
+            self._open = False
+            log.info("stream %s closed: %s", self._id, refusal.value)
+            try:
+                await self._ws.send_json(public_error(lost_envelope(refusal)))
+                await self._ws.close(code=WS_1008_POLICY_VIOLATION, reason=refusal.value[:120])
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                log.debug("stream %s: client went away while closing", self._id)
 
     def _call(self, taken: Taken) -> dict[str, Any]:
         frame = taken.frame
@@ -115,9 +166,9 @@ class StreamSession:
 
     async def _send(self, message: dict[str, Any]) -> bool:
         """Send one JSON message; ``False`` once the client is gone."""
-        if not self._open:
-            return False
         async with self._send_lock:
+            if not self._open:  # the client left, or the stream was closed
+                return False
             try:
                 await self._ws.send_json(message)
             except (WebSocketDisconnect, RuntimeError, OSError):

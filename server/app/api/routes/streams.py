@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.status import WS_1008_POLICY_VIOLATION
 
 from app.api.uploads import json_object
+from app.auth.lease import lease_of
 from app.errors import ErrorCode, VisorError, envelope_from_exception, public_error
 from app.pipelines.names import PIPELINE_JOB_PLUGIN
 from app.pipelines.service import PipelineInput, PipelineService
@@ -68,6 +69,7 @@ async def _serve(websocket: WebSocket, call: FrameCall, plugin: str, tool: str) 
         plugin=plugin,
         tool=tool,
         max_frame_bytes=websocket.app.state.settings.max_image_bytes,
+        lease=lease_of(websocket.scope),
     )
     await session.run()
 
