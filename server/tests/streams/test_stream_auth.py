@@ -8,18 +8,21 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from gate_plugin import OPEN
+from gate_plugin import OPEN, GatePlugin
 from sqlalchemy import update
 from starlette.websockets import WebSocketDisconnect
 from stream_helpers import frame
 
+from app.auth.credentials import CSRF_COOKIE, CSRF_HEADER
 from app.auth.keys import KeyCreate
 from app.auth.scopes import Scope
 from app.auth.tables import api_keys
+from app.plugins.loader.plugin_loader import source_for_class
 
 pytestmark = pytest.mark.timeout(30)  # before the fix an idle stream was never closed
 
 PATH = "/v1/streams/gate/measure"
+ORIGIN = "http://camera.example"  # the dashboard's page, as allowed_origins lists it
 
 
 def _key(client: TestClient, **quotas: Any) -> tuple[str, str]:
@@ -90,3 +93,19 @@ def test_each_frame_is_a_request_of_the_keys_rate(streams_client: TestClient) ->
         assert "result" not in refused and refused["frame"] == 3
         assert refused["error"]["details"]["code"] == "rate_limited"
         assert refused["error"]["details"]["retry_after_s"] >= 1
+
+
+def test_signing_out_closes_the_dashboards_live_stream(make_client: Any, gate: None) -> None:
+    """The live camera page streams with the session cookie: signing out ends it."""
+    client: TestClient = make_client(
+        [source_for_class(GatePlugin)], force_in_process=True, allowed_origins=[ORIGIN]
+    )
+    key, _ = _key(client)
+    assert client.post("/ui/session", json={"key": key}).status_code == 200
+    with client.websocket_connect(PATH, headers={"Origin": ORIGIN}) as ws:
+        OPEN.set()
+        ws.send_bytes(frame(3))
+        assert ws.receive_json()["result"]["width"] == 3
+        csrf = client.cookies[CSRF_COOKIE]
+        assert client.delete("/ui/session", headers={CSRF_HEADER: csrf}).status_code == 200
+        _assert_closed_for(ws, "this dashboard session has ended: sign in again")
