@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
+from app.api.budget import BodyBudget
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi
@@ -40,6 +41,7 @@ from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
 from app.serving import GracefulStop, register, widen_thread_pool
 from app.settings import Settings
+from app.streams.limits import StreamLimits
 from app.video.service import VideoService
 
 log = logging.getLogger("visor")
@@ -140,6 +142,10 @@ def create_app(
     app.state.metrics = prometheus
     app.state.mcp = mcp
     app.state.auth = auth
+    # Bodies held in memory at once: HTTP request bodies and live-stream frames together.
+    body_budget = BodyBudget(max(settings.max_bodies_in_flight_bytes, settings.max_request_bytes))
+    app.state.body_budget = body_budget
+    app.state.stream_limits = StreamLimits.from_settings(settings)
     app.state.ready = False
 
     install_error_handlers(app)
@@ -150,6 +156,7 @@ def create_app(
         max_body_bytes=settings.max_request_bytes,
         max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
         spooled_paths=_spooled_upload_paths(settings),
+        budget=body_budget,
     )
     install_cors(app, settings.allowed_origins)
     routers = [analyze.router, plugins.router, jobs.router, files.router, pipelines.router]

@@ -194,6 +194,20 @@ class Settings(BaseSettings):
         "allocate more fails its job with memory_limit (0: no cap).",
     )
 
+    # -- live streams (docs/streams.md) -----------------------------------------------------
+    stream_max_per_key: int = Field(
+        default=4,
+        ge=1,
+        description="Live stream WebSockets one API key may hold open at once; more are "
+        "refused (close 1013, rate_limited).",
+    )
+    stream_max_total: int = Field(
+        default=32,
+        ge=1,
+        description="Live stream WebSockets open at once on this server, all keys together; "
+        "more are refused (close 1013, overloaded).",
+    )
+
     # -- MCP (docs/mcp.md) ------------------------------------------------------------------
     mcp_max_result_bytes: int = Field(
         default=256 * 1024,

@@ -11,6 +11,10 @@ The connection answers to the credential it opened with (:mod:`app.auth.lease`):
 is admitted as one request of the key (its rate; a frame over it is answered
 ``rate_limited`` and not run), and when the key is revoked or expires, or the dashboard
 session is signed out, the stream is closed (1008, the reason), running nothing more.
+
+A frame's bytes count in the server's in-flight body budget (:mod:`app.api.budget`) from
+its arrival until it is answered or displaced; a frame that does not fit is answered
+``overloaded`` at once and never displaces the pending one.
 """
 
 from __future__ import annotations
@@ -27,9 +31,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from app.api.budget import BodyBudget
 from app.auth.index import Refusal
 from app.auth.lease import CredentialLost, Lease, lost_envelope
-from app.errors import VisorError, envelope_from_exception, public_error
+from app.errors import (
+    DEFAULT_RETRY_AFTER_S,
+    ErrorCode,
+    VisorError,
+    envelope_from_exception,
+    public_error,
+)
 from app.plugins.runtime.executor import call_context
 from app.streams.frames import Frame, accept_frame
 from app.streams.slot import LatestFrameSlot, Taken
@@ -63,6 +74,7 @@ class StreamSession:
         tool: str,
         max_frame_bytes: int,
         lease: Lease,
+        budget: BodyBudget,
     ) -> None:
         self._ws = websocket
         self._call_frame = call
@@ -70,6 +82,7 @@ class StreamSession:
         self._tool = tool
         self._max_frame_bytes = max_frame_bytes
         self._lease = lease
+        self._budget = budget
         self._id = uuid.uuid4().hex
         self._send_lock = asyncio.Lock()
         self._open = True
@@ -91,7 +104,7 @@ class StreamSession:
         finally:
             receiving.cancel()
             watching.cancel()
-            self.slot.close(discard=not self._open)
+            self._release(self.slot.close(discard=not self._open))
             await processing  # the frame in flight finishes (a tool call cannot be torn down)
 
     async def _receive(self) -> None:
@@ -104,10 +117,28 @@ class StreamSession:
             number += 1
             try:
                 frame = accept_frame(number, message, self._max_frame_bytes)
+                self._hold(frame)
             except VisorError as exc:
                 await self._send({**self._error(exc), "frame": number})
                 continue
-            self.slot.put(frame)
+            self._release(self.slot.put(frame))
+
+    def _hold(self, frame: Frame) -> None:
+        if not self._budget.try_take(len(frame.data)):
+            raise VisorError(
+                "the server holds as many request bodies and frames as it may; "
+                "this frame was not run",
+                code=ErrorCode.OVERLOADED,
+                details={
+                    "frame": frame.number,
+                    "limit_bytes": self._budget.limit,
+                    "retry_after_s": DEFAULT_RETRY_AFTER_S,
+                },
+            )
+
+    def _release(self, frame: Frame | None) -> None:
+        if frame is not None:
+            self._budget.give_back(len(frame.data))
 
     async def _watch(self) -> None:
         self._end(await self._lease.lost())
@@ -119,17 +150,20 @@ class StreamSession:
     async def _process(self) -> None:
         while (taken := await self.slot.take()) is not None:
             try:
-                refused = self._lease.admit_call()  # each frame is one request of the key
+                answer = await self._answer(taken)
             except CredentialLost as lost:
                 self._end(lost.refusal)
                 return
-            if refused:
-                answer = {**public_error(refused), "frame": taken.frame.number}
-                answer["dropped"] = taken.dropped
-            else:
-                answer = await run_in_threadpool(self._call, taken)
+            finally:
+                self._release(taken.frame)
             if not await self._send(answer):
                 return
+
+    async def _answer(self, taken: Taken) -> dict[str, Any]:
+        refused = self._lease.admit_call()  # each frame is one request of the key
+        if refused:
+            return {**public_error(refused), "frame": taken.frame.number, "dropped": taken.dropped}
+        return await run_in_threadpool(self._call, taken)
 
     async def _close_lost(self, refusal: Refusal) -> None:
         """End the stream because its credential no longer authenticates: the envelope,
