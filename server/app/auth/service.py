@@ -12,6 +12,7 @@ import logging
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from app.auth import sessions
 from app.auth.credentials import Credential
 from app.auth.exposure import AuthMode, UnsafeExposure, is_loopback, open_warning, refusal
 from app.auth.index import KeyIndex, QuotaDefaults, Refusal
@@ -89,6 +90,7 @@ class AuthService:
         if (
             found is Refusal.SESSION_ENDED
             and credential.session
+            and sessions.is_token(credential.secret)
             and not self.index.knows_session(credential.secret)
         ):
             await run_in_threadpool(self.index.load_session, credential.secret)
