@@ -24,6 +24,7 @@ from app.api.routes import streams as stream_routes
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
+from app.budget import BodyBudget
 from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.mcp.factory import build_mcp_endpoint
@@ -47,6 +48,7 @@ from app.serving import (
 )
 from app.settings import Settings
 from app.store.engine import build_engine
+from app.streams.limits import StreamLimits
 from app.video.service import VideoService
 
 log = logging.getLogger("visor")
@@ -150,6 +152,10 @@ def create_app(
     app.state.metrics = prometheus
     app.state.mcp = mcp
     app.state.auth = auth
+    # Bodies held in memory at once: HTTP request bodies and live-stream frames together.
+    body_budget = BodyBudget(max(settings.max_bodies_in_flight_bytes, settings.max_request_bytes))
+    app.state.body_budget = body_budget
+    app.state.stream_limits = StreamLimits.from_settings(settings)
     app.state.ready = False
 
     install_error_handlers(app)
@@ -160,6 +166,7 @@ def create_app(
         max_body_bytes=settings.max_request_bytes,
         max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
         spooled_paths=_spooled_upload_paths(settings),
+        budget=body_budget,
     )
     install_cors(app, settings.allowed_origins)
     app.add_middleware(CountRequests, requests=requests)  # outermost: all accepted requests

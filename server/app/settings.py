@@ -213,6 +213,20 @@ class Settings(BaseSettings):
         "allocate more fails its job with memory_limit (0: no cap).",
     )
 
+    # -- live streams (docs/streams.md) -----------------------------------------------------
+    stream_max_per_key: int = Field(
+        default=4,
+        ge=1,
+        description="Live stream WebSockets one API key may hold open at once; more are "
+        "refused (close 1013, rate_limited).",
+    )
+    stream_max_total: int = Field(
+        default=32,
+        ge=1,
+        description="Live stream WebSockets open at once on this server, all keys together; "
+        "more are refused (close 1013, overloaded).",
+    )
+
     # -- MCP (docs/mcp.md) ------------------------------------------------------------------
     mcp_max_result_bytes: int = Field(
         default=256 * 1024,
@@ -250,9 +264,10 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Re-read keys (other servers' changes), write last-used."
     )
     trusted_proxies: str = Field(
-        default="127.0.0.1,::1",
+        default="",
         description="Proxies whose X-Forwarded-For/-Proto name the real client (comma-"
-        "separated IPs or networks, '*' for any, empty for none): per-address limits and "
+        "separated IPs or networks, '*' for any; empty, the default: none, not even one on "
+        "loopback, so no local client can pick its own address): per-address limits and "
         "logs then see the client, not the proxy.",
     )
 

@@ -9,7 +9,8 @@ Cheap on the hot path: a header scan and two integer updates per request.
 - All bodies being handled at once may hold at most ``max_in_flight_bytes``: a request whose
   declared body does not fit is answered 503 ``overloaded`` with ``Retry-After`` before a
   byte of it is read; a chunked body is counted as it arrives. A request's share is given
-  back when its response is done, since that is when its body's memory is freed.
+  back when its response is done, since that is when its body's memory is freed. The
+  budget (:class:`~app.budget.BodyBudget`) is shared with live-stream frames.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.budget import BodyBudget
 from app.errors import DEFAULT_RETRY_AFTER_S, ErrorCode, build_envelope, public_error
 from app.responses import FastJSONResponse
 
@@ -53,14 +55,15 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         max_in_flight_bytes: int,
         spooled_paths: dict[str, int] | None = None,
+        budget: BodyBudget | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         # Upload routes whose multipart parts are spooled to disk: their own (larger) body
         # limit, and not counted in flight (their bodies do not stay in memory).
         self.spooled_paths = dict(spooled_paths or {})
-        self.max_in_flight_bytes = max(max_in_flight_bytes, max_body_bytes)
-        self.in_flight = 0  # bytes of bodies held by requests being handled (event loop only)
+        # Bytes of bodies held by requests being handled (and by streams, when shared).
+        self.budget = budget or BodyBudget(max(max_in_flight_bytes, max_body_bytes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,12 +86,10 @@ class RequestContextMiddleware:
             await self._refuse(scope, receive, send, request_id, BodyTooLarge(limit))
             return
         held = (declared or 0) if spooled is None else 0
-        if held and self.in_flight + held > self.max_in_flight_bytes:
-            await self._refuse(
-                scope, receive, send, request_id, BodiesInFlight(self.max_in_flight_bytes)
-            )
+        budget = self.budget
+        if held and not budget.try_take(held):
+            await self._refuse(scope, receive, send, request_id, BodiesInFlight(budget.limit))
             return
-        self.in_flight += held
         received = 0
 
         async def limited_receive() -> Message:
@@ -99,10 +100,8 @@ class RequestContextMiddleware:
                 if received > limit:
                     raise BodyTooLarge(limit)
                 if received > held and spooled is None:  # chunked body: count as it comes
-                    grow = received - held
-                    if self.in_flight + grow > self.max_in_flight_bytes:
-                        raise BodiesInFlight(self.max_in_flight_bytes)
-                    self.in_flight += grow
+                    if not budget.try_take(received - held):
+                        raise BodiesInFlight(budget.limit)
                     held = received
             return message
 
@@ -118,7 +117,7 @@ class RequestContextMiddleware:
         except (BodyTooLarge, BodiesInFlight) as exc:
             await self._refuse(scope, receive, send, request_id, exc)
         finally:
-            self.in_flight -= held
+            budget.give_back(held)
 
     async def _refuse(
         self,

@@ -1,5 +1,7 @@
 """Where a request's credentials come from: one small function, so other sources (the
-dashboard's session cookie) can join it without touching the middleware.
+dashboard's session cookie) can join it without touching the middleware. It answers a
+:class:`Credential` that says which kind it is: a session token counts only where it came
+from the cookie, an API key only from a header, so neither can stand in for the other.
 
 Sources, in order: ``Authorization: Bearer KEY``, ``X-API-Key: KEY``, then the dashboard's
 session cookie. The cookie (httpOnly, ``SameSite=Strict``, set by ``POST /ui/session``)
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from starlette.requests import cookie_parser
 from starlette.types import Scope
@@ -38,8 +41,20 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def presented_key(scope: Scope) -> str | None:
-    """The API key the request carries: a header key, else a valid session cookie."""
+@dataclass(frozen=True)
+class Credential:
+    """What a request presented: an API key (from a header) or a dashboard session token
+    (from the session cookie)."""
+
+    secret: str
+    session: bool = False
+
+    def __repr__(self) -> str:  # never the secret, in a log or a traceback
+        return f"Credential(session={self.session})"
+
+
+def presented(scope: Scope) -> Credential | None:
+    """The credential the request carries: a header key, else a valid session cookie."""
     cookies: bytes | None = None
     csrf: bytes | None = None
     header_key: str | None = None
@@ -48,7 +63,7 @@ def presented_key(scope: Scope) -> str | None:
         if name == _AUTHORIZATION:
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                return token.strip()  # first in the order of sources, wherever it stands
+                return Credential(token.strip())  # first of the sources, wherever it stands
         elif name == _X_API_KEY and value.strip() and header_key is None:
             header_key = value.decode("latin-1").strip()
         elif name == _COOKIE:
@@ -58,22 +73,24 @@ def presented_key(scope: Scope) -> str | None:
         elif name == _ORIGIN:
             origin = True
     if header_key is not None:
-        return header_key
+        return Credential(header_key)
     if cookies is None:
         return None
     if scope["type"] == "websocket":
         # Only a browser's handshake, whose Origin the middleware already checked.
-        return _cookie_key(cookies) if origin else None
-    if scope["type"] != "http":
-        return None
-    return _session_key(scope, cookies, csrf)
+        token = _cookie_key(cookies) if origin else None
+    elif scope["type"] == "http":
+        token = _session_key(scope, cookies, csrf)
+    else:
+        token = None
+    return Credential(token, session=True) if token else None
 
 
-def session_cookie_key(scope: Scope) -> str | None:
-    """The key in the session cookie, whatever the method (for ``GET /ui/session``)."""
+def session_cookie(scope: Scope) -> str | None:
+    """The session token in the cookie, whatever the method (for signing out)."""
     for name, value in scope["headers"]:
         if name == _COOKIE:
-            return cookie_parser(value.decode("latin-1")).get(SESSION_COOKIE) or None
+            return _cookie_key(value)
     return None
 
 

@@ -1,9 +1,12 @@
-"""KeyIndex: the in-memory view of every key that the request path authenticates against.
+"""KeyIndex: the in-memory view of every key — and every live dashboard session — that the
+request path authenticates against.
 
 The database is read at start, after each change made through this server, and every
-``refresh_s`` (for keys created or revoked by another server or by ``visor keys``). A
-request costs one dict lookup and one SHA-256, never a query. ``last_used`` times collect
-in a dict and are written in one batch per refresh; a crash loses at most that interval.
+``refresh_s`` (for keys created or revoked, and sessions opened or ended, by another server
+or by ``visor keys``). A request costs one dict lookup and one SHA-256, never a query —
+except a session token this server has not seen yet (opened on another server a moment
+ago), which costs one lookup by primary key. ``last_used`` times collect in a dict and are
+written in one batch per refresh; a crash loses at most that interval.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.auth import keys, sessions
+from app.auth.credentials import Credential
 from app.auth.principal import Principal
 from app.auth.quotas import ConcurrencyLimit, TokenBucket
+from app.auth.sessions import SessionRow, SessionStore
 from app.auth.store import KeyRow, KeyStore
 from app.store.clock import now_us
 
@@ -30,7 +35,7 @@ class Refusal(StrEnum):
     UNKNOWN = "unknown API key"
     REVOKED = "this API key was revoked"
     EXPIRED = "this API key has expired"
-    SESSION_EXPIRED = "this dashboard session has expired: sign in again"
+    SESSION_ENDED = "this dashboard session has ended: sign in again"
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,14 @@ class _Entry:
 
 
 class KeyIndex:
-    def __init__(self, store: KeyStore, defaults: QuotaDefaults) -> None:
+    def __init__(
+        self, store: KeyStore, defaults: QuotaDefaults, sessions: SessionStore | None = None
+    ) -> None:
         self._store = store
+        self._sessions_store = sessions or SessionStore(store.engine)
         self._defaults = defaults
         self._entries: dict[str, _Entry] = {}
+        self._sessions: dict[str, SessionRow] = {}  # token digest → session
         self._used: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,42 +77,83 @@ class KeyIndex:
 
     # -- the request path -------------------------------------------------------------------
 
+    def check(self, credential: Credential) -> Principal | Refusal:
+        """A credential to its principal: an API key as :meth:`authenticate`, a session
+        token as :meth:`authenticate_session`."""
+        if credential.session:
+            return self.authenticate_session(credential.secret)
+        return self.authenticate(credential.secret)
+
     def authenticate(self, key: str) -> Principal | Refusal:
-        """A key — or a dashboard session token (:mod:`app.auth.sessions`) — to its
-        principal; a token answers exactly as its key would, and also dies at its expiry."""
-        session = sessions.parse(key)
-        if session is not None:
-            key_id: str | None = session.key_id
-            entry = self._entries.get(session.key_id)
-            if entry is None or not sessions.verify(session, entry.row.digest):
-                return Refusal.UNKNOWN
-            if session.expires_s <= time.time():
-                return Refusal.SESSION_EXPIRED
-        else:
-            key_id = keys.key_id_of(key)
-            if key_id is None:
-                return Refusal.MALFORMED
-            entry = self._entries.get(key_id)
-            if entry is None or not keys.matches(key, entry.row.digest):
-                return Refusal.UNKNOWN
-        assert key_id is not None
-        if entry.row.revoked_us is not None:
+        """An API key to its principal. A session token is no key (:mod:`.sessions`)."""
+        key_id = keys.key_id_of(key)
+        if key_id is None:
+            return Refusal.MALFORMED
+        entry = self._entries.get(key_id)
+        if entry is None or not keys.matches(key, entry.row.digest):
+            return Refusal.UNKNOWN
+        return self._admit(entry)
+
+    def authenticate_session(self, token: str) -> Principal | Refusal:
+        """A dashboard session token to its key's principal: it answers as its key would
+        (revoked, expired), and also ends when signed out or at its own expiry."""
+        if not sessions.is_token(token):
+            return Refusal.SESSION_ENDED
+        session = self._sessions.get(sessions.digest(token))
+        if session is None or session.expires_us <= time.time() * 1e6:
+            return Refusal.SESSION_ENDED
+        entry = self._entries.get(session.key_id)
+        if entry is None:
+            return Refusal.SESSION_ENDED
+        return self._admit(entry)
+
+    def knows_session(self, token: str) -> bool:
+        return sessions.digest(token) in self._sessions
+
+    def _admit(self, entry: _Entry) -> Principal | Refusal:
+        row = entry.row
+        if row.revoked_us is not None:
             return Refusal.REVOKED
-        if entry.row.expires_us is not None and entry.row.expires_us <= time.time() * 1e6:
+        if row.expires_us is not None and row.expires_us <= time.time() * 1e6:
             return Refusal.EXPIRED
-        self._used[key_id] = now_us()
+        self._used[row.id] = now_us()
         return entry.principal
 
+    # -- sessions (blocking: call from a worker thread) -------------------------------------
+
     def open_session(self, key: str, ttl_s: float) -> tuple[Principal, str] | Refusal:
-        """Check a typed key and issue a session token for it (the dashboard's sign-in)."""
+        """Check a typed API key and open a session for it (the dashboard's sign-in)."""
         found = self.authenticate(key)
         if isinstance(found, Refusal):
             return found
         entry = self._entries[found.key_id]
-        expires_s = int(time.time() + ttl_s)
+        stamp = now_us()
+        expires_us = stamp + int(ttl_s * 1e6)
         if entry.row.expires_us is not None:  # a session never outlives its key
-            expires_s = min(expires_s, entry.row.expires_us // 1_000_000)
-        return found, sessions.issue(found.key_id, entry.row.digest, expires_s)
+            expires_us = min(expires_us, entry.row.expires_us)
+        with self._reload_lock:
+            token, row = self._sessions_store.open(found.key_id, stamp, expires_us)
+            self._sessions[row.digest] = row
+        return found, token
+
+    def end_session(self, token: str) -> None:
+        """Sign out: the session is gone here at once, on other servers at their refresh."""
+        if not sessions.is_token(token):
+            return
+        token_digest = sessions.digest(token)
+        with self._reload_lock:  # a reload in progress cannot bring it back
+            self._sessions_store.end(token_digest)
+            self._sessions.pop(token_digest, None)
+
+    def load_session(self, token: str) -> None:
+        """Look up a session this server has not seen (opened on another server since the
+        last refresh)."""
+        if not sessions.is_token(token):
+            return
+        with self._reload_lock:
+            found = self._sessions_store.find(sessions.digest(token))
+            if found is not None:
+                self._sessions[found.digest] = found
 
     def states(self, now_s: float) -> dict[str, int]:
         """How many keys are active, revoked and expired (for metrics)."""
@@ -121,9 +171,11 @@ class KeyIndex:
     # -- refresh ----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Re-read every key; a key whose quotas did not change keeps its live counters."""
+        """Re-read every key and live session; a key whose quotas did not change keeps its
+        live counters."""
         with self._reload_lock:
             rows = self._store.load()
+            live = self._sessions_store.live(now_us())
             old = self._entries
             fresh: dict[str, _Entry] = {}
             for row in rows:
@@ -134,6 +186,7 @@ class KeyIndex:
                     principal = self._principal(row)
                 fresh[row.id] = _Entry(row, principal)
             self._entries = fresh
+            self._sessions = {session.digest: session for session in live}
 
     def flush(self) -> None:
         """Write the collected ``last_used`` times."""

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from app.auth import keys
-from app.auth.credentials import client_address, presented_key
+from app.auth.credentials import Credential, client_address, presented
 from app.auth.exposure import reached_from_outside
 from app.auth.index import Refusal
 from app.auth.metrics import RefusalReason
@@ -97,8 +97,8 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
 
-        key = presented_key(scope)
-        if key is None:
+        credential = presented(scope)
+        if credential is None:
             auth.counters.refusals[RefusalReason.MISSING_KEY] += 1
             await self._unauthorized(scope, receive, send, "an API key is required", invalid=False)
             return
@@ -110,16 +110,11 @@ class AuthMiddleware:
                 scope, receive, send, wait, "too many failed authentications from this address"
             )
             return
-        principal = auth.index.authenticate(key)
+        principal = await auth.authenticate(credential)
         if isinstance(principal, Refusal):
             auth.failures.failed(address)
             auth.counters.refusals[RefusalReason.INVALID_KEY] += 1
-            log.info(
-                "refused key %s from %s: %s",
-                keys.key_id_of(key) or "(malformed)",
-                address,
-                principal.value,
-            )
+            log.info("refused %s from %s: %s", _named(credential), address, principal.value)
             await self._unauthorized(scope, receive, send, principal.value, invalid=True)
             return
         if not principal.allows(access):
@@ -139,7 +134,9 @@ class AuthMiddleware:
             )
             return
         auth.counters.requests[principal.key_id] += 1
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["credential"] = credential  # long-lived connections re-check it (.lease)
         token = _current.set(principal)
         try:
             await self.app(scope, receive, send)
@@ -185,3 +182,10 @@ class AuthMiddleware:
             public_error(envelope), status_code=ERROR_TABLE[code][1], headers=headers
         )
         await response(scope, receive, send)
+
+
+def _named(credential: Credential) -> str:
+    """How a log line names a refused credential: a key by its public id, never a secret."""
+    if credential.session:
+        return "a dashboard session"
+    return f"key {keys.key_id_of(credential.secret) or '(malformed)'}"

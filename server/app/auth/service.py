@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
+from app.auth import sessions
+from app.auth.credentials import Credential
 from app.auth.exposure import AuthMode, UnsafeExposure, is_loopback, open_warning, refusal
-from app.auth.index import KeyIndex, QuotaDefaults
+from app.auth.index import KeyIndex, QuotaDefaults, Refusal
 from app.auth.keys import ApiKey, KeyCreate, KeyCreated
 from app.auth.metrics import AuthCollector, AuthCounters
 from app.auth.origins import OriginPolicy
+from app.auth.principal import Principal
 from app.auth.quotas import FailureThrottle
 from app.auth.store import KeyStore
 from app.settings import Settings
@@ -41,6 +45,8 @@ class AuthService:
         self.failures = failures
         self.counters = AuthCounters()
         self._refresh_s = refresh_s
+        #: How often a long-lived connection re-checks its credential (:mod:`.lease`).
+        self.recheck_s = min(1.0, refresh_s / 4)
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine) -> AuthService:
@@ -73,6 +79,23 @@ class AuthService:
         if self.mode is AuthMode.AUTO:
             return self.index.any_keys
         return self.mode is AuthMode.REQUIRED
+
+    # -- the request path -------------------------------------------------------------------
+
+    async def authenticate(self, credential: Credential) -> Principal | Refusal:
+        """A credential to its principal (the middleware's check, and the re-check of every
+        long-lived connection: :mod:`app.auth.lease`). A session opened on another server
+        since the last refresh costs one database lookup, here and once."""
+        found = self.index.check(credential)
+        if (
+            found is Refusal.SESSION_ENDED
+            and credential.session
+            and sessions.is_token(credential.secret)
+            and not self.index.knows_session(credential.secret)
+        ):
+            await run_in_threadpool(self.index.load_session, credential.secret)
+            found = self.index.check(credential)
+        return found
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -12,13 +12,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import keys
 from app.auth.keys import ApiKey, KeyCreate, KeyCreated
 from app.auth.scopes import Scope
-from app.auth.tables import api_keys
+from app.auth.tables import api_keys, dashboard_sessions
 from app.errors import ErrorCode, VisorError
 from app.store.clock import iso_from_micros, now_us
 from app.store.engine import WRITE
@@ -107,7 +117,8 @@ class KeyStore:
         return KeyCreated(key=_public(row), secret=secret)
 
     def revoke(self, name: str) -> ApiKey:
-        """Revoke the active key called ``name`` (its row stays, marked revoked)."""
+        """Revoke the active key called ``name`` (its row stays, marked revoked) and end its
+        dashboard sessions."""
         stmt = (
             update(api_keys)
             .where(api_keys.c.name == name, api_keys.c.revoked_us.is_(None))
@@ -116,6 +127,10 @@ class KeyStore:
         )
         with self._transaction() as conn:
             row = conn.execute(stmt).mappings().first()
+            if row is not None:
+                conn.execute(
+                    delete(dashboard_sessions).where(dashboard_sessions.c.key_id == row["id"])
+                )
         if row is None:
             raise VisorError(f"no active key named {name!r}", code=ErrorCode.NOT_FOUND)
         return _public(row)

@@ -35,3 +35,15 @@ api_keys = Table(
         postgresql_where=text("revoked_us IS NULL"),
     ),
 )
+
+#: The dashboard's sign-in sessions (:mod:`app.auth.sessions`): one row per signed-in
+#: browser, keyed by the SHA-256 digest of its token (the token itself is only in the
+#: cookie). Signing out deletes the row; revoking the key deletes all of its rows.
+dashboard_sessions = Table(
+    "visor_dashboard_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("key_id", String(32), nullable=False, index=True),
+    micros("created_us"),
+    micros("expires_us"),
+)

@@ -1,11 +1,13 @@
 """The dashboard's API-key session: ``/ui/session`` (GET who am I, POST sign in, DELETE out).
 
-Signing in trades a typed key for two cookies: a session token for it (:mod:`app.auth.sessions`:
-never the key itself; it dies with the key or after ``SESSION_MAX_AGE_S``), httpOnly (scripts
-never see it), and its CSRF token, readable by the page's scripts, which send it back as
-``X-CSRF-Token`` on every state-changing request. Both are ``SameSite=Strict``. The auth
-middleware accepts the cookie as a credential (``app.auth.credentials``); the key's scope
-is enforced there exactly as for a header key, so a ``read`` key sees but cannot run.
+Signing in trades a typed API key for two cookies: a session token (:mod:`app.auth.sessions`:
+never the key itself; a server-side session that ends at sign-out, when its key is revoked
+or expires, or after ``SESSION_MAX_AGE_S``), httpOnly (scripts never see it), and its CSRF
+token, readable by the page's scripts, which send it back as ``X-CSRF-Token`` on every
+state-changing request. Both are ``SameSite=Strict``. The auth middleware accepts the
+cookie as a credential (``app.auth.credentials``); the key's scope is enforced there
+exactly as for a header key, so a ``read`` key sees but cannot run. Only an API key signs
+in: a session token pasted as a key is refused, so a stolen cookie cannot mint sessions.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from app.auth.credentials import (
     SESSION_COOKIE,
     client_address,
     csrf_token,
-    presented_key,
-    session_cookie_key,
+    presented,
+    session_cookie,
 )
 from app.auth.index import Refusal
 from app.auth.principal import Principal
@@ -64,10 +66,10 @@ def build_router() -> APIRouter:
     @router.get("", response_model=SessionInfo)
     async def who_am_i(request: Request) -> Response:
         auth: AuthService = request.app.state.auth
-        key = presented_key(request.scope)
-        found = auth.index.authenticate(key) if key else None
+        credential = presented(request.scope)
+        found = await auth.authenticate(credential) if credential else None
         principal = found if isinstance(found, Principal) else None
-        via_cookie = key is not None and key == session_cookie_key(request.scope)
+        via_cookie = credential is not None and credential.session
         return FastJSONResponse(_info(auth, principal, via_cookie).model_dump())
 
     @router.post("", response_model=SessionInfo)
@@ -100,7 +102,12 @@ def build_router() -> APIRouter:
 
     @router.delete("", response_model=SessionInfo)
     async def sign_out(request: Request) -> Response:
+        """Ends the session on the server (its cookie is no credential from now on, even if
+        a copy of it was kept), then deletes the cookies."""
         auth: AuthService = request.app.state.auth
+        token = session_cookie(request.scope)
+        if token:
+            await run_in_threadpool(auth.index.end_session, token)
         response = FastJSONResponse(_info(auth, None, via_cookie=False).model_dump())
         for name in (SESSION_COOKIE, CSRF_COOKIE):
             response.delete_cookie(name, path="/", samesite="strict")

@@ -35,20 +35,25 @@ class LatestFrameSlot:
     def pending(self) -> int:
         return 0 if self._frame is None else 1
 
-    def put(self, frame: Frame) -> None:
-        if self._frame is not None:
+    def put(self, frame: Frame) -> Frame | None:
+        """Make ``frame`` the pending one; the frame it displaced, if any, is returned."""
+        displaced = self._frame
+        if displaced is not None:
             self._dropped += 1
             self.dropped_total += 1
         self._frame = frame
         self._changed.set()
+        return displaced
 
-    def close(self, *, discard: bool = False) -> None:
+    def close(self, *, discard: bool = False) -> Frame | None:
         """No more frames: :meth:`take` returns ``None`` once the slot is empty (at once
-        with ``discard``, when nobody is left to answer)."""
+        with ``discard``, when nobody is left to answer; the discarded frame is returned)."""
         self._closed = True
+        discarded = None
         if discard:
-            self._frame = None
+            discarded, self._frame = self._frame, None
         self._changed.set()
+        return discarded
 
     async def take(self) -> Taken | None:
         while self._frame is None:

@@ -209,13 +209,20 @@ def _fail_until_blocked(url: str, forwarded_for: str) -> list[int]:
     return [httpx.get(f"{url}/v1/plugins", headers=headers).status_code for _ in range(3)]
 
 
-@pytest.mark.parametrize("trusted", ["127.0.0.1,::1", ""])
+@pytest.mark.parametrize("trusted", ["127.0.0.1,::1", "", None])
 def test_trusted_proxies_decide_whose_address_the_failure_limit_counts(
-    tmp_path: Path, trusted: str
+    tmp_path: Path, trusted: str | None
 ) -> None:
     """Through a trusted proxy each client has its own failed-auth budget; an untrusted
-    X-Forwarded-For is ignored, so it cannot be used to dodge the limit."""
-    env = _env(tmp_path, VISOR_AUTH_FAILURES_BURST="2", VISOR_TRUSTED_PROXIES=trusted)
+    X-Forwarded-For is ignored, so it cannot be used to dodge the limit. By default
+    (``None``: the setting unset) no proxy is trusted, not even one on loopback: a local
+    client rotating X-Forwarded-For must not get a fresh budget per forged address."""
+    extra = {"VISOR_AUTH_FAILURES_BURST": "2"}
+    if trusted is not None:
+        extra["VISOR_TRUSTED_PROXIES"] = trusted
+    env = _env(tmp_path, **extra)
+    if trusted is None:
+        env.pop("VISOR_TRUSTED_PROXIES", None)
     subprocess.run(
         [*_visor(), "keys", "create", "ops", "--scope", "read"],
         env=env, cwd=tmp_path, capture_output=True, check=True,

@@ -11,6 +11,7 @@ from helpers import plugin_sources
 from app.auth.credentials import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_token
 from app.auth.keys import KeyCreate
 from app.auth.scopes import Scope
+from app.auth.sessions import SessionStore
 
 
 @pytest.fixture
@@ -116,7 +117,9 @@ def test_an_open_server_reports_no_session_needed(make_client: Any) -> None:
     assert client.post("/v1/analyze", json={"plugin": "echo", "args": {}}).status_code == 200
 
 
-# -- the session token: bound to its key, its expiry and nothing else ------------------------
+# -- server-side sessions: ended by sign-out and by revocation, never a key -------------------
+
+ENDED = "this dashboard session has ended: sign in again"
 
 
 def test_a_session_dies_with_its_key(keyed: Any) -> None:
@@ -126,29 +129,63 @@ def test_a_session_dies_with_its_key(keyed: Any) -> None:
     client.app.state.auth.revoke_key("read-key")  # type: ignore[attr-defined]
     refused = client.get("/v1/plugins")
     assert refused.status_code == 401
-    assert refused.json()["error"]["message"] == "this API key was revoked"
+    assert refused.json()["error"]["message"] == ENDED
+    store = SessionStore(client.app.state.auth.index.store.engine)  # type: ignore[attr-defined]
+    assert store.live(0) == []  # revoking deleted the key's sessions
 
 
-def test_a_session_expires_and_cannot_be_stretched(keyed: Any) -> None:
+def test_sign_out_ends_the_session_on_the_server(keyed: Any) -> None:
+    """A copy of the cookie kept from before sign-out (a stolen cookie, another tab) is no
+    credential afterwards: the session is gone, not only the browser's cookie."""
+    client, keys = keyed
+    sign_in(client, keys["admin"])
+    token = client.cookies[SESSION_COOKIE]
+    assert client.delete("/ui/session").status_code == 200
+    client.cookies.set(SESSION_COOKIE, token)
+    replay = client.get("/v1/plugins")
+    assert replay.status_code == 401, replay.text
+    assert replay.json()["error"]["message"] == ENDED
+    assert client.get("/ui/session").json()["authenticated"] is False
+
+
+def test_a_session_token_is_never_accepted_as_a_key(keyed: Any) -> None:
+    """Pasted into the sign-in form it mints no new session; in a header it is no key."""
+    client, keys = keyed
+    sign_in(client, keys["admin"])
+    token = client.cookies[SESSION_COOKIE]
+    client.cookies.clear()
+    again = client.post("/ui/session", json={"key": token})
+    assert again.status_code == 401, again.text
+    assert again.json()["error"]["message"] == "the key is not a Visor API key"
+    assert SESSION_COOKIE not in again.cookies
+    for headers in ({"Authorization": f"Bearer {token}"}, {"X-API-Key": token}):
+        refused = client.get("/v1/plugins", headers=headers)
+        assert refused.status_code == 401, refused.text
+
+
+def test_a_session_expires(keyed: Any) -> None:
     client, keys = keyed
     index = client.app.state.auth.index  # type: ignore[attr-defined]
-    _, token = index.open_session(keys["read"], ttl_s=3600)
-    prefix, key_id, expires, mac = token.split("_", 3)
-    stretched = f"{prefix}_{key_id}_{int(expires) + 86400}_{mac}"
-    assert index.authenticate(stretched).value == "unknown API key"
     _, stale = index.open_session(keys["read"], ttl_s=-1)
-    assert index.authenticate(stale).value == "this dashboard session has expired: sign in again"
+    assert index.authenticate_session(stale).value == ENDED
     client.cookies.set(SESSION_COOKIE, stale)
     assert client.get("/v1/plugins").status_code == 401
+    _, token = index.open_session(keys["read"], ttl_s=3600)
     client.cookies.set(SESSION_COOKIE, token)
     assert client.get("/v1/plugins").status_code == 200
 
 
-def test_a_session_token_is_no_key_for_another_key(keyed: Any) -> None:
-    client, keys = keyed
-    index = client.app.state.auth.index  # type: ignore[attr-defined]
-    _, read_token = index.open_session(keys["read"], ttl_s=3600)
-    _, admin_token = index.open_session(keys["admin"], ttl_s=3600)
-    admin_id = admin_token.split("_", 3)[1]
-    forged = "_".join(["vss", admin_id, *read_token.split("_", 3)[2:]])
-    assert index.authenticate(forged).value == "unknown API key"
+def test_a_session_is_shared_by_servers_on_one_database(make_client: Any) -> None:
+    """Signed in on one server, the next request may reach another (a load balancer): it
+    finds the new session in the database at once; a sign-out reaches it at its refresh."""
+    first: TestClient = make_client(plugin_sources("echo"))
+    second: TestClient = make_client(plugin_sources("echo"))
+    auth = first.app.state.auth  # type: ignore[attr-defined]
+    key = auth.create_key(KeyCreate(name="ops", scope=Scope.READ)).secret
+    second.app.state.auth.index.reload()  # type: ignore[attr-defined]
+    sign_in(first, key)
+    second.cookies.set(SESSION_COOKIE, first.cookies[SESSION_COOKIE])
+    assert second.get("/v1/plugins").status_code == 200
+    first.delete("/ui/session")
+    second.app.state.auth.index.reload()  # type: ignore[attr-defined]  (its refresh)
+    assert second.get("/v1/plugins").status_code == 401

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +16,8 @@ from app.api.errors import EnvelopeError
 from app.api.idempotency import IdempotencyKeyHeader, idempotency_of, replayed_headers
 from app.api.schemas import error_responses
 from app.api.uploads import form_args, form_file, parse_body
-from app.errors import ErrorCode, VisorError
+from app.auth.lease import CredentialLost, Lease, lease_of, lost_envelope
+from app.errors import ErrorCode, VisorError, public_error
 from app.jobs.events import JobEventKind
 from app.jobs.models import Job, JobList, JobQuery, JobSubmission
 from app.jobs.watch import JobWatch, watch_job
@@ -171,23 +173,28 @@ async def cancel_job(job_id: str, jobs: JobServiceDep) -> Response:
         200: {"content": {"text/event-stream": {}}, "description": "status/progress events"},
         **error_responses(404),
     },
-    summary="Server-Sent Events: 'status' and 'progress' (Job JSON), until the job ends",
+    summary="Server-Sent Events: 'status' and 'progress' (Job JSON), until the job ends "
+    "(or an 'error' event, the envelope, if the key is revoked or expires meanwhile)",
 )
-async def job_events(job_id: str, jobs: JobServiceDep) -> EventSourceResponse:
+async def job_events(request: Request, job_id: str, jobs: JobServiceDep) -> EventSourceResponse:
     watch = await _watch(jobs, job_id)
-    return EventSourceResponse(_event_stream(watch), ping=_SSE_PING_S)
+    return EventSourceResponse(_event_stream(watch, lease_of(request.scope)), ping=_SSE_PING_S)
 
 
 async def _watch(jobs: JobManagementService, job_id: str) -> JobWatch:
     return await watch_job(jobs.events, jobs.get, jobs.store.get, job_id, jobs.dispatcher.poll_s)
 
 
-async def _event_stream(watch: JobWatch) -> AsyncIterator[dict[str, str]]:
-    """The job now, then every change, until a final status."""
+async def _event_stream(watch: JobWatch, lease: Lease) -> AsyncIterator[dict[str, str]]:
+    """The job now, then every change, until a final status — or, once the caller's key or
+    session stops authenticating (app.auth.lease), a last ``error`` event with the envelope."""
     try:
         yield {"event": JobEventKind.STATUS.value, "data": watch.current.model_dump_json()}
-        async for kind, job in watch.changes():
+        async for kind, job in lease.guard(watch.changes()):
             yield {"event": kind.value, "data": job.model_dump_json()}
+    except CredentialLost as lost:
+        envelope = public_error(lost_envelope(lost.refusal))
+        yield {"event": "error", "data": orjson.dumps(envelope).decode()}
     finally:
         watch.close()
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
-from starlette.status import WS_1008_POLICY_VIOLATION
+from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 
 from app.api.uploads import json_object
+from app.auth.lease import lease_of
+from app.auth.principal import current_principal
 from app.errors import ErrorCode, VisorError, envelope_from_exception, public_error
 from app.pipelines.names import PIPELINE_JOB_PLUGIN
 from app.pipelines.service import PipelineInput, PipelineService
@@ -62,20 +64,34 @@ async def stream(websocket: WebSocket, plugin: str, tool: str, args: str | None 
 
 
 async def _serve(websocket: WebSocket, call: FrameCall, plugin: str, tool: str) -> None:
-    session = StreamSession(
-        websocket,
-        call,
-        plugin=plugin,
-        tool=tool,
-        max_frame_bytes=websocket.app.state.settings.max_image_bytes,
-    )
-    await session.run()
+    state = websocket.app.state
+    principal = current_principal()
+    try:
+        with state.stream_limits.hold(principal.key_id if principal else None):
+            session = StreamSession(
+                websocket,
+                call,
+                plugin=plugin,
+                tool=tool,
+                max_frame_bytes=state.settings.max_image_bytes,
+                lease=lease_of(websocket.scope),
+                budget=state.body_budget,
+            )
+            await session.run()
+    except VisorError as exc:  # a limit: too many streams (app.streams.limits)
+        await _refuse(websocket, exc, plugin=plugin, close_code=WS_1013_TRY_AGAIN_LATER)
 
 
-async def _refuse(websocket: WebSocket, exc: VisorError, *, plugin: str) -> None:
+async def _refuse(
+    websocket: WebSocket,
+    exc: VisorError,
+    *,
+    plugin: str,
+    close_code: int = WS_1008_POLICY_VIOLATION,
+) -> None:
     # Refused after accepting, so the client can read why (a handshake refusal cannot).
     await websocket.send_json(public_error(envelope_from_exception(exc, plugin=plugin)))
-    await websocket.close(code=WS_1008_POLICY_VIOLATION, reason=exc.message[:120])
+    await websocket.close(code=close_code, reason=exc.message[:120])
 
 
 def _pipeline_call(pipelines: PipelineService, spec: PipelineSpec) -> FrameCall:

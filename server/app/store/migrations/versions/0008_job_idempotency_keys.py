@@ -5,7 +5,7 @@ submit finds the job the first attempt made; ``request_hash`` tells a true retry
 body) from a reused key (another body). Both go with their job when retention deletes it.
 
 Revision ID: 0008
-Revises: 0007 (another branch adds 0007; chained to 0006 until the branches are merged)
+Revises: 0007
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"  # MERGE: "0007" once that revision is on main
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
