@@ -104,6 +104,19 @@ class Settings(BaseSettings):
         default=None, ge=1, description="CPUs of the Ray this server starts (default: all)."
     )
 
+    # -- learned models (docs/models.md) ---------------------------------------------------
+    onnx_providers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["CPUExecutionProvider"],
+        description="onnxruntime execution providers in order of preference (comma-separated), "
+        "e.g. CUDAExecutionProvider,CPUExecutionProvider; a missing one is a clear error.",
+    )
+    onnx_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="Intra-op threads per model session; unset: the cores divided by the "
+        "plugin's worker processes, so workers x threads never exceeds the cores.",
+    )
+
     # -- jobs -------------------------------------------------------------------------------
     job_concurrency: int = Field(default=4, ge=1, description="Jobs this server runs at once.")
     job_max_attempts: int = Field(
@@ -255,7 +268,7 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("url_input_allow_networks", "input_roots", mode="before")
+    @field_validator("url_input_allow_networks", "input_roots", "onnx_providers", mode="before")
     @classmethod
     def _split_list(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):

@@ -1,0 +1,60 @@
+"""Small ONNX graphs built in tests with the ``onnx`` package: known outputs, real sessions.
+
+:func:`constant_outputs_model` returns a model whose outputs are fixed arrays (each plus
+0 x the input's mean, so the graph really reads its input and onnxruntime checks the
+input's shape and type), which lets a test encode known boxes in any decoder's layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+
+
+def constant_outputs_model(
+    outputs: Sequence[np.ndarray],
+    *,
+    input_shape: Sequence[int] = (1, 3, 320, 320),
+    input_dtype: int = TensorProto.FLOAT,
+    input_name: str = "images",
+) -> bytes:
+    """Serialized ONNX: ``input_name`` of ``input_shape`` in, ``outputs`` (float32) out."""
+    nodes = []
+    if input_dtype == TensorProto.FLOAT:
+        source = input_name
+    else:
+        nodes.append(helper.make_node("Cast", [input_name], ["as_float"], to=TensorProto.FLOAT))
+        source = "as_float"
+    nodes.append(helper.make_node("ReduceMean", [source], ["mean"], keepdims=0))
+    nodes.append(
+        helper.make_node(
+            "Constant", [], ["zero"], value=numpy_helper.from_array(np.float32(0.0), "zero")
+        )
+    )
+    nodes.append(helper.make_node("Mul", ["mean", "zero"], ["nothing"]))
+    graph_outputs = []
+    for index, array in enumerate(outputs):
+        value = np.asarray(array, dtype=np.float32)
+        const = f"const{index}"
+        nodes.append(
+            helper.make_node("Constant", [], [const], value=numpy_helper.from_array(value, const))
+        )
+        nodes.append(helper.make_node("Add", [const, "nothing"], [f"output{index}"]))
+        graph_outputs.append(
+            helper.make_tensor_value_info(f"output{index}", TensorProto.FLOAT, list(value.shape))
+        )
+    graph = helper.make_graph(
+        nodes,
+        "known_outputs",
+        [helper.make_tensor_value_info(input_name, input_dtype, list(input_shape))],
+        graph_outputs,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
