@@ -58,3 +58,23 @@ def constant_outputs_model(
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def yolo_v5_model(label_scores: Sequence[float], *, box=(50.0, 65.0, 150.0, 165.0)) -> bytes:
+    """A 320x320 YOLOv5-layout detector that finds one thing at ``box`` (model pixels)."""
+    x1, y1, x2, y2 = box
+    row = [(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, 1.0, *label_scores]
+    return constant_outputs_model([np.array([[row]])])
+
+
+def yolo_manifest(labels: Sequence[str], **changes: object) -> dict[str, object]:
+    """The manifest of :func:`yolo_v5_model`."""
+    manifest: dict[str, object] = {
+        "task": "detect",
+        "labels": list(labels),
+        "input": {"width": 320, "height": 320, "resize": "letterbox"},
+        "decoder": {"family": "yolo", "layout": "v5"},
+        "thresholds": {"score_threshold": 0.3, "iou": 0.5},
+    }
+    manifest.update(changes)
+    return manifest
