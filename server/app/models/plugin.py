@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from app.inference.decoders import Postprocess
+from app.inference.errors import ModelMismatch
 from app.models.manifest import Manifest, Task
 from app.models.runtime import Decoded, LoadedModel, smoke_image
 from app.models.schemas import OUTPUTS, input_model, labels_text
@@ -64,6 +65,10 @@ class ModelPluginConfig:
         return f"{__name__}:models.{self.token()}"
 
 
+class ModelOutputError(RuntimeError):
+    """A model answered a call with outputs its decoder cannot read (a tool_error)."""
+
+
 class _Models:
     """``models.TOKEN`` is the plugin class for that token (import-by-path in workers)."""
 
@@ -96,7 +101,12 @@ class ModelPlugin(Plugin):
         version = self._store.default(self.name)
         if version is None:
             raise PluginUnavailable(f"model {self.name!r} has no versions in the repository")
-        self._current = self._load(version)
+        try:
+            self._current = self._load(version)
+        except ModelMismatch as exc:  # stored without a check, or edited: no retry helps
+            raise PluginUnavailable(
+                f"model {self.name!r} version {version} does not fit its manifest: {exc.message}"
+            ) from None
         threading.Thread(target=self._watch, name="visor-model-watch", daemon=True).start()
 
     def shutdown(self) -> None:
@@ -126,8 +136,8 @@ class ModelPlugin(Plugin):
         while not self._stop.wait(WATCH_INTERVAL_S):
             try:
                 self._follow_default()
-            except Exception:  # a half-written or removed version: try again next round
-                log.warning("model %s: cannot load the new default yet", self.name, exc_info=True)
+            except Exception as exc:  # e.g. a version removed meanwhile: try again next round
+                log.warning("model %s: cannot load the new default yet: %s", self.name, exc)
 
     def _follow_default(self) -> None:
         version = self._store.default(self.name)
@@ -171,15 +181,23 @@ class ModelPlugin(Plugin):
             )
         rgb = to_rgb(load_image(args))
         ctx.progress(0.2, "decoded")
+        given = args.model_fields_set  # unset options follow this version's manifest
+        defaults = manifest.thresholds
+        limit = args.max_detections if "max_detections" in given else defaults.max_detections
         post = Postprocess(
-            score_threshold=args.score_threshold,
-            iou=getattr(args, "iou", manifest.thresholds.iou),
-            max_detections=10_000 if wanted else args.max_detections,
-            class_agnostic=manifest.thresholds.class_agnostic,
+            score_threshold=args.score_threshold
+            if "score_threshold" in given
+            else defaults.score_threshold,
+            iou=args.iou if "iou" in given else defaults.iou,
+            max_detections=10_000 if wanted else limit,
+            class_agnostic=defaults.class_agnostic,
         )
-        decoded = model.infer(rgb, post)
+        try:
+            decoded = model.infer(rgb, post)
+        except ModelMismatch as exc:  # the model's fault (outputs that vary), not the caller's
+            raise ModelOutputError(f"model {self.name!r} v{model.version}: {exc.message}") from None
         height, width = rgb.shape[:2]
-        return _result(self.name, model, decoded, wanted, args.max_detections, width, height)
+        return _result(self.name, model, decoded, wanted, limit, width, height)
 
 
 def _result(
