@@ -132,7 +132,14 @@ def _prepare(spin: bool) -> None:
 
 
 def _direct_loop(
-    model: bytes, manifest: str, image: bytes, threads: int, spin: bool, seconds: float, out
+    model: bytes,
+    manifest: str,
+    image: bytes,
+    threads: int,
+    spin: bool,
+    seconds: float,
+    out,
+    ready,
 ) -> None:
     from app.models.manifest import Manifest
     from app.models.runtime import LoadedModel
@@ -148,6 +155,7 @@ def _direct_loop(
 
     for _ in range(3):
         call()
+    ready.wait()  # every process warmed up (imports done) before any measures
     latencies: list[float] = []
     cpu_start = time.process_time()
     started = time.perf_counter()
@@ -172,9 +180,11 @@ def direct(
     """(calls/s over all processes, p50 seconds of the first)."""
     context = mp.get_context("spawn")
     queue = context.Queue()
+    ready = context.Barrier(processes)
     workers = [
         context.Process(
-            target=_direct_loop, args=(model, manifest, image, threads, spin, seconds, queue)
+            target=_direct_loop,
+            args=(model, manifest, image, threads, spin, seconds, queue, ready),
         )
         for _ in range(processes)
     ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from app.errors import ErrorCode, VisorError
 from app.inference.session import configured_threads
-from app.models.plugin import ModelPluginConfig, plugin_class
+from app.models.plugin import ModelPlugin, ModelPluginConfig, plugin_class
 from app.models.repository import ModelInfo, ModelRepository, Registered, model_not_found
 from app.plugins.loader.plugin_loader import PluginSource
 from app.plugins.loader.plugin_registry import PluginState
@@ -66,7 +66,7 @@ class ModelService:
     def register(
         self, name: str, model_file: Path, manifest_text: str | bytes, *, make_default: bool = True
     ) -> Registered:
-        if not self.repository.store.versions(name) and name in self._plugins.registry:
+        if self._taken_by_a_plugin(name):
             raise VisorError(
                 f"{name!r} is already the name of a plugin; choose another model name",
                 code=ErrorCode.CONFLICT,
@@ -81,6 +81,14 @@ class ModelService:
         else:
             self._plugins.registry.set_version(name, str(self.repository.store.default(name)))
         return Registered(model=self.info(name), version=version, check=report)
+
+    def _taken_by_a_plugin(self, name: str) -> bool:
+        """An installed plugin (not a model) has this name: a model may not take it."""
+        record = self._plugins.registry.get(name)
+        if record is None:
+            return False
+        cls = record.plugin_cls
+        return not (isinstance(cls, type) and issubclass(cls, ModelPlugin))
 
     def info(self, name: str) -> ModelInfo:
         info = self.repository.info(name)

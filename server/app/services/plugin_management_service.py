@@ -169,7 +169,7 @@ class PluginManagementService:
         records = plugin_loader.load_plugins(sources, **self._load_options())
         return [
             plugin_loader.unavailable_record(
-                f"{r.name}@{r.origin}", r.origin, f"the name {r.name!r} is an installed plugin's"
+                f"{r.name}@models", r.origin, f"the name {r.name!r} is an installed plugin's"
             )
             if r.name in taken
             else r
