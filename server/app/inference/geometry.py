@@ -53,6 +53,15 @@ class Geometry:
         points[..., 1] = ((points[..., 1] - self.pad_y) / self.scale_y).clip(0, self.height)
         return points
 
+    def mask_to_image(self, mask: np.ndarray) -> np.ndarray:
+        """A boolean mask at model-input resolution → the original image's size."""
+        new_w = max(1, round(self.width * self.scale_x))
+        new_h = max(1, round(self.height * self.scale_y))
+        x, y = round(self.pad_x), round(self.pad_y)
+        placed = np.ascontiguousarray(mask[y : y + new_h, x : x + new_w], dtype=np.uint8)
+        resized = cv2.resize(placed, (self.width, self.height), interpolation=cv2.INTER_NEAREST)
+        return resized.astype(bool)
+
 
 def _resized(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     if rgb.shape[1] == width and rgb.shape[0] == height:

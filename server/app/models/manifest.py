@@ -20,6 +20,7 @@ from app.inference.decoders import (
     KeypointsParams,
     NanoDetParams,
     Postprocess,
+    SegmentParams,
     SsdParams,
     YoloParams,
 )
@@ -34,6 +35,7 @@ class Task(StrEnum):
     DETECT = "detect"
     CLASSIFY = "classify"
     KEYPOINTS = "keypoints"
+    SEGMENT = "segment"
 
 
 #: The decoder families each task accepts.
@@ -41,6 +43,7 @@ _FAMILIES: dict[Task, tuple[type[BaseModel], ...]] = {
     Task.DETECT: (YoloParams, NanoDetParams, SsdParams),
     Task.CLASSIFY: (ClassifyParams,),
     Task.KEYPOINTS: (KeypointsParams,),
+    Task.SEGMENT: (SegmentParams,),
 }
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from app.inference.decoders import Postprocess
 from app.inference.errors import ModelMismatch
 from app.models.manifest import Manifest, Task
+from app.models.outline import polygon
 from app.models.runtime import Decoded, LoadedModel, smoke_image
 from app.models.schemas import OUTPUTS, input_model, labels_text
 from app.models.store import LocalModelStore
@@ -229,6 +230,11 @@ def _result(
             "class_id": item.class_id,
             "confidence": round(min(1.0, max(0.0, item.confidence)), 4),
         }
+        if manifest.task is Task.SEGMENT:
+            mask = item.mask
+            entry["polygon"] = (
+                polygon(decoded.geometry.mask_to_image(mask)) if mask is not None else None
+            )
         if manifest.task is Task.KEYPOINTS and item.keypoints is not None:
             points = decoded.geometry.points_to_image(item.keypoints[:, :2])
             names = _keypoint_names(manifest)
@@ -269,6 +275,7 @@ def plugin_class(config: ModelPluginConfig) -> type[Plugin]:
         Task.DETECT: "Detect objects",
         Task.CLASSIFY: "Classify the image",
         Task.KEYPOINTS: "Find instances and their keypoints",
+        Task.SEGMENT: "Find instances and their outlines",
     }[manifest.task]
     description = (
         f"{what} with the ONNX model {config.name!r} from the model repository. "

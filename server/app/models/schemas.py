@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, create_model
 
 from app.models.manifest import Manifest, Task
 from app.plugins.base import ImageInput
-from app.plugins.vocabulary import Box, Confidence, ImageResult, Point
+from app.plugins.vocabulary import Box, Confidence, ImageResult, Point, Polygon
 
 #: Labels listed in a tool's description at most (the rest are summarised).
 _LABELS_SHOWN = 40
@@ -42,6 +42,12 @@ class Posed(Detected):
     keypoints: list[Keypoint]
 
 
+class Segmented(Detected):
+    polygon: Polygon | None = Field(
+        description="The instance's outline (its mask's largest region); null if empty."
+    )
+
+
 class Classified(BaseModel):
     label: str
     class_id: int = Field(ge=0)
@@ -60,6 +66,12 @@ class KeypointsOutput(ImageResult):
     model: ModelRef
 
 
+class SegmentOutput(ImageResult):
+    detections: list[Segmented]
+    count: int
+    model: ModelRef
+
+
 class ClassifyOutput(ImageResult):
     classes: list[Classified]
     top: str | None = Field(description="The most likely label, or null below the threshold.")
@@ -69,6 +81,7 @@ class ClassifyOutput(ImageResult):
 OUTPUTS: dict[Task, type[BaseModel]] = {
     Task.DETECT: DetectOutput,
     Task.KEYPOINTS: KeypointsOutput,
+    Task.SEGMENT: SegmentOutput,
     Task.CLASSIFY: ClassifyOutput,
 }
 

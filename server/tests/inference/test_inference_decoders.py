@@ -265,3 +265,24 @@ def test_outputs_that_do_not_fit_the_decoder_are_refused(params, shape) -> None:
     with pytest.raises(ModelMismatch) as caught:
         decode([np.zeros(shape, np.float32)], params, POST, LABELS, SIZE)
     assert str(list(shape)) in caught.value.message
+
+
+def test_yolo_seg_masks_map_back_to_the_image() -> None:
+    from app.inference.decoders import SegmentParams
+    from app.models.outline import polygon
+
+    protos = np.full((1, 1, 80, 80), -8.0)
+    protos[0, 0, 10:50, 8:45] = 8.0  # wider than the cat: the box trims the mask
+    row = [*cxcywh(LETTERBOXED["cat"]), 0.9, 0.1, 1.0]
+    model = constant_outputs_model([np.array([row]).T[np.newaxis], protos])
+    raw, geometry = run(model, photo(), Resize.LETTERBOX)
+    (cat,) = decode(raw, SegmentParams(), POST, LABELS, SIZE)
+    assert cat.mask is not None and cat.mask.shape == (320, 320)
+    mask = geometry.mask_to_image(cat.mask)
+    assert mask.shape == (480, 640)
+    ys, xs = np.nonzero(mask)
+    assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (100, 50, 300, 250)
+    outline = polygon(mask)
+    assert outline is not None and outline[0] == [100, 50]  # clockwise from the top-left
+    assert sorted(map(tuple, outline)) == [(100, 50), (100, 249), (299, 50), (299, 249)]
+    assert outline[1] == [299, 50]

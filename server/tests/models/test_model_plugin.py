@@ -91,3 +91,20 @@ def test_unset_thresholds_follow_the_serving_versions_manifest(tmp_path) -> None
         result = harness.call("cats", {**IMAGE, "version": 2})
         assert result["count"] == 0  # 0.5 < 0.6, though the tool's schema still says 0.3
         assert harness.call("cats", {**IMAGE, "version": 2, "score_threshold": 0.4})["count"]
+
+
+def test_segment(tmp_path) -> None:
+    protos = np.full((1, 1, 80, 80), -8.0)
+    protos[0, 0, 10:50, 8:45] = 8.0
+    row = [100.0, 115.0, 100.0, 100.0, 0.9, 1.0]
+    model = constant_outputs_model([np.array([row]).T[np.newaxis], protos])
+    manifest = {
+        "task": "segment",
+        "labels": ["cat"],
+        "input": {"width": 320, "height": 320},
+        "decoder": {"family": "yolo_seg"},
+    }
+    with PluginHarness(stored(tmp_path, "outlines", model, manifest)) as harness:
+        (cat,) = harness.call("outlines.segment", IMAGE)["detections"]
+    assert cat["box"] == CAT_BOX
+    assert cat["polygon"] == [[100, 50], [299, 50], [299, 249], [100, 249]]

@@ -14,11 +14,12 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from app.inference.decoders import classification, keypoints, nanodet, ssd, yolo
+from app.inference.decoders import classification, keypoints, nanodet, segment, ssd, yolo
 from app.inference.decoders.base import Classification, Detection, Postprocess
 from app.inference.decoders.classification import ClassifyParams
 from app.inference.decoders.keypoints import COCO_KEYPOINTS, KeypointsParams
 from app.inference.decoders.nanodet import NanoDetParams
+from app.inference.decoders.segment import SegmentParams
 from app.inference.decoders.ssd import SsdParams
 from app.inference.decoders.yolo import YoloParams
 
@@ -31,6 +32,7 @@ __all__ = [
     "KeypointsParams",
     "NanoDetParams",
     "Postprocess",
+    "SegmentParams",
     "SsdParams",
     "YoloParams",
     "decode",
@@ -38,14 +40,19 @@ __all__ = [
 
 #: A manifest's ``decoder`` section: one of the families, chosen by its ``family`` field.
 DecoderParams = Annotated[
-    YoloParams | NanoDetParams | SsdParams | ClassifyParams | KeypointsParams,
+    YoloParams | NanoDetParams | SsdParams | ClassifyParams | KeypointsParams | SegmentParams,
     Field(discriminator="family"),
 ]
 
 
 def decode(
     outputs: Sequence[np.ndarray],
-    params: YoloParams | NanoDetParams | SsdParams | ClassifyParams | KeypointsParams,
+    params: YoloParams
+    | NanoDetParams
+    | SsdParams
+    | ClassifyParams
+    | KeypointsParams
+    | SegmentParams,
     post: Postprocess,
     labels: Sequence[str],
     input_size: tuple[int, int],
@@ -57,6 +64,8 @@ def decode(
         return nanodet.decode(outputs, params, post, labels, input_size)
     if isinstance(params, SsdParams):
         return ssd.decode(outputs, params, post, labels, input_size)
+    if isinstance(params, SegmentParams):
+        return segment.decode(outputs, params, post, labels, input_size)
     if isinstance(params, KeypointsParams):
         return keypoints.decode(outputs, params, post, labels, input_size)
     return classification.decode(outputs, params, post, labels, input_size)

@@ -16,7 +16,8 @@ from app.inference.nms import batched_nms, nms
 class Detection:
     """One thing found, in model-input pixels until mapped back with a ``Geometry``.
 
-    ``keypoints`` is ``[K, 3]``: x, y and a visibility/confidence score per point.
+    ``keypoints`` is ``[K, 3]``: x, y and a visibility/confidence score per point;
+    ``mask`` a boolean ``[H, W]`` at model-input resolution (segmentation).
     """
 
     box: tuple[float, float, float, float]  # x1, y1, x2, y2
@@ -24,6 +25,7 @@ class Detection:
     label: str
     confidence: float
     keypoints: np.ndarray | None = None
+    mask: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
