@@ -41,6 +41,8 @@ log = logging.getLogger("visor.models")
 
 #: How often a worker looks for a new default version.
 WATCH_INTERVAL_S = 0.2
+#: Versions one worker keeps loaded: the default and the most recently pinned others.
+MAX_LOADED_VERSIONS = 3
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,9 @@ class ModelPlugin(Plugin):
     def _load(self, version: int) -> LoadedModel:
         """Load one version and run it once, so its first real call is not its slowest."""
         with self._lock:
-            cached = self._loaded.get(version)
+            cached = self._loaded.pop(version, None)
+            if cached is not None:
+                self._loaded[version] = cached  # most recently used last
         if cached is not None:
             return cached
         loaded = LoadedModel(
@@ -131,7 +135,12 @@ class ModelPlugin(Plugin):
         )
         loaded.infer(smoke_image())
         with self._lock:
-            return self._loaded.setdefault(version, loaded)
+            kept = self._loaded.setdefault(version, loaded)
+            current = self._current.version if self._current is not None else version
+            while len(self._loaded) > MAX_LOADED_VERSIONS:  # pinned old versions: LRU
+                oldest = next(v for v in self._loaded if v not in (current, version))
+                del self._loaded[oldest]
+            return kept
 
     def _watch(self) -> None:
         while not self._stop.wait(WATCH_INTERVAL_S):

@@ -108,3 +108,20 @@ def test_segment(tmp_path) -> None:
         (cat,) = harness.call("outlines.segment", IMAGE)["detections"]
     assert cat["box"] == CAT_BOX
     assert cat["polygon"] == [[100, 50], [299, 50], [299, 249], [100, 249]]
+
+
+def test_a_worker_keeps_few_versions_loaded(tmp_path) -> None:
+    """Pinning every old version in turn does not load them all into one worker."""
+    from app.models.plugin import MAX_LOADED_VERSIONS
+
+    manifest = yolo_manifest(["cat", "dog"])
+    for _ in range(5):
+        plugin = stored(tmp_path, "cats", yolo_v5_model([0.9, 0.1]), manifest)
+    with PluginHarness(plugin) as harness:
+        for version in (1, 2, 3, 4, 1):
+            assert (
+                harness.call("cats", {**IMAGE, "version": version})["model"]["version"] == version
+            )
+        loaded = harness.registry.get("cats").instance._loaded
+        assert len(loaded) == MAX_LOADED_VERSIONS
+        assert {5, 1} <= set(loaded)  # the default and the last pinned
