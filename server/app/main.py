@@ -23,6 +23,7 @@ from app.api.routes import streams as stream_routes
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
+from app.body_budget import BodyBudget
 from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.jobs.store.engine import build_engine
@@ -69,8 +70,10 @@ def create_app(
             quota_bytes=settings.file_quota_bytes,
         ),
     )
+    # Request bodies and downloaded images share one memory budget (app/body_budget.py).
+    bodies = BodyBudget(max(settings.max_bodies_in_flight_bytes, settings.max_request_bytes))
     plugin_service = PluginManagementService.from_settings(
-        settings, registry, executor, sources=plugin_sources, files=file_store.read
+        settings, registry, executor, sources=plugin_sources, files=file_store.read, budget=bodies
     )
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
@@ -148,7 +151,7 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_bytes,
-        max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
+        budget=bodies,
         spooled_paths=_spooled_upload_paths(settings),
     )
     install_cors(app, settings.allowed_origins)

@@ -144,7 +144,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = 40 * 1024 * 1024
     max_bodies_in_flight_bytes: int = Field(
         default=256 * 1024 * 1024,
-        description="Request bodies held at once; beyond it, 503 overloaded before reading.",
+        description="Request bodies and image_url downloads held at once; beyond it, 503 "
+        "overloaded (before reading, when the body declares its size).",
     )
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.body_budget import BodyBudget
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
 from app.inputs.base64_text import (
@@ -69,7 +70,13 @@ class InputResolver:
         self._paths = paths or PathReader((), max_bytes=max_bytes)
 
     @classmethod
-    def from_settings(cls, settings: Settings, files: FileReader | None = None) -> InputResolver:
+    def from_settings(
+        cls,
+        settings: Settings,
+        files: FileReader | None = None,
+        budget: BodyBudget | None = None,
+    ) -> InputResolver:
+        """``budget``: the server's body budget, which downloaded images count in."""
         policy = UrlPolicy(
             enabled=settings.allow_url_inputs,
             max_bytes=settings.max_image_bytes,
@@ -82,7 +89,7 @@ class InputResolver:
         return cls(
             max_bytes=settings.max_image_bytes,
             files=files,
-            urls=UrlFetcher(policy),
+            urls=UrlFetcher(policy, budget=budget),
             paths=PathReader(settings.input_roots, max_bytes=settings.max_image_bytes),
         )
 

@@ -31,6 +31,7 @@ from app.settings import Settings
 Answer = tuple[str, int | None, dict[str, Any]]  # ("ok"|"error", status, result|error)
 PLUGIN, TOOL = "image_info", "describe"
 MISSING_ID = "0" * 32
+FULL_WIDTH_LOOPBACK = "http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/x.png"  # 127.0.0.1
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +150,7 @@ def _forms(photo: bytes, uploaded: str, trusted: ImageServer, root: Path) -> dic
         "image_ref": {"image_ref": uploaded},
         "image_url": {"image_url": trusted.url("/image")},
         "image_url-redirected": {"image_url": trusted.url("/redirect?to=/image")},
+        "image_url-non-ascii": {"image_url": trusted.url("/bild-ü.jpg")},
         "image_path": {"image_path": str(root / "photo.jpg")},
         "image_path-relative": {"image_path": "photo.jpg"},
     }
@@ -162,6 +164,7 @@ FORMS = [
     "image_ref",
     "image_url",
     "image_url-redirected",
+    "image_url-non-ascii",
     "image_path",
     "image_path-relative",
 ]
@@ -229,6 +232,7 @@ def _bad_inputs(
         ),
         "url-not-an-image": ({"image_url": trusted.url("/text")}, 400, "content type"),
         "url-file-scheme": ({"image_url": "file:///etc/passwd"}, 400, "http(s)"),
+        "url-full-width-host": ({"image_url": FULL_WIDTH_LOOPBACK}, 400, "not a valid URL"),
         "path-dotdot": ({"image_path": "../secret.jpg"}, 400, "outside the allowed"),
         "path-symlink": ({"image_path": "escape.jpg"}, 400, "outside the allowed"),
         "path-text-file": ({"image_path": "sub/notes.txt"}, 400, "look like text"),
@@ -249,6 +253,7 @@ BAD = [
     "url-redirect-to-loopback",
     "url-not-an-image",
     "url-file-scheme",
+    "url-full-width-host",
     "path-dotdot",
     "path-symlink",
     "path-text-file",
