@@ -149,6 +149,13 @@ class Settings(BaseSettings):
     )
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
+    max_args_depth: int = Field(
+        default=64,
+        ge=2,
+        le=200,
+        description="How deep a call's arguments may nest (objects/arrays), on every door: "
+        "deeper ones are refused with invalid_input.",
+    )
 
     # -- inputs by reference and uploaded files (docs/inputs.md) ----------------------------
     allow_url_inputs: bool = Field(

@@ -167,6 +167,7 @@ class JobManagementService:
         else:
             tool, spec = self.resolve_tool(plugin, tool)
             if uploaded is not None:
+                inputs.check_nesting(payload)
                 args, image = payload, uploaded
             else:
                 args, image = inputs.take_image(spec, payload)

@@ -287,3 +287,56 @@ def test_one_answer_per_bad_input_on_every_door(
         "mime_type",
     )
     assert len(private_host.hits) == hits  # no door ever reached the private server
+
+
+# -- one nesting limit, on every door -------------------------------------------------------
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"a": value}
+    return value  # type: ignore[no-any-return]
+
+
+def door_mcp_raw(live: LiveServer, http: httpx.Client, form: dict[str, Any]) -> Answer:
+    """A raw ``tools/call`` (the SDK's client refuses to serialise such depths itself)."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": f"{PLUGIN}.{TOOL}", "arguments": form},
+    }
+    headers = {
+        "mcp-protocol-version": "2025-11-25",
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+    }
+    answer = http.post("/mcp", content=json.dumps(body), headers=headers)
+    if answer.status_code == 400:  # the SDK's JSON-RPC parser stops at ~255 levels itself
+        return "rpc-error", 400, answer.json()["error"]
+    assert answer.status_code == 200, answer.text
+    result = answer.json()["result"]
+    payload = json.loads(result["content"][0]["text"])
+    return ("error", None, payload["error"]) if result["isError"] else ("ok", None, payload)
+
+
+NESTING_DOORS = {**DOORS, "mcp": door_mcp_raw}
+
+
+@pytest.mark.parametrize("door", list(NESTING_DOORS))
+@pytest.mark.parametrize("depth", [100, 300, 800])  # orjson writes ~250, parsers read ~1000
+def test_args_nested_past_the_limit_are_refused_on_every_door(
+    live: LiveServer, http: httpx.Client, photo_jpeg: bytes, door: str, depth: int
+) -> None:
+    # "args": analyze and jobs take tool arguments there; the run route takes it as one.
+    payload = {"image": base64.b64encode(photo_jpeg).decode(), "args": _nested(depth)}
+    kind, status, error = NESTING_DOORS[door](live, http, payload)
+    if kind == "rpc-error":
+        assert depth > 250 and error["code"] == -32700  # a parse error, not a crash
+        return
+    assert kind == "error", error
+    assert (error["type"], error["details"]["code"]) == ("ValidationError", "invalid_input")
+    assert status in (None, 400)
+    assert "nested more than 64 levels deep" in error["message"]
+    assert error["details"]["limit_depth"] == 64
