@@ -68,6 +68,7 @@ def create_app(
             max_video_bytes=settings.max_video_bytes,
             ttl_s=settings.file_ttl_s,
             quota_bytes=settings.file_quota_bytes,
+            max_files=settings.file_max_count,
         ),
     )
     # Request bodies and downloaded images share one memory budget (app/body_budget.py).

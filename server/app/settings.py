@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     file_quota_bytes: int = Field(
         default=1024 * 1024 * 1024, ge=0, description="Bytes of uploaded files per owner."
     )
+    file_max_count: int = Field(
+        default=1000, ge=1, description="Uploaded files one owner may store at once."
+    )
 
     # -- video jobs (docs/video.md) ---------------------------------------------------------
     max_video_bytes: int = Field(
