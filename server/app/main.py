@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
+from app.api.head import HeadAsGet
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi
 from app.api.routes import analyze, files, health, jobs, keys, metrics, pipelines, plugins, video
@@ -148,6 +149,7 @@ def create_app(
 
     install_error_handlers(app)
     install_openapi(app)  # adds what the middleware below answers to every operation
+    app.add_middleware(HeadAsGet, router=app.router)  # HEAD answers like GET, without a body
     app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
     app.add_middleware(
         RequestContextMiddleware,
