@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from app.inputs.base64_text import refuse
 FIELD = "image_url"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _USER_AGENT = b"Visor image fetcher"
+_SPOOL_IN_MEMORY_BYTES = 1024 * 1024  # larger downloads are spooled to a temporary file
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -266,26 +268,30 @@ class UrlFetcher:
             return self._read_into(resp, own)
 
     def _read_into(self, resp: httpcore.Response, share: Share | None) -> bytes:
+        """The body, spooled to a temporary file past 1 MiB: a body refused at the size
+        limit or the budget never sat in memory, and one that is kept is read back in one
+        allocation of its exact size (growing buffers left the heap fragmented)."""
         limit = self._policy.max_bytes
-        chunks: list[bytes] = []
         size = 0
-        for chunk in resp.iter_stream():
-            size += len(chunk)
-            if size > limit:
-                raise refuse(FIELD, f"is more than {limit} bytes", limit_bytes=limit)
-            if share is not None and not share.take(len(chunk)):
-                raise VisorError(
-                    f"{FIELD} cannot be downloaded now: the server holds "
-                    f"{share.budget.limit_bytes} bytes of bodies already; retry shortly",
-                    code=ErrorCode.OVERLOADED,
-                    details={
-                        "field": FIELD,
-                        "limit_bytes": share.budget.limit_bytes,
-                        "retry_after_s": DEFAULT_RETRY_AFTER_S,
-                    },
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY_BYTES) as spool:
+            for chunk in resp.iter_stream():
+                size += len(chunk)
+                if size > limit:
+                    raise refuse(FIELD, f"is more than {limit} bytes", limit_bytes=limit)
+                if share is not None and not share.take(len(chunk)):
+                    raise VisorError(
+                        f"{FIELD} cannot be downloaded now: the server holds "
+                        f"{share.budget.limit_bytes} bytes of bodies already; retry shortly",
+                        code=ErrorCode.OVERLOADED,
+                        details={
+                            "field": FIELD,
+                            "limit_bytes": share.budget.limit_bytes,
+                            "retry_after_s": DEFAULT_RETRY_AFTER_S,
+                        },
+                    )
+                spool.write(chunk)
+            spool.seek(0)
+            return spool.read()
 
 
 def _checked_url(value: object, *, redirect: bool = False) -> str:
