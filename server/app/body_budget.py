@@ -32,12 +32,15 @@ class BodyBudget:
     def held_bytes(self) -> int:
         return self._held
 
-    def take(self, size: int) -> bool:
-        """Hold ``size`` more bytes if they fit; False (and nothing held) if they do not."""
+    def take(self, size: int, share: Share | None = None) -> bool:
+        """Hold ``size`` more bytes if they fit (counted in ``share`` too); False, and
+        nothing held, if they do not."""
         with self._lock:
             if self._held + size > self.limit_bytes:
                 return False
             self._held += size
+            if share is not None:  # under the lock: a request's loop and its worker
+                share.held_bytes += size  # thread may both take in one share
             return True
 
     def give_back(self, size: int) -> None:
@@ -64,17 +67,12 @@ class Share:
         self.held_bytes = 0
 
     def take(self, size: int) -> bool:
-        if size <= 0:
-            return True
-        if not self.budget.take(size):
-            return False
-        self.held_bytes += size
-        return True
+        return size <= 0 or self.budget.take(size, self)
 
     def close(self) -> None:
-        held, self.held_bytes = self.held_bytes, 0
-        if held:
-            self.budget.give_back(held)
+        with self.budget._lock:
+            self.budget._held -= self.held_bytes
+            self.held_bytes = 0
 
 
 _CURRENT: ContextVar[Share | None] = ContextVar("visor_body_share", default=None)

@@ -17,7 +17,7 @@ import pytest
 from helpers import builtin_sources
 from image_server import ImageServer
 
-from app.body_budget import BodyBudget
+from app.body_budget import BodyBudget, Share
 from app.errors import ErrorCode, VisorError
 from app.inputs.urls import UrlFetcher, UrlPolicy
 from app.plugins.base import InvalidInput
@@ -74,9 +74,9 @@ def test_concurrent_endless_bodies_never_hold_more_than_the_budget(
     lock = threading.Lock()
     original = budget.take
 
-    def take(size: int) -> bool:  # watch the real budget from the inside
+    def take(size: int, share: Share | None = None) -> bool:  # watch the real budget
         nonlocal most
-        ok = original(size)
+        ok = original(size, share)
         with lock:
             most = max(most, budget.held_bytes)
         return ok

@@ -20,7 +20,7 @@ def capped(make_client: Any) -> TestClient:
 
 @pytest.mark.parametrize(
     ("sample", "estimate"),
-    [({"fps": 2}, 12), ({"every_n_frames": 1}, 60), ({"fps": 10, "start_s": 5.0}, 10)],
+    [({"fps": 2}, 12), ({"every_n_frames": 1, "start_s": 1.0}, 50)],
 )
 def test_a_rule_over_the_cap_is_refused_at_submit(
     capped: TestClient, scripted_mp4: Path, sample: dict[str, Any], estimate: int
