@@ -11,7 +11,8 @@ One deadline covers the whole fetch: connect, TLS, headers, body and every redir
 socket operation waits at most the time left until it, so an origin that drips a byte at a
 time cannot stretch the call (a per-read timeout alone restarts with every byte). The body
 is held in the server's body budget (:mod:`app.body_budget`) as it arrives, like a request
-body: concurrent downloads cannot grow memory past it. A URL is normalised the way browsers
+body, and spooled to a temporary file past 1 MiB: concurrent downloads cannot grow memory
+past the budget, and a refused one never sat in memory. A URL is normalised the way browsers
 do (IDNA host, percent-encoded path and query) before anything is sent.
 """
 
@@ -238,7 +239,7 @@ class UrlFetcher:
                         f"is not an image: the server says its content type is "
                         f"{content_type or 'unknown'!r}",
                     )
-                return self._read(resp, fields, deadline), content_type
+                return self._read(resp, fields), content_type
         except BlockedAddress as exc:
             if exc.host.strip("[]") == exc.address:
                 what = f"{exc.address} is a {exc.why} address"
@@ -254,7 +255,7 @@ class UrlFetcher:
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
             raise refuse(FIELD, f"could not be fetched: {type(exc).__name__}") from None
 
-    def _read(self, resp: httpcore.Response, fields: dict[str, str], deadline: float) -> bytes:
+    def _read(self, resp: httpcore.Response, fields: dict[str, str]) -> bytes:
         limit = self._policy.max_bytes
         declared = fields.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
