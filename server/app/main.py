@@ -142,6 +142,7 @@ def create_app(
     app.state.pipeline_service = pipeline_service
     app.state.video_service = video_service
     app.state.file_store = file_store
+    app.state.body_budget = bodies  # bodies in flight: requests, image_url downloads
     app.state.metrics = prometheus
     app.state.mcp = mcp
     app.state.auth = auth
