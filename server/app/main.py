@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from app.api.errors import install_error_handlers
+from app.api.head import HeadAsGet
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi
 from app.api.routes import (
@@ -35,7 +36,7 @@ from app.api.routes import streams as stream_routes
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
-from app.budget import BodyBudget
+from app.body_budget import BodyBudget
 from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.mcp.factory import build_mcp_endpoint
@@ -88,10 +89,13 @@ def create_app(
             max_video_bytes=settings.max_video_bytes,
             ttl_s=settings.file_ttl_s,
             quota_bytes=settings.file_quota_bytes,
+            max_files=settings.file_max_count,
         ),
     )
+    # Request bodies, downloaded images and stream frames share one budget (app/body_budget.py).
+    bodies = BodyBudget(max(settings.max_bodies_in_flight_bytes, settings.max_request_bytes))
     plugin_service = PluginManagementService.from_settings(
-        settings, registry, executor, sources=plugin_sources, files=file_store.read
+        settings, registry, executor, sources=plugin_sources, files=file_store.read, budget=bodies
     )
     model_service = ModelService.from_settings(settings, plugin_service)  # a plugin source
     job_service = JobManagementService.from_settings(settings, plugin_service)
@@ -163,24 +167,23 @@ def create_app(
     app.state.pipeline_service = pipeline_service
     app.state.video_service = video_service
     app.state.file_store = file_store
+    # Bodies held in memory at once: requests, image_url downloads and live-stream frames.
+    app.state.body_budget = bodies
     app.state.metrics = prometheus
     app.state.mcp = mcp
     app.state.auth = auth
-    # Bodies held in memory at once: HTTP request bodies and live-stream frames together.
-    body_budget = BodyBudget(max(settings.max_bodies_in_flight_bytes, settings.max_request_bytes))
-    app.state.body_budget = body_budget
     app.state.stream_limits = StreamLimits.from_settings(settings)
     app.state.ready = False
 
     install_error_handlers(app)
     install_openapi(app)  # adds what the middleware below answers to every operation
+    app.add_middleware(HeadAsGet, router=app.router)  # HEAD answers like GET, without a body
     app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_bytes,
-        max_in_flight_bytes=settings.max_bodies_in_flight_bytes,
+        budget=bodies,
         spooled_paths=_spooled_upload_paths(settings),
-        budget=body_budget,
     )
     install_cors(app, settings.allowed_origins)
     app.add_middleware(CountRequests, requests=requests)  # outermost: all accepted requests

@@ -193,10 +193,18 @@ class Settings(BaseSettings):
     max_request_bytes: int = 40 * 1024 * 1024
     max_bodies_in_flight_bytes: int = Field(
         default=256 * 1024 * 1024,
-        description="Request bodies held at once; beyond it, 503 overloaded before reading.",
+        description="Request bodies and image_url downloads held at once; beyond it, 503 "
+        "overloaded (before reading, when the body declares its size).",
     )
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
+    max_args_depth: int = Field(
+        default=64,
+        ge=2,
+        le=200,
+        description="How deep a call's arguments may nest (objects/arrays), on every door: "
+        "deeper ones are refused with invalid_input.",
+    )
 
     # -- inputs by reference and uploaded files (docs/inputs.md) ----------------------------
     allow_url_inputs: bool = Field(
@@ -219,6 +227,9 @@ class Settings(BaseSettings):
     )
     file_quota_bytes: int = Field(
         default=1024 * 1024 * 1024, ge=0, description="Bytes of uploaded files per owner."
+    )
+    file_max_count: int = Field(
+        default=1000, ge=1, description="Uploaded files one owner may store at once."
     )
 
     # -- video jobs (docs/video.md) ---------------------------------------------------------

@@ -9,8 +9,9 @@ Cheap on the hot path: a header scan and two integer updates per request.
 - All bodies being handled at once may hold at most ``max_in_flight_bytes``: a request whose
   declared body does not fit is answered 503 ``overloaded`` with ``Retry-After`` before a
   byte of it is read; a chunked body is counted as it arrives. A request's share is given
-  back when its response is done, since that is when its body's memory is freed. The
-  budget (:class:`~app.budget.BodyBudget`) is shared with live-stream frames.
+  back when its response is done, since that is when its body's memory is freed. The budget
+  is shared (:mod:`app.body_budget`): an image the request's call downloads and live-stream
+  frames count in it too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.budget import BodyBudget
+from app.body_budget import BodyBudget
 from app.errors import DEFAULT_RETRY_AFTER_S, ErrorCode, build_envelope, public_error
 from app.responses import FastJSONResponse
 
@@ -53,17 +54,16 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         max_body_bytes: int,
-        max_in_flight_bytes: int,
+        budget: BodyBudget,
         spooled_paths: dict[str, int] | None = None,
-        budget: BodyBudget | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         # Upload routes whose multipart parts are spooled to disk: their own (larger) body
         # limit, and not counted in flight (their bodies do not stay in memory).
         self.spooled_paths = dict(spooled_paths or {})
-        # Bytes of bodies held by requests being handled (and by streams, when shared).
-        self.budget = budget or BodyBudget(max(max_in_flight_bytes, max_body_bytes))
+        self.budget = budget
+        self.max_in_flight_bytes = budget.limit_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,39 +85,39 @@ class RequestContextMiddleware:
         if declared is not None and declared > limit:
             await self._refuse(scope, receive, send, request_id, BodyTooLarge(limit))
             return
-        held = (declared or 0) if spooled is None else 0
-        budget = self.budget
-        if held and not budget.try_take(held):
-            await self._refuse(scope, receive, send, request_id, BodiesInFlight(budget.limit))
-            return
-        received = 0
+        with self.budget.share() as share:
+            held = (declared or 0) if spooled is None else 0
+            if not share.take(held):
+                await self._refuse(
+                    scope, receive, send, request_id, BodiesInFlight(self.max_in_flight_bytes)
+                )
+                return
+            received = 0
 
-        async def limited_receive() -> Message:
-            nonlocal received, held
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-                if received > held and spooled is None:  # chunked body: count as it comes
-                    if not budget.try_take(received - held):
-                        raise BodiesInFlight(budget.limit)
-                    held = received
-            return message
+            async def limited_receive() -> Message:
+                nonlocal received, held
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise BodyTooLarge(limit)
+                    if received > held and spooled is None:  # chunked body: count as it comes
+                        if not share.take(received - held):
+                            raise BodiesInFlight(self.max_in_flight_bytes)
+                        held = received
+                return message
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
-                message["headers"] = headers
-            await send(message)
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = list(message.get("headers", []))
+                    headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
+                    message["headers"] = headers
+                await send(message)
 
-        try:
-            await self.app(scope, limited_receive, send_with_id)
-        except (BodyTooLarge, BodiesInFlight) as exc:
-            await self._refuse(scope, receive, send, request_id, exc)
-        finally:
-            budget.give_back(held)
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except (BodyTooLarge, BodiesInFlight) as exc:
+                await self._refuse(scope, receive, send, request_id, exc)
 
     async def _refuse(
         self,

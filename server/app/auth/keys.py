@@ -69,6 +69,10 @@ class ApiKey(Quotas):
     )
 
 
+#: The longest lifetime a key may be given (100 years): keeps its expiry a storable instant.
+MAX_EXPIRES_DAYS = 36_500
+
+
 class KeyCreate(Quotas):
     """``POST /v1/keys``."""
 
@@ -76,7 +80,12 @@ class KeyCreate(Quotas):
 
     name: str = Field(pattern=NAME_PATTERN, description="Unique among active keys.")
     scope: Scope
-    expires_days: float | None = Field(default=None, gt=0, description="Null: never expires.")
+    expires_days: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_EXPIRES_DAYS,
+        description="Days until the key expires (at most 100 years). Null: never expires.",
+    )
 
 
 class KeyCreated(BaseModel):

@@ -18,6 +18,18 @@ class FileInfo(BaseModel):
 
 
 class FileList(BaseModel):
+    """One page of the owner's files, newest first, with the owner's totals."""
+
     files: list[FileInfo]
+    next_cursor: str | None = Field(default=None, description="Pass as ?cursor= for the next page.")
     used_bytes: int = Field(description="Bytes this owner stores now.")
     quota_bytes: int = Field(description="Bytes this owner may store.")
+    file_count: int = Field(description="Files this owner stores now (all pages).")
+    max_files: int = Field(description="Files this owner may store.")
+
+
+class FileQuery(BaseModel):
+    """Paging for ``GET /v1/files`` (newest first), as ``GET /v1/jobs`` pages."""
+
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None

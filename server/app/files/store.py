@@ -20,15 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, or_, select
 
 from app.errors import ErrorCode, VisorError
-from app.files.models import FileInfo, FileList
+from app.files.models import FileInfo, FileList, FileQuery
 from app.files.sniff import is_video_type, sniff_video_type
 from app.files.tables import files
 from app.plugins.images import describe_bytes, sniff_mime_type
 from app.store import leftovers
 from app.store.clock import iso_from_micros, now_us
+from app.store.cursors import decode_cursor, encode_cursor
 from app.store.engine import WRITE
 from app.store.ids import new_id
 
@@ -45,6 +46,7 @@ class FileLimits:
     max_video_bytes: int = 2 * 1024 * 1024 * 1024  # videos (mp4, mov, webm, mkv): app.video
     ttl_s: float = 24 * 3600.0
     quota_bytes: int = 1024 * 1024 * 1024
+    max_files: int = 1000  # per owner: bounds a listing and the rows one key can make
 
 
 class FileNotFound(VisorError):
@@ -177,27 +179,44 @@ class FileStore:
             )
         return path, info
 
-    def list_files(self, owner: str | None) -> FileList:
+    def list_files(self, owner: str | None, query: FileQuery | None = None) -> FileList:
+        """One page of the owner's live files, newest first (``query.cursor`` continues)."""
+        query = query or FileQuery()
         self.purge_expired()
-        stmt = (
-            select(files)
-            .where(_owned_by(owner), files.c.expires_us >= now_us())
-            .order_by(files.c.created_us.desc())
-        )
+        stmt = select(files).where(_owned_by(owner), files.c.expires_us >= now_us())
+        if query.cursor:
+            created, last_id = decode_cursor(query.cursor)
+            stmt = stmt.where(
+                or_(
+                    files.c.created_us < created,
+                    and_(files.c.created_us == created, files.c.id < last_id),
+                )
+            )
+        stmt = stmt.order_by(files.c.created_us.desc(), files.c.id.desc()).limit(query.limit + 1)
         with self._engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
+        page = rows[: query.limit]
+        next_cursor = None
+        if len(rows) > query.limit:
+            next_cursor = encode_cursor(page[-1]["created_us"], page[-1]["id"])
+        count, used = self.usage(owner)
         return FileList(
-            files=[_info(r) for r in rows],
-            used_bytes=sum(int(r["size_bytes"]) for r in rows),
+            files=[_info(r) for r in page],
+            next_cursor=next_cursor,
+            used_bytes=used,
             quota_bytes=self._limits.quota_bytes,
+            file_count=count,
+            max_files=self._limits.max_files,
         )
 
-    def used_bytes(self, owner: str | None) -> int:
-        stmt = select(func.coalesce(func.sum(files.c.size_bytes), 0)).where(
+    def usage(self, owner: str | None) -> tuple[int, int]:
+        """``(files, bytes)`` the owner stores now."""
+        stmt = select(func.count(), func.coalesce(func.sum(files.c.size_bytes), 0)).where(
             _owned_by(owner), files.c.expires_us >= now_us()
         )
         with self._engine.connect() as conn:
-            return int(conn.execute(stmt).scalar() or 0)
+            count, used = conn.execute(stmt).one()
+        return int(count), int(used or 0)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -246,7 +265,14 @@ class FileStore:
                 code=ErrorCode.INVALID_INPUT,
                 details={"field": "file", "looks_like": looks},
             )
-        used = self.used_bytes(owner)
+        count, used = self.usage(owner)
+        if count >= self._limits.max_files:
+            raise VisorError(
+                f"file count quota reached: {count} of {self._limits.max_files} files stored; "
+                "delete files (DELETE /v1/files/{id}) or wait for them to expire",
+                code=ErrorCode.PAYLOAD_TOO_LARGE,
+                details={"file_count": count, "max_files": self._limits.max_files},
+            )
         quota = self._limits.quota_bytes
         if used + size > quota:
             raise VisorError(

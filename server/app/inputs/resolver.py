@@ -9,7 +9,9 @@ then, and its bytes are pinned into the job's stored input, so an upload that ex
 later cannot fail the job.
 
 The resolver acts on tools whose input schema has an ``image`` property; a reference
-field the tool declares itself (say, its own ``image_url``) is left to the tool.
+field the tool declares itself (say, its own ``image_url``) is left to the tool. Since every
+door's payload passes through it, it also refuses arguments nested deeper than
+``VISOR_MAX_ARGS_DEPTH`` (:mod:`app.inputs.nesting`), for every tool, image or not.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.body_budget import BodyBudget
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
+from app.inputs.nesting import DEFAULT_MAX_DEPTH, check_depth
 from app.inputs.paths import PathReader
 from app.inputs.urls import UrlFetcher, UrlPolicy
 from app.plugins.base import InvalidInput, ToolSpec
@@ -62,14 +66,22 @@ class InputResolver:
         files: FileReader | None = None,
         urls: UrlFetcher | None = None,
         paths: PathReader | None = None,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self._max_bytes = max_bytes
+        self._max_depth = max_depth
         self._files = files
         self._urls = urls or UrlFetcher(UrlPolicy(enabled=False))
         self._paths = paths or PathReader((), max_bytes=max_bytes)
 
     @classmethod
-    def from_settings(cls, settings: Settings, files: FileReader | None = None) -> InputResolver:
+    def from_settings(
+        cls,
+        settings: Settings,
+        files: FileReader | None = None,
+        budget: BodyBudget | None = None,
+    ) -> InputResolver:
+        """``budget``: the server's body budget, which downloaded images count in."""
         policy = UrlPolicy(
             enabled=settings.allow_url_inputs,
             max_bytes=settings.max_image_bytes,
@@ -82,15 +94,16 @@ class InputResolver:
         return cls(
             max_bytes=settings.max_image_bytes,
             files=files,
-            urls=UrlFetcher(policy),
+            urls=UrlFetcher(policy, budget=budget),
             paths=PathReader(settings.input_roots, max_bytes=settings.max_image_bytes),
+            max_depth=settings.max_args_depth,
         )
 
     # -- the two entry points ---------------------------------------------------------------
 
     def resolve(self, spec: ToolSpec, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload with its image (in whatever form) as clean base64 + mime type."""
-        rest, image = self.take_image(spec, payload)
+        rest, image = self.take_image(spec, payload)  # checks the nesting too
         if image is None:
             return payload
         rest["image"] = image.base64()
@@ -103,6 +116,7 @@ class InputResolver:
     ) -> tuple[dict[str, Any], ResolvedImage | None]:
         """``(payload without its image fields, the image)``; ``(payload, None)`` when the
         tool takes no image or the call gives none (the schema then says what is missing)."""
+        self.check_nesting(payload)
         fields = _image_fields(spec)
         given = [f for f in fields if f in payload and payload[f] is not None]
         if not given:
@@ -122,6 +136,10 @@ class InputResolver:
         image = self._load(field, payload[field], declared, owner)
         rest = {k: v for k, v in payload.items() if k not in fields and k != "mime_type"}
         return rest, image
+
+    def check_nesting(self, args: object) -> None:
+        """Refuse arguments nested deeper than ``VISOR_MAX_ARGS_DEPTH`` (``invalid_input``)."""
+        check_depth(args, self._max_depth)
 
     def check_bytes(self, data: bytes, declared: object, field: str = "image") -> ResolvedImage:
         """Uploaded bytes (multipart): the same size, type and agreement checks."""

@@ -17,8 +17,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
-from app.errors import ErrorCode, build_envelope, public_error
-from app.files.models import FileInfo
+from app.errors import ErrorCode, VisorError, build_envelope, public_error
+from app.files.models import FileInfo, FileQuery
 from app.files.owner import current_owner
 from app.files.store import FileStore
 
@@ -57,10 +57,16 @@ class FileResources:
     async def list(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        owner = current_owner()
-        found = await anyio.to_thread.run_sync(self._store.list_files, owner)
+        query = FileQuery(cursor=params.cursor if params is not None else None)
+        try:
+            found = await anyio.to_thread.run_sync(self._store.list_files, current_owner(), query)
+        except VisorError as exc:  # a cursor that is not ours
+            envelope = build_envelope(exc.code, exc.message, details=exc.details)
+            raise MCPError(INVALID_PARAMS, exc.message, data=public_error(envelope)) from None
         return types.ListResourcesResult(
-            resources=[_resource(info) for info in found.files], ttl_ms=0
+            resources=[_resource(info) for info in found.files],
+            next_cursor=found.next_cursor,
+            ttl_ms=0,
         )
 
     async def read(

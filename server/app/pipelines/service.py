@@ -59,7 +59,7 @@ class PipelineService:
                 code=ErrorCode.INVALID_INPUT,
                 details={"field": "name"},
             )
-        plan(spec, self._plugins.registry)
+        self._plan(spec)
         return self._store.save(spec)
 
     def run_saved(self, name: str, given: PipelineInput) -> Outcome:
@@ -68,7 +68,7 @@ class PipelineService:
     def run(self, spec: PipelineSpec, given: PipelineInput) -> Outcome:
         """``(result, {})`` or ``({}, envelope)``; checks and input errors are envelopes too."""
         try:
-            checked = plan(spec, self._plugins.registry)
+            checked = self._plan(spec)
             image = self._image(checked, given.payload())
         except VisorError as exc:
             return {}, envelope_from_exception(exc)
@@ -94,7 +94,7 @@ class PipelineService:
                 "image_path, mime_type); its steps carry their own args",
                 code=ErrorCode.INVALID_INPUT,
             ) from exc
-        checked = plan(spec, self._plugins.registry)
+        checked = self._plan(spec)
         image = uploaded or self._image(checked, given.payload())
         return {"spec": spec.model_dump(mode="json")}, image
 
@@ -110,6 +110,13 @@ class PipelineService:
             {"image": payload.get("image"), "mime_type": payload.get("mime_type")}
         )
         return self.run(spec, given)
+
+    def _plan(self, spec: PipelineSpec) -> Plan:
+        """The spec checked against the installed tools; its steps' args within the
+        server's nesting limit (the one every door's arguments meet)."""
+        for step in spec.steps:
+            self._plugins.inputs.check_nesting(step.args)
+        return plan(spec, self._plugins.registry)
 
     def _image(self, checked: Plan, payload: dict[str, Any]) -> ResolvedImage | None:
         """The input image, resolved once (checked as the first step taking one would)."""

@@ -8,9 +8,9 @@ a small graph; :mod:`app.pipelines.plan` checks it against the installed tools.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -74,8 +74,8 @@ class PipelineSpec(BaseModel):
 def parse_spec(text: str | bytes) -> PipelineSpec:
     """A spec from JSON or YAML text; a ValidationError envelope when it is neither."""
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = orjson.loads(text)  # iterative: deep JSON is refused by the nesting limit
+    except orjson.JSONDecodeError:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

@@ -144,6 +144,11 @@ class JobManagementService:
             idempotency=idempotency,
         )
 
+    def check_nesting(self, args: object) -> None:
+        """Refuse arguments nested past ``VISOR_MAX_ARGS_DEPTH`` before anything else reads
+        them (the Idempotency-Key fingerprint serialises the whole submission)."""
+        self._plugins.inputs.check_nesting(args)
+
     def replay(self, idempotency: Idempotency) -> Job | None:
         """The job an earlier submit with the same Idempotency-Key made (409 if that was
         another request); None for a new key."""
@@ -175,6 +180,7 @@ class JobManagementService:
         else:
             tool, spec = self.resolve_tool(plugin, tool)
             if uploaded is not None:
+                inputs.check_nesting(payload)
                 args, image = payload, uploaded
             else:
                 args, image = inputs.take_image(spec, payload)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.auth import guard
+from app.body_budget import BodyBudget
 from app.errors import ErrorCode, VisorError
 from app.inputs.resolver import FileReader, InputResolver
 from app.plugins.base import PluginUnavailable
@@ -74,6 +75,7 @@ class PluginManagementService:
         *,
         sources: Sequence[plugin_loader.PluginSource] | None = None,
         files: FileReader | None = None,
+        budget: BodyBudget | None = None,
     ) -> PluginManagementService:
         """The service as the app and the CLI's in-process mode both build it (the CLI
         has no uploaded files: ``files`` is the app's file store)."""
@@ -88,7 +90,7 @@ class PluginManagementService:
             force_in_process=settings.force_in_process,
             in_process=[n for n, mode in settings.plugin_isolation.items() if mode == "in_process"],
             sources=sources,
-            inputs=InputResolver.from_settings(settings, files),
+            inputs=InputResolver.from_settings(settings, files, budget),
         )
 
     @property

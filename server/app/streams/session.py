@@ -12,7 +12,7 @@ is admitted as one request of the key (its rate; a frame over it is answered
 ``rate_limited`` and not run), and when the key is revoked or expires, or the dashboard
 session is signed out, the stream is closed (1008, the reason), running nothing more.
 
-A frame's bytes count in the server's in-flight body budget (:mod:`app.budget`) from
+A frame's bytes count in the server's in-flight body budget (:mod:`app.body_budget`) from
 its arrival until it is answered or displaced; a frame that does not fit is answered
 ``overloaded`` at once and never displaces the pending one.
 """
@@ -33,7 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.auth.index import Refusal
 from app.auth.lease import CredentialLost, Lease, lost_envelope
-from app.budget import BodyBudget
+from app.body_budget import BodyBudget
 from app.errors import (
     DEFAULT_RETRY_AFTER_S,
     ErrorCode,
@@ -124,14 +124,14 @@ class StreamSession:
             self._release(self.slot.put(frame))
 
     def _hold(self, frame: Frame) -> None:
-        if not self._budget.try_take(len(frame.data)):
+        if not self._budget.take(len(frame.data)):
             raise VisorError(
                 "the server holds as many request bodies and frames as it may; "
                 "this frame was not run",
                 code=ErrorCode.OVERLOADED,
                 details={
                     "frame": frame.number,
-                    "limit_bytes": self._budget.limit,
+                    "limit_bytes": self._budget.limit_bytes,
                     "retry_after_s": DEFAULT_RETRY_AFTER_S,
                 },
             )

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import mmap
 import multiprocessing
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -47,6 +48,7 @@ class DecodeRequest:
     memory_limit_mb: int | None = None
     last: tuple[int, int, float] | None = None  # the last checkpointed sample
     resume: tuple[int, int] | None = None  # its (pts, frame number), to seek to
+    probe_only: bool = False  # send the probe result, then stop (a submit's frame estimate)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,27 @@ class FrameSource:
         return message
 
 
+def probe(
+    path: Path, *, max_pixels: int, memory_limit_mb: int | None, timeout_s: float
+) -> VideoInfo:
+    """The video's probe (size, fps, duration), read by a decoder process like a job's:
+    a hostile file costs that process, not the server. Raises the decoder's error, or
+    ``invalid_input`` when probing takes longer than ``timeout_s``."""
+    request = DecodeRequest(
+        path=str(path),
+        max_pixels=max_pixels,
+        rule={},
+        memory_limit_mb=memory_limit_mb,
+        probe_only=True,
+    )
+    deadline = time.monotonic() + timeout_s
+    try:
+        with FrameSource(request, cancelled=lambda: time.monotonic() > deadline) as source:
+            return source.info
+    except DecodeCancelled:
+        raise refuse(f"probing the video took longer than {timeout_s:g} s") from None
+
+
 def _serve(conn: Connection, request: DecodeRequest) -> None:
     """The decoder process: probe, decode, sample, encode, send; errors as messages."""
     cap_heap(request.memory_limit_mb)
@@ -146,6 +169,8 @@ def _serve(conn: Connection, request: DecodeRequest) -> None:
         with VideoSource(Path(request.path), max_pixels=request.max_pixels) as source:
             info = source.info
             conn.send(("info", dataclasses.asdict(info)))
+            if request.probe_only:
+                return
             rule = SampleRule.model_validate(request.rule)
             sampler = Sampler.after(rule, Sampled(*request.last)) if request.last else Sampler(rule)
             encoder = FrameEncoder()

@@ -3,9 +3,12 @@
 At submit it checks what can be checked cheaply — the target tool or pipeline exists and
 takes an image, the args fit the tool's schema, the video is within its size limit — and
 moves the video into the job's input files (streamed from the upload, or linked from an
-uploaded file), so an expiring file id cannot fail the job. Whether the bytes are a
-readable video is the job's to find out: a hostile file ends the job FAILED with
-``invalid_input``, like every other input a running job rejects.
+uploaded file), so an expiring file id cannot fail the job. It then probes the video in a
+decoder process (as the job will) and refuses a sampling rule whose estimate is over
+``VISOR_VIDEO_MAX_FRAMES``, before any frame is processed; the job keeps its own check
+for what the estimate cannot see. Whether the bytes are a readable video is the job's to
+find out: a hostile file ends the job FAILED with ``invalid_input``, like every other
+input a running job rejects.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
 from app.settings import Settings
 from app.video.checkpoints import CheckpointStore
+from app.video.decoder import probe
 from app.video.models import (
     VIDEO_JOB_PLUGIN,
     PipelineTarget,
@@ -39,10 +43,12 @@ from app.video.models import (
     VideoJobRequest,
 )
 from app.video.runner import VideoJobRunner, VideoOptions
+from app.video.sampling import SampleRule
 
 _CHUNK = 1024 * 1024
 _IMAGE_FIELDS = {"image", "image_ref", "image_url", "image_path", "mime_type"}
 _PLACEHOLDER_PNG = "iVBORw0KGgo="  # stands in for the frame while args are checked
+_PROBE_TIMEOUT_S = 30.0  # reading a video's header; a file that takes longer is the job's
 
 
 class VideoService:
@@ -61,6 +67,7 @@ class VideoService:
         self._pipelines = pipelines
         self._files = files
         self._max_bytes = max_video_bytes
+        self._options = options or VideoOptions()
         self._checkpoints = CheckpointStore(jobs.store.engine)
         self._runner = VideoJobRunner(
             plugins,
@@ -102,6 +109,11 @@ class VideoService:
     def checkpoints(self) -> CheckpointStore:
         return self._checkpoints
 
+    def check_nesting(self, args: object) -> None:
+        """Refuse arguments nested past ``VISOR_MAX_ARGS_DEPTH`` before anything reads them
+        (the Idempotency-Key fingerprint serialises the whole submission)."""
+        self._plugins.inputs.check_nesting(args)
+
     def submit(
         self,
         request: VideoJobRequest,
@@ -112,6 +124,11 @@ class VideoService:
         """Accept a video job (202): the video is pinned into the job's input files."""
         target = self._target(request)
         staged, video = self._stage(request, upload, filename)
+        try:
+            self._check_frames(request.sample, staged)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
         stored = VideoJobInput(
             target=target, sample=request.sample, video=video, frames=request.frames
         )
@@ -154,6 +171,34 @@ class VideoService:
                 errors=problems,
             )
         return ToolTarget(plugin=request.plugin, tool=tool, args=request.args)
+
+    def _check_frames(self, rule: SampleRule, staged: Path) -> None:
+        """Refuse a rule that would sample more than the frame cap, from the probe."""
+        options = self._options
+        ceiling = rule.estimate(rule.end_s, None)  # a rate and an end: known without the video
+        if ceiling is not None and ceiling <= options.max_frames:
+            return  # no probe needed (it costs a decoder process)
+        try:
+            info = probe(
+                staged,
+                max_pixels=options.max_pixels,
+                memory_limit_mb=options.decoder_memory_mb,
+                timeout_s=_PROBE_TIMEOUT_S,
+            )
+        except VisorError:
+            return  # unreadable: the job says why, as for any hostile file
+        estimate = rule.estimate(info.duration_s, info.fps)
+        if estimate is not None and estimate > options.max_frames:
+            duration = f"{info.duration_s:.1f} s" if info.duration_s is not None else "?"
+            raise _refuse(
+                f"the sampling rule would take about {estimate} frames of this video "
+                f"({duration}); the limit is {options.max_frames} frames per job "
+                "(VISOR_VIDEO_MAX_FRAMES): sample fewer (a lower fps, a larger "
+                "every_n_frames, a time range with start_s/end_s)",
+                field="sample",
+                estimate_frames=estimate,
+                limit_frames=options.max_frames,
+            )
 
     # -- the video's bytes ------------------------------------------------------------------
 

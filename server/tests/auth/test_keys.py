@@ -121,3 +121,21 @@ def test_rest_lifecycle_and_the_secret_is_shown_once_only(
             digests = conn.execute(text("SELECT digest FROM visor_api_keys")).scalars().all()
         engine.dispose()
         assert hidden not in dump and keys.digest(secret) in digests
+
+
+@pytest.mark.parametrize("days", [1e16, 36_501])
+def test_an_expiry_past_a_century_is_refused_on_rest(make_client: Any, days: float) -> None:
+    client: TestClient = make_client([])
+    response = client.post("/v1/keys", json={"name": "far", "scope": "read", "expires_days": days})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["details"]["code"] == "invalid_input"
+    assert "expires_days" in error["message"]
+    assert client.get("/v1/keys").json()["keys"] == []  # nothing was stored
+
+
+def test_an_expiry_past_a_century_is_refused_by_the_cli(visor: Any) -> None:
+    made = visor("keys", "create", "far", "--scope", "read", "--expires-days", "1e16")
+    assert made.exit_code == 2, made.stderr
+    assert "invalid_input" in made.stderr and "expires_days" in made.stderr
+    assert "InternalError" not in made.stderr and "Traceback" not in made.stderr

@@ -142,3 +142,36 @@ def test_listing_sweeps_leftovers(
     client.app.state.file_store._next_sweep = 0.0
     assert client.get("/v1/files").status_code == 200
     assert not stray.exists()
+
+
+def test_the_listing_pages_like_jobs(make_client: Any) -> None:
+    client = make_client([], file_max_count=20)
+    ids = [_upload(client, png_bytes((8 + i, 8))).json()["id"] for i in range(7)]
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/files", params=params).json()
+        assert len(page["files"]) <= 3
+        assert (page["file_count"], page["max_files"]) == (7, 20)  # totals, whatever the page
+        seen += [f["id"] for f in page["files"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert seen == list(reversed(ids))  # newest first, each file once
+    assert client.get("/v1/files").json()["next_cursor"] is None  # 7 < the default 50
+    _error(client.get("/v1/files", params={"limit": 501}), 400, "invalid_input")
+    _error(client.get("/v1/files", params={"cursor": "not a cursor!"}), 400, "invalid_input")
+
+
+def test_files_per_owner_are_capped(make_client: Any) -> None:
+    client = make_client([], file_max_count=3)
+    kept = [_upload(client, png_bytes((8 + i, 8))).json()["id"] for i in range(3)]
+    error = _error(_upload(client, png_bytes((20, 20))), 413, "payload_too_large")
+    assert "3 of 3 files" in error["message"] and "DELETE /v1/files" in error["message"]
+    assert (error["details"]["file_count"], error["details"]["max_files"]) == (3, 3)
+    assert client.delete(f"/v1/files/{kept[0]}").status_code == 200  # room again
+    assert _upload(client, png_bytes((20, 20))).status_code == 201

@@ -28,7 +28,7 @@ class ImageServer:
                 parts = urlsplit(self.path)
                 owner.hits.append(parts.path)
                 query = parse_qs(parts.query)
-                if parts.path == "/image":
+                if parts.path in ("/image", "/bild-%C3%BC.jpg"):  # the second: /bild-ü.jpg
                     self._send(200, owner.mime, owner.image)
                 elif parts.path == "/image-as-text":
                     self._send(200, "text/plain", owner.image)
@@ -49,11 +49,29 @@ class ImageServer:
                             self.wfile.write(chunk)
                     except OSError:
                         pass
+                elif parts.path == "/drip-headers":  # a header byte every ?every= seconds
+                    self._drip(float(query.get("every", ["0.2"])[0]), int(query["bytes"][0]))
                 elif parts.path == "/stall":
                     time.sleep(float(query.get("s", ["5"])[0]))
                     self._send(200, owner.mime, owner.image)
                 else:
                     self._send(404, "text/plain", b"no")
+
+            def _drip(self, every_s: float, count: int) -> None:
+                """Headers one byte at a time (``count`` bytes of padding), then the image."""
+                head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * count + b"\r\n"
+                tail = (
+                    f"Content-Type: {owner.mime}\r\nContent-Length: {len(owner.image)}\r\n\r\n"
+                ).encode()
+                try:
+                    for i in range(len(head)):
+                        self.wfile.write(head[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(every_s)
+                    self.wfile.write(tail + owner.image)
+                except OSError:
+                    pass
+                self.close_connection = True
 
             def _send(self, status: int, mime: str, body: bytes) -> None:
                 self.send_response(status)

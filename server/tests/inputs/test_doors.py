@@ -31,6 +31,7 @@ from app.settings import Settings
 Answer = tuple[str, int | None, dict[str, Any]]  # ("ok"|"error", status, result|error)
 PLUGIN, TOOL = "image_info", "describe"
 MISSING_ID = "0" * 32
+FULL_WIDTH_LOOPBACK = "http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/x.png"  # 127.0.0.1
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +150,7 @@ def _forms(photo: bytes, uploaded: str, trusted: ImageServer, root: Path) -> dic
         "image_ref": {"image_ref": uploaded},
         "image_url": {"image_url": trusted.url("/image")},
         "image_url-redirected": {"image_url": trusted.url("/redirect?to=/image")},
+        "image_url-non-ascii": {"image_url": trusted.url("/bild-ü.jpg")},
         "image_path": {"image_path": str(root / "photo.jpg")},
         "image_path-relative": {"image_path": "photo.jpg"},
     }
@@ -162,6 +164,7 @@ FORMS = [
     "image_ref",
     "image_url",
     "image_url-redirected",
+    "image_url-non-ascii",
     "image_path",
     "image_path-relative",
 ]
@@ -229,6 +232,7 @@ def _bad_inputs(
         ),
         "url-not-an-image": ({"image_url": trusted.url("/text")}, 400, "content type"),
         "url-file-scheme": ({"image_url": "file:///etc/passwd"}, 400, "http(s)"),
+        "url-full-width-host": ({"image_url": FULL_WIDTH_LOOPBACK}, 400, "not a valid URL"),
         "path-dotdot": ({"image_path": "../secret.jpg"}, 400, "outside the allowed"),
         "path-symlink": ({"image_path": "escape.jpg"}, 400, "outside the allowed"),
         "path-text-file": ({"image_path": "sub/notes.txt"}, 400, "look like text"),
@@ -249,6 +253,7 @@ BAD = [
     "url-redirect-to-loopback",
     "url-not-an-image",
     "url-file-scheme",
+    "url-full-width-host",
     "path-dotdot",
     "path-symlink",
     "path-text-file",
@@ -282,3 +287,56 @@ def test_one_answer_per_bad_input_on_every_door(
         "mime_type",
     )
     assert len(private_host.hits) == hits  # no door ever reached the private server
+
+
+# -- one nesting limit, on every door -------------------------------------------------------
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"a": value}
+    return value  # type: ignore[no-any-return]
+
+
+def door_mcp_raw(live: LiveServer, http: httpx.Client, form: dict[str, Any]) -> Answer:
+    """A raw ``tools/call`` (the SDK's client refuses to serialise such depths itself)."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": f"{PLUGIN}.{TOOL}", "arguments": form},
+    }
+    headers = {
+        "mcp-protocol-version": "2025-11-25",
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+    }
+    answer = http.post("/mcp", content=json.dumps(body), headers=headers)
+    if answer.status_code == 400:  # the SDK's JSON-RPC parser stops at ~255 levels itself
+        return "rpc-error", 400, answer.json()["error"]
+    assert answer.status_code == 200, answer.text
+    result = answer.json()["result"]
+    payload = json.loads(result["content"][0]["text"])
+    return ("error", None, payload["error"]) if result["isError"] else ("ok", None, payload)
+
+
+NESTING_DOORS = {**DOORS, "mcp": door_mcp_raw}
+
+
+@pytest.mark.parametrize("door", list(NESTING_DOORS))
+@pytest.mark.parametrize("depth", [100, 300, 800])  # orjson writes ~250, parsers read ~1000
+def test_args_nested_past_the_limit_are_refused_on_every_door(
+    live: LiveServer, http: httpx.Client, photo_jpeg: bytes, door: str, depth: int
+) -> None:
+    # "args": analyze and jobs take tool arguments there; the run route takes it as one.
+    payload = {"image": base64.b64encode(photo_jpeg).decode(), "args": _nested(depth)}
+    kind, status, error = NESTING_DOORS[door](live, http, payload)
+    if kind == "rpc-error":
+        assert depth > 250 and error["code"] == -32700  # a parse error, not a crash
+        return
+    assert kind == "error", error
+    assert (error["type"], error["details"]["code"]) == ("ValidationError", "invalid_input")
+    assert status in (None, 400)
+    assert "nested more than 64 levels deep" in error["message"]
+    assert error["details"]["limit_depth"] == 64

@@ -101,3 +101,18 @@ def test_each_key_sees_only_its_own_files(live: LiveServer) -> None:
     assert [r["uri"] for r in seen_by_alice] == [f"visor://files/{alices}"]
     assert seen_by_bob == []
     assert bob_reads["error"]["code"] == INVALID_PARAMS
+
+
+async def test_resources_are_listed_a_page_at_a_time(live: LiveServer) -> None:
+    ids = {_upload(live, f"p{i}.png", png_bytes((8 + i, 8))) for i in range(51)}  # page: 50
+    async with Client(live.mcp_url, mode="legacy") as client:
+        first = await client.list_resources()
+        assert first.next_cursor is not None
+        second = await client.list_resources(cursor=first.next_cursor)
+        with pytest.raises(MCPError) as bad:
+            await client.list_resources(cursor="not a cursor!")
+    assert (len(first.resources), len(second.resources)) == (50, 1)
+    assert second.next_cursor is None
+    listed = {r.uri for r in [*first.resources, *second.resources]}
+    assert listed == {f"visor://files/{i}" for i in ids}
+    assert bad.value.code == INVALID_PARAMS

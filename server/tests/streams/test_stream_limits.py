@@ -101,4 +101,4 @@ def test_frames_count_in_the_in_flight_body_budget(make_client: Any, gate: None)
         assert ws.receive_json()["result"]["width"] == 48
         ws.send_bytes(bigger)  # fits now that the first frame was answered
         assert ws.receive_json()["result"]["width"] == 49
-    assert client.app.state.body_budget.held == 0  # type: ignore[attr-defined]
+    assert client.app.state.body_budget.held_bytes == 0  # type: ignore[attr-defined]

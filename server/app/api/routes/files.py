@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from app.api.schemas import error_responses
 from app.errors import ErrorCode, VisorError
-from app.files.models import FileInfo, FileList
+from app.files.models import FileInfo, FileList, FileQuery
 from app.files.owner import current_owner
 from app.files.store import FileStore
 from app.responses import FastJSONResponse
@@ -71,9 +71,14 @@ async def upload_file(request: Request, store: FileStoreDep) -> Response:
     )
 
 
-@router.get("", response_model=FileList, summary="The caller's uploaded files")
-async def list_files(store: FileStoreDep) -> Response:
-    page = await run_in_threadpool(store.list_files, current_owner())
+@router.get(
+    "",
+    response_model=FileList,
+    responses=error_responses(400),
+    summary="The caller's uploaded files, newest first, a page at a time",
+)
+async def list_files(query: Annotated[FileQuery, Query()], store: FileStoreDep) -> Response:
+    page = await run_in_threadpool(store.list_files, current_owner(), query)
     return FastJSONResponse(page.model_dump())
 
 

@@ -98,6 +98,7 @@ async def submit_job(
 ) -> Response:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         plugin, tool, args, upload, max_attempts = await _read_multipart(request)
+        jobs.check_nesting(args)
         idempotency = idempotency_of(
             request, ["multipart", plugin, tool, args, max_attempts, *_upload_parts(upload)]
         )
@@ -112,6 +113,7 @@ async def submit_job(
         )
     else:
         submission = parse_body(await request.body(), JobSubmission)
+        jobs.check_nesting(submission.args)
         idempotency = idempotency_of(request, ["json", submission.model_dump(mode="json")])
         submit = partial(jobs.submit, submission, idempotency)
     if idempotency is not None:

@@ -12,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from app.api.responses import FastJSONResponse
 from app.api.schemas import error_responses
 from app.errors import ErrorCode, VisorError
 from app.models.checks import ModelRejected
 from app.models.repository import ModelInfo, Registered, parse_ref
 from app.models.service import ModelService
+from app.responses import FastJSONResponse
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 

@@ -91,6 +91,7 @@ async def submit_video_job(
         form = await request.form(max_files=1)
         try:
             submission = _from_form(form)
+            video.check_nesting(submission.args)
             upload = form.get("file")
             file = upload.file if isinstance(upload, UploadFile) else None
             name = upload.filename if isinstance(upload, UploadFile) else None
@@ -104,6 +105,7 @@ async def submit_video_job(
     else:
         limit = request.app.state.settings.max_request_bytes
         submission = parse_body(await _bounded_body(request, limit), VideoJobRequest)
+        video.check_nesting(submission.args)
         idempotency = idempotency_of(request, ["json", submission.model_dump(mode="json")])
         job, replayed = await _submit(request, video, idempotency, submission, None, None)
     if replayed:

@@ -13,8 +13,6 @@ parameters: the job queue's throughput is mostly SQLAlchemy's per-statement over
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -48,6 +46,7 @@ from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.tables import job_images, jobs, workers
 from app.store import leftovers
 from app.store.clock import iso_from_micros, now_us, to_micros
+from app.store.cursors import decode_cursor, encode_cursor
 from app.store.engine import WRITE, is_sqlite
 
 _PURGE_CHUNK = 500
@@ -196,19 +195,6 @@ def job_from_row(row: RowMapping | Mapping[str, Any]) -> Job:
 
 def _json(value: Any) -> str | None:
     return orjson.dumps(value).decode() if value is not None else None
-
-
-def encode_cursor(created_us: int, job_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_us}:{job_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, job_id = raw.split(":", 1)
-        return int(created), job_id
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise VisorError("invalid cursor", code=ErrorCode.INVALID_INPUT) from exc
 
 
 class MissingInput(LookupError):
