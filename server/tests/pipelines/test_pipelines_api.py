@@ -70,6 +70,24 @@ BROKEN = [
         "no field 'noses'",
     ),
     (
+        "for_each over a number",
+        [
+            {"id": "f", "tool": "faces.detect"},
+            {"id": "b", "tool": "image_info.describe", "for_each": "f.count"},
+        ],
+        "b",
+        "'f.count', which holds no regions (objects with a 'box'): it is an integer",
+    ),
+    (
+        "for_each over a list of strings",
+        [
+            {"id": "f", "tool": "barcode.formats"},
+            {"id": "b", "tool": "image_info.describe", "for_each": "f.formats"},
+        ],
+        "b",
+        "holds no regions (objects with a 'box'): it is a list of strings",
+    ),
+    (
         "cycle",
         [
             {"id": "a", "tool": "barcode.read", "args_from": {"formats": "b.barcodes"}},
@@ -119,6 +137,16 @@ def test_a_broken_spec_is_refused_naming_the_step(
     else:
         assert error["details"]["step"] in {"a", "b"}
     assert client.get(f"/v1/pipelines/{name}").status_code == 404  # nothing was saved
+
+
+def test_for_each_accepts_what_holds_regions(client: TestClient) -> None:
+    for source in ("f", "f.faces"):  # the whole result (regions within) or its list of faces
+        steps = [
+            {"id": "f", "tool": "faces.detect"},
+            {"id": "b", "tool": "image_info.describe", "for_each": source},
+        ]
+        response = client.post("/v1/pipelines", json={"name": "regions", "steps": steps})
+        assert response.status_code in {200, 201}, response.text
 
 
 def test_a_spec_that_is_not_a_pipeline_is_refused(client: TestClient) -> None:
