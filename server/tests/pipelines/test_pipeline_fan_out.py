@@ -1,0 +1,137 @@
+"""Pipeline fan-out is bounded: regions per for_each step, calls per run, the key's request
+rate per call.
+
+``grid`` stands for a plugin author's detector that finds ``n`` regions (as many as asked),
+``size`` for a per-region tool; both run in-process (cheap and countable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from helpers import b64, png_bytes
+from pydantic import BaseModel, Field
+
+from app.auth.keys import KeyCreate
+from app.auth.scopes import Scope
+from app.main import create_app
+from app.plugins.base import ImageInput, Plugin, tool
+from app.plugins.images import load_image
+from app.plugins.loader.plugin_loader import source_for_class
+from app.plugins.loader.plugin_registry import PluginRegistry
+from app.settings import Settings
+
+pytestmark = pytest.mark.timeout(120)
+
+MAX_REGIONS, MAX_CALLS = 5, 8
+
+
+class GridInput(ImageInput):
+    n: int = Field(ge=0, le=10_000)
+
+
+class Cell(BaseModel):
+    box: list[int]
+
+
+class GridOutput(BaseModel):
+    cells: list[Cell]
+    count: int
+
+
+class SizeOutput(BaseModel):
+    width: int
+    height: int
+    spot: Cell
+
+
+class GridPlugin(Plugin):
+    name = "grid"
+    version = "1.0.0"
+    isolation = "in_process"
+
+    @tool(default=True, description="Find n small regions.")
+    def grid(self, args: GridInput) -> GridOutput:
+        width, _ = load_image(args).size
+        cells = [Cell(box=[(3 * i) % (width - 4), 2, 4, 4]) for i in range(args.n)]
+        return GridOutput(cells=cells, count=len(cells))
+
+    @tool(description="The image's size, and a spot in it.")
+    def size(self, args: ImageInput) -> SizeOutput:
+        width, height = load_image(args).size
+        return SizeOutput(width=width, height=height, spot=Cell(box=[1, 1, 2, 2]))
+
+
+IMAGE = b64(png_bytes((64, 32)))
+
+
+def _fan_out(n: int, *, steps: int = 1) -> dict[str, Any]:
+    each = [{"id": f"each{i}", "tool": "grid.size", "for_each": "find.cells"} for i in range(steps)]
+    return {"spec": {"steps": [{"id": "find", "tool": "grid", "args": {"n": n}}, *each]}}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path_factory.mktemp("fan-out"),
+        pipeline_max_regions=MAX_REGIONS,
+        pipeline_max_calls=MAX_CALLS,
+        _env_file=None,
+    )
+    app = create_app(
+        settings, registry=PluginRegistry(), plugin_sources=[source_for_class(GridPlugin)]
+    )
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _calls(client: TestClient, tool: str) -> int:
+    health = client.app.state.registry.health("grid")  # type: ignore[attr-defined]
+    metrics = health.tools.get(tool)
+    return int(metrics.calls) if metrics else 0
+
+
+def _refused(response: Any, step: str, limit: int) -> str:
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    details = error["details"]
+    assert (details["code"], details["step"], details["limit"]) == ("invalid_input", step, limit)
+    message: str = error["message"]
+    return message
+
+
+def test_a_for_each_step_runs_on_at_most_max_regions(client: TestClient) -> None:
+    ran = client.post("/v1/pipelines/run", json={**_fan_out(MAX_REGIONS), "image": IMAGE})
+    assert ran.status_code == 200, ran.text
+    assert len(ran.json()["steps"]["each0"]) == MAX_REGIONS
+    before = _calls(client, "size")
+    response = client.post("/v1/pipelines/run", json={**_fan_out(MAX_REGIONS + 1), "image": IMAGE})
+    message = _refused(response, "each0", MAX_REGIONS)
+    assert "6 regions" in message and "VISOR_PIPELINE_MAX_REGIONS" in message
+    assert response.json()["error"]["details"]["regions"] == MAX_REGIONS + 1
+    assert _calls(client, "size") == before  # refused before the step made any call
+
+
+def test_a_run_makes_at_most_max_calls(client: TestClient) -> None:
+    # 1 + 4 + 4 = 9 calls > 8: the second for_each step is refused before it starts
+    before = _calls(client, "size")
+    response = client.post("/v1/pipelines/run", json={**_fan_out(4, steps=2), "image": IMAGE})
+    message = _refused(response, "each1", MAX_CALLS)
+    assert "VISOR_PIPELINE_MAX_CALLS" in message
+    assert _calls(client, "size") == before + 4  # each0 ran, each1 did not
+
+
+def test_each_call_of_a_run_takes_a_token_of_the_keys_request_rate(make_client: Any) -> None:
+    client = make_client([source_for_class(GridPlugin)])
+    auth = client.app.state.auth
+    key = auth.create_key(KeyCreate(name="fan", scope=Scope.RUN, burst=7, rate_per_s=0.001))
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    # one request, 1 + 4 tool calls: the request's token covers the first call
+    ran = client.post("/v1/pipelines/run", json={**_fan_out(4), "image": IMAGE}, headers=headers)
+    assert ran.status_code == 200, ran.text
+    # 7 - 5 = 2 tokens are left (without counting the calls: 6)
+    answers = [client.get("/v1/plugins", headers=headers).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
