@@ -1,19 +1,26 @@
 """Pipeline fan-out is bounded: regions per for_each step, calls per run, the key's request
-rate per call.
+rate per call, and a client that goes away stops its run.
 
 ``grid`` stands for a plugin author's detector that finds ``n`` regions (as many as asked),
-``size`` for a per-region tool; both run in-process (cheap and countable).
+``size`` for a per-region tool; both run in-process (cheap and countable). The disconnect
+test runs ``blocking.block`` in a real worker process on a live server: it sleeps an hour
+and only a cancel (the worker killed) ends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from helpers import b64, png_bytes
+from live_server import LiveServer
 from pydantic import BaseModel, Field
+from visor_test_plugins.blocking import BlockingPlugin
 
 from app.auth.keys import KeyCreate
 from app.auth.scopes import Scope
@@ -135,3 +142,55 @@ def test_each_call_of_a_run_takes_a_token_of_the_keys_request_rate(make_client: 
     # 7 - 5 = 2 tokens are left (without counting the calls: 6)
     answers = [client.get("/v1/plugins", headers=headers).status_code for _ in range(3)]
     assert answers == [200, 200, 429]
+
+
+# -- a client that goes away ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path_factory.mktemp("fan-out-live"),
+        tool_timeouts={"blocking": 600},  # far beyond the test: only a cancel ends a block
+        _env_file=None,
+    )
+    server = LiveServer(settings, [source_for_class(BlockingPlugin)]).start()
+    yield server
+    server.stop()
+
+
+async def _eventually(predicate: Callable[[], bool]) -> None:
+    """Wait for ``predicate`` (the module's timeout bounds a test that never gets there)."""
+    while not predicate():
+        await anyio.sleep(0.02)
+
+
+def _cancelled(live: LiveServer) -> int:
+    metrics = live.app.state.registry.health("blocking").tools.get("block")
+    return int(metrics.cancelled) if metrics else 0
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
+async def test_a_client_that_goes_away_cancels_its_run(live: LiveServer, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    spec = {
+        "steps": [
+            {"id": "wait", "tool": "blocking.block", "args": {"marker": str(marker)}},
+            {"id": "then", "tool": "blocking.pid", "args_from": {}},
+        ]
+    }
+    before = _cancelled(live)
+    async with (
+        httpx.AsyncClient(base_url=live.url, timeout=90) as caller,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(lambda: caller.post("/v1/pipelines/run", json={"spec": spec}))
+        await _eventually(marker.exists)
+        tg.cancel_scope.cancel()  # the client gives up: its connection is closed
+    await _eventually(lambda: _cancelled(live) == before + 1)
+    # the worker was killed, so the plugin serves again from a new one
+    async with httpx.AsyncClient(base_url=live.url, timeout=90) as caller:
+        pid = await caller.post("/v1/analyze", json={"plugin": "blocking", "tool": "pid"})
+    assert pid.status_code == 200, pid.text
+    assert pid.json()["result"]["pid"] != int(marker.read_text())
