@@ -24,7 +24,7 @@ from app.errors import ErrorCode, build_envelope
 from app.inputs.resolver import ResolvedImage
 from app.pipelines.budget import PipelineLimits, RunBudget
 from app.pipelines.plan import Plan, PlannedStep
-from app.pipelines.regions import crop, find_regions, shift
+from app.pipelines.regions import crop, find_regions, rebase
 from app.plugins import images
 from app.plugins.base import InvalidInput
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
@@ -109,12 +109,18 @@ class _Run:
             refused = self._budget.pay(step.id)
             if refused:
                 return None, _tagged(refused, step.id, region=index)
-            png, (dx, dy) = cropped
+            png, (x, y, w, h) = cropped
             payload = {**args, "image": base64.b64encode(png).decode("ascii")}
             result, error = self._plugins.run(planned.plugin, payload, planned.tool)
             if error:
                 return None, _tagged(error, step.id, region=index)
-            items.append({"box": list(region["box"]), "result": shift(result, dx, dy)})
+            items.append(
+                {
+                    "box": list(region["box"]),
+                    "crop": [x, y, w, h],
+                    "result": rebase(result, (x, y), picture.size),
+                }
+            )
         return items, {}
 
     def _image_fields(self, planned: PlannedStep) -> dict[str, Any]:

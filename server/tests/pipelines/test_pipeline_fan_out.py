@@ -113,7 +113,13 @@ def _refused(response: Any, step: str, limit: int) -> str:
 def test_a_for_each_step_runs_on_at_most_max_regions(client: TestClient) -> None:
     ran = client.post("/v1/pipelines/run", json={**_fan_out(MAX_REGIONS), "image": IMAGE})
     assert ran.status_code == 200, ran.text
-    assert len(ran.json()["steps"]["each0"]) == MAX_REGIONS
+    items = ran.json()["steps"]["each0"]
+    assert len(items) == MAX_REGIONS
+    for item in items:  # size saw a 4x4 crop; its result is in the 64x32 input's pixels
+        x, y, w, h = item["crop"]
+        assert item["crop"] == item["box"] and (w, h) == (4, 4)
+        assert (item["result"]["width"], item["result"]["height"]) == (64, 32)
+        assert item["result"]["spot"]["box"] == [x + 1, y + 1, 2, 2]
     before = _calls(client, "size")
     response = client.post("/v1/pipelines/run", json={**_fan_out(MAX_REGIONS + 1), "image": IMAGE})
     message = _refused(response, "each0", MAX_REGIONS)

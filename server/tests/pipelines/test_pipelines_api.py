@@ -274,9 +274,12 @@ def test_faces_then_colours_of_each_face(client: TestClient) -> None:
     assert len(faces) == 1
     (item,) = body["steps"]["colours"]
     assert item["box"] == faces[0]["box"]
-    _, _, w, h = faces[0]["box"]
-    # image_info saw the crop: the face box grown by the padding of 4 (inside the photo)
-    assert (item["result"]["width"], item["result"]["height"]) == (w + 8, h + 8)
+    x, y, w, h = faces[0]["box"]
+    # image_info saw the crop: the face box grown by the padding of 4 (inside the photo)...
+    assert item["crop"] == [x - 4, y - 4, w + 8, h + 8]
+    # ...and its width/height, like its coordinates, refer to the photo (docs/plugins.md)
+    photo = body["steps"]["faces"]
+    assert (item["result"]["width"], item["result"]["height"]) == (photo["width"], photo["height"])
     assert len(item["result"]["dominant_colors"]) == 2
     assert set(body["timings_ms"]) == {"faces", "colours"}
     assert body["pipeline"] == "face-colours"
