@@ -9,6 +9,7 @@ and only a cancel (the worker killed) ends it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,11 @@ from pydantic import BaseModel, Field
 from visor_test_plugins.blocking import BlockingPlugin
 
 from app.auth.keys import KeyCreate
+from app.auth.principal import Principal, acting_as
+from app.auth.quotas import ConcurrencyLimit, TokenBucket
 from app.auth.scopes import Scope
 from app.main import create_app
+from app.pipelines.budget import PipelineLimits, RunBudget
 from app.plugins.base import ImageInput, Plugin, tool
 from app.plugins.images import load_image
 from app.plugins.loader.plugin_loader import source_for_class
@@ -200,3 +204,39 @@ async def test_a_client_that_goes_away_cancels_its_run(live: LiveServer, tmp_pat
         pid = await caller.post("/v1/analyze", json={"plugin": "blocking", "tool": "pid"})
     assert pid.status_code == 200, pid.text
     assert pid.json()["result"]["pid"] != int(marker.read_text())
+
+
+# -- pacing at the key's rate ------------------------------------------------------------------
+
+
+def _principal(rate: float, burst: int) -> Principal:
+    return Principal(
+        key_id="k1",
+        name="pacer",
+        scope=Scope.RUN,
+        requests=TokenBucket(rate=rate, burst=float(burst)),
+        calls=ConcurrencyLimit(4),
+    )
+
+
+def test_an_empty_bucket_paces_the_run_and_a_cancel_ends_the_wait() -> None:
+    limits = PipelineLimits(max_regions=10, max_calls=10)
+    cancel = threading.Event()
+    fast, slow = _principal(rate=1000.0, burst=1), _principal(rate=0.001, burst=1)
+    with acting_as(fast):
+        paced = RunBudget(limits, cancel)
+    with acting_as(slow):
+        stuck = RunBudget(limits, cancel)
+    for principal in (fast, slow):
+        principal.requests.take()  # the request's own token: the bucket is empty now
+    assert paced.pay("a") == {}  # the first call: paid by the request
+    assert paced.pay("a") == {}  # waits a millisecond for the next token, then goes on
+    assert stuck.pay("b") == {}
+    answer: dict[str, Any] = {}
+    waiter = threading.Thread(target=lambda: answer.update(stuck.pay("b")))
+    waiter.start()  # the next token is 1,000 s away: it waits...
+    cancel.set()  # ...until the client goes away
+    waiter.join(30)
+    assert not waiter.is_alive()
+    error = answer["error"]
+    assert (error["details"]["code"], error["details"]["step"]) == ("cancelled", "b")
