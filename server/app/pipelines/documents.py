@@ -40,15 +40,17 @@ def load(text: str | bytes) -> Any:
 
 
 def _load_yaml(text: str | bytes) -> Any:
-    loader = _BoundedLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # reads the first bytes: may refuse them already
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise VisorError(
             "the pipeline spec is neither JSON nor YAML", code=ErrorCode.INVALID_INPUT
         ) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _too_deep() -> VisorError:
