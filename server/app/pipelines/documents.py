@@ -35,7 +35,7 @@ def load(text: str | bytes) -> Any:
         raise _too_deep() from None
     except ValueError:
         return _load_yaml(text)
-    _check_depth(data)
+    check_depth(data)
     return data
 
 
@@ -61,9 +61,10 @@ def _too_deep() -> VisorError:
     )
 
 
-def _check_depth(data: Any) -> None:
-    """Refuse parsed JSON with values deeper than :data:`MAX_DEPTH` (counted as the YAML
-    loader counts: every value on the path; iteratively, so no recursion)."""
+def check_depth(data: Any) -> None:
+    """Refuse data with values deeper than :data:`MAX_DEPTH` (counted as the YAML loader
+    counts: every value on the path; iteratively, so no recursion). Parsed JSON is checked
+    here, and every spec a model builds (an inline run's, a job's) too."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()

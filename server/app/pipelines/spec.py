@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import ErrorCode, VisorError
 from app.pipelines import documents
@@ -62,6 +62,12 @@ class PipelineSpec(BaseModel):
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     description: str = ""
     steps: list[Step] = Field(min_length=1, max_length=32)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, data: Any) -> Any:
+        documents.check_depth(data)  # every door's spec, however it arrived (JSON, YAML, inline)
+        return data
 
     @field_validator("name")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,12 @@ def test_a_deeply_nested_spec_is_refused(client: TestClient) -> None:
         error = _error(response, 400, "invalid_input")
         assert "nested deeper than" in error["message"] and error["details"]["limit"] > 0
         assert "Traceback" not in response.text
+    deep_args = {"x": json.loads("[" * 100 + "]" * 100)}  # an inline spec is bounded too
+    spec = {"steps": [{"id": "a", "tool": "image_info.describe", "args": deep_args}]}
+    inline = client.post(
+        "/v1/pipelines/run", json={"spec": spec, "image": _b64(SAMPLES / "qr.png")}
+    )
+    assert "nested deeper than" in _error(inline, 400, "invalid_input")["message"]
 
 
 def _laughs(levels: int) -> str:
