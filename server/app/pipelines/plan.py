@@ -143,8 +143,9 @@ def holds_regions(root: dict[str, Any], node: dict[str, Any] | None, depth: int 
         return any(holds_regions(root, branch, depth + 1) for branch in branches)
     kind = node.get("type")
     if kind == "array" or "items" in node or "prefixItems" in node:
-        items = node.get("items")
-        return items is None or holds_regions(root, items, depth + 1)
+        items = [node["items"]] if isinstance(node.get("items"), dict) else []
+        items += node.get("prefixItems") or []
+        return not items or any(holds_regions(root, item, depth + 1) for item in items)
     if kind == "object" or "properties" in node:
         properties = node.get("properties")
         if properties is None:
@@ -162,8 +163,10 @@ def holds_regions(root: dict[str, Any], node: dict[str, Any] | None, depth: int 
 def _kind_of(root: dict[str, Any], node: dict[str, Any] | None) -> str:
     kind = (_deref(root, node) or {}).get("type")
     if kind == "array":
-        items = _deref(root, (node or {}).get("items")) or {}
-        return f"a list of {items.get('type', 'values')}s" if items.get("type") else "a list"
+        array = _deref(root, node) or {}
+        first = array.get("items") or (array.get("prefixItems") or [None])[0]
+        items = _deref(root, first) or {}
+        return f"a list of {items['type']}s" if isinstance(items.get("type"), str) else "a list"
     article = "an" if str(kind)[:1] in "aeiou" else "a"
     return f"{article} {kind}" if isinstance(kind, str) else "a value with no regions"
 

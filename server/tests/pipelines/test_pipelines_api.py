@@ -80,6 +80,15 @@ BROKEN = [
         "'f.count', which holds no regions (objects with a 'box'): it is an integer",
     ),
     (
+        "for_each over the boxes alone",  # [x, y, w, h] lists: no object has a 'box'
+        [
+            {"id": "f", "tool": "faces.detect"},
+            {"id": "b", "tool": "image_info.describe", "for_each": "f.faces.box"},
+        ],
+        "b",
+        "'f.faces.box', which holds no regions (objects with a 'box'): it is a list of integers",
+    ),
+    (
         "for_each over a list of strings",
         [
             {"id": "f", "tool": "barcode.formats"},
