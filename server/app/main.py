@@ -43,6 +43,7 @@ from app.mcp.factory import build_mcp_endpoint
 from app.models.service import ModelService
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
+from app.pipelines.budget import PipelineLimits
 from app.pipelines.service import PipelineService
 from app.pipelines.store import PipelineStore
 from app.plugins.loader.plugin_loader import PluginSource
@@ -103,7 +104,11 @@ def create_app(
     auth = AuthService.from_settings(settings, job_service.store.engine)
     prometheus.registry.register(auth.collector())
     analysis_service = AnalysisService(plugin_service)
-    pipeline_service = PipelineService(plugin_service, PipelineStore(job_service.store.engine))
+    pipeline_service = PipelineService(
+        plugin_service,
+        PipelineStore(job_service.store.engine),
+        PipelineLimits.from_settings(settings),
+    )
     job_service.run_pipelines_with(pipeline_service)
     video_service = VideoService.from_settings(
         settings, job_service, plugin_service, pipeline_service, file_store

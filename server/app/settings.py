@@ -268,6 +268,19 @@ class Settings(BaseSettings):
         "more are refused (close 1013, overloaded).",
     )
 
+    # -- pipelines (docs/pipelines.md) ------------------------------------------------------
+    pipeline_max_regions: int = Field(
+        default=500,
+        ge=1,
+        description="Most regions one for_each step of a pipeline runs on; a step that finds "
+        "more ends the run with invalid_input naming it.",
+    )
+    pipeline_max_calls: int = Field(
+        default=1000,
+        ge=1,
+        description="Most tool calls one pipeline run may make (every step, every region).",
+    )
+
     # -- MCP (docs/mcp.md) ------------------------------------------------------------------
     mcp_max_result_bytes: int = Field(
         default=256 * 1024,

@@ -1,8 +1,9 @@
 """Quotas: token buckets for request rates, counters for concurrent tool calls.
 
 Everything here is per server process and in memory (several replicas each enforce the
-limits on the traffic they see). Request buckets are used from the event loop only; the
-concurrency counter is taken by worker threads, so it has a lock.
+limits on the traffic they see). Request buckets are taken by the event loop and, for the
+tool calls of a pipeline run, by worker threads; the concurrency counter is taken by worker
+threads. Both have a lock.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class TokenBucket:
     burst: float
     tokens: float = field(default=-1.0)
     stamp: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.tokens < 0:
@@ -28,13 +30,14 @@ class TokenBucket:
 
     def take(self, now: float | None = None) -> float:
         """Take a token: 0.0 if granted, else the seconds until one is available."""
-        now = time.monotonic() if now is None else now
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
+        with self._lock:
+            now = time.monotonic() if now is None else now
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return 0.0
+            return (1.0 - self.tokens) / self.rate
 
     def full(self, now: float) -> bool:
         return self.tokens + (now - self.stamp) * self.rate >= self.burst

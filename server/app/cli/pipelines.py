@@ -223,10 +223,12 @@ def _local_store() -> Iterator[PipelineStore]:
 def _local_pipelines() -> Iterator[PipelineService]:
     """PipelineService over the local store and in-process plugins (loaded, not started)."""
     from app.cli.local import local_services
+    from app.pipelines.budget import PipelineLimits
     from app.pipelines.service import PipelineService
 
-    with _local_store() as store, local_services(Settings()) as plugins:
-        yield PipelineService(plugins, store)
+    settings = Settings()
+    with _local_store() as store, local_services(settings) as plugins:
+        yield PipelineService(plugins, store, PipelineLimits.from_settings(settings))
 
 
 @contextmanager

@@ -99,9 +99,10 @@ def _description(pipeline: SavedPipeline, checked: Plan, limits: Limits) -> str:
     parts = [
         pipeline.spec.description,
         f"A Visor pipeline of {len(checked.steps)} steps ({steps}). The result holds every "
-        "step's output under 'steps' (a for_each step: a list of {box, result}, boxes in the "
-        "input image's pixels) and its time under 'timings_ms'. A failing step ends the run "
-        "with its error; details.step names the step.",
+        "step's output under 'steps' (a for_each step: a list of {box, crop, result}, every "
+        "box, polygon, width and height in the input image's pixels) and its time under "
+        "'timings_ms'. A failing step ends the run with its error; details.step names the "
+        "step.",
         "Pass the image as 'image' (base64; a data: URL or line-wrapped base64 is fine), or "
         "as 'image_ref' (the id of a file uploaded to POST /v1/files), 'image_url' or "
         "'image_path' where the server allows them. " + limits.describe(),
@@ -119,8 +120,15 @@ def output_schema(checked: Plan) -> dict[str, Any]:
         else:
             item = {
                 "type": "object",
-                "properties": {"box": {"description": "[x, y, w, h]"}, "result": result},
-                "required": ["box", "result"],
+                "properties": {
+                    "box": {"description": "The region: [x, y, w, h] in the input image."},
+                    "crop": {
+                        "description": "What the tool saw: the region grown by the step's "
+                        "padding, clipped to the image, as [x, y, w, h] in the input image."
+                    },
+                    "result": result,
+                },
+                "required": ["box", "crop", "result"],
             }
             steps[planned.step.id] = {"type": "array", "items": item}
     return {

@@ -96,10 +96,20 @@ def _check_fields(step: Step, planned: dict[str, PlannedStep]) -> None:
     for kind, ref in references:
         source, _, path = ref.partition(".")
         schema = planned[source].spec.output_schema
-        if path and resolve_schema_path(schema, path.split(".")) is None:
+        found = resolve_schema_path(schema, path.split(".")) if path else schema
+        if found is None:
             raise step_error(
                 step.id,
                 f"{kind} refers to {ref!r}, but step {source!r}'s output has no field {path!r}",
+            )
+        # a for_each step's own output is a list of {box, result}: regions already
+        wraps = planned[source].step.for_each is not None
+        if kind == "for_each" and not wraps and not holds_regions(schema, found):
+            raise step_error(
+                step.id,
+                f"for_each refers to {ref!r}, which holds no regions (objects with a "
+                f"'box'): it is {_kind_of(schema, found)}",
+                field=ref,
             )
 
 
@@ -119,6 +129,46 @@ def resolve_schema_path(schema: dict[str, Any], path: list[str]) -> dict[str, An
             return {}  # free-form: nothing to check against
         node = properties.get(part)
     return _deref(root, node)
+
+
+def holds_regions(root: dict[str, Any], node: dict[str, Any] | None, depth: int = 0) -> bool:
+    """Whether a value of schema ``node`` can hold regions (objects with a ``box``), the
+    things ``for_each`` runs on: a region, a list or object holding some, or a value the
+    schema leaves free-form. A number, a string or a list of them cannot."""
+    node = _deref(root, node)
+    if node is None or depth > 32:  # a recursive schema this deep: do not refuse it
+        return node is not None
+    branches = node.get("anyOf") or node.get("oneOf")
+    if branches:
+        return any(holds_regions(root, branch, depth + 1) for branch in branches)
+    kind = node.get("type")
+    if kind == "array" or "items" in node or "prefixItems" in node:
+        items = [node["items"]] if isinstance(node.get("items"), dict) else []
+        items += node.get("prefixItems") or []
+        return not items or any(holds_regions(root, item, depth + 1) for item in items)
+    if kind == "object" or "properties" in node:
+        properties = node.get("properties")
+        if properties is None:
+            return True  # free-form
+        if "box" in properties:
+            return True
+        extra = node.get("additionalProperties")
+        return any(
+            holds_regions(root, child, depth + 1)
+            for child in [*properties.values(), *([extra] if isinstance(extra, dict) else [])]
+        )
+    return kind is None  # no type: free-form
+
+
+def _kind_of(root: dict[str, Any], node: dict[str, Any] | None) -> str:
+    kind = (_deref(root, node) or {}).get("type")
+    if kind == "array":
+        array = _deref(root, node) or {}
+        first = array.get("items") or (array.get("prefixItems") or [None])[0]
+        items = _deref(root, first) or {}
+        return f"a list of {items['type']}s" if isinstance(items.get("type"), str) else "a list"
+    article = "an" if str(kind)[:1] in "aeiou" else "a"
+    return f"{article} {kind}" if isinstance(kind, str) else "a value with no regions"
 
 
 def _deref(root: dict[str, Any], node: Any) -> dict[str, Any] | None:

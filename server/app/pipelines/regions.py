@@ -2,7 +2,10 @@
 
 Regions follow the result vocabulary (:mod:`app.plugins.vocabulary`): any object with a
 ``box`` ``[x, y, w, h]``. A step run on a crop reports coordinates in the crop; they are
-shifted back so every box and polygon in a pipeline result is in the input image's pixels.
+shifted back so every box and polygon in a pipeline result is in the input image's pixels,
+and the result's ``width``/``height`` — in the vocabulary, the size of the image its
+coordinates refer to — become the input image's too (the crop itself is reported beside
+the result), so a client draws any result on the original with the same code.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ def find_regions(value: Any) -> list[dict[str, Any]]:
     return list(regions(value))
 
 
-def crop(image: Image.Image, box: Any, padding: int) -> tuple[bytes, tuple[int, int]] | None:
-    """The PNG of ``box`` grown by ``padding`` and clipped to the image, and its origin;
-    None for a box with no pixels inside the image."""
+def crop(
+    image: Image.Image, box: Any, padding: int
+) -> tuple[bytes, tuple[int, int, int, int]] | None:
+    """The PNG of ``box`` grown by ``padding`` and clipped to the image, and that crop's
+    ``[x, y, w, h]`` in the image; None for a box with no pixels inside the image."""
     x, y, w, h = (int(v) for v in box)
     left, top = max(0, x - padding), max(0, y - padding)
     right, bottom = min(image.width, x + w + padding), min(image.height, y + h + padding)
@@ -30,7 +35,21 @@ def crop(image: Image.Image, box: Any, padding: int) -> tuple[bytes, tuple[int, 
         return None
     buf = io.BytesIO()
     image.crop((left, top, right, bottom)).save(buf, "PNG")
-    return buf.getvalue(), (left, top)
+    return buf.getvalue(), (left, top, right - left, bottom - top)
+
+
+def rebase(result: Any, origin: tuple[int, int], size: tuple[int, int]) -> Any:
+    """A result a tool gave for a crop at ``origin``, in the pixels of the ``size`` image:
+    boxes and polygons shifted, and its own ``width``/``height`` (when it reports them)
+    set to the image's."""
+    moved = shift(result, *origin)
+    if isinstance(moved, dict) and _is_size(moved.get("width"), moved.get("height")):
+        moved["width"], moved["height"] = size
+    return moved
+
+
+def _is_size(width: Any, height: Any) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height))
 
 
 def shift(value: Any, dx: int, dy: int) -> Any:

@@ -1,9 +1,12 @@
 """Running a planned pipeline: every step is one governed ``PluginManagementService.run``.
 
 Each tool call goes through ToolRunner (validated, isolated, timed, counted, enveloped),
-exactly as a direct call would; the pipeline adds only the plumbing between steps. The
-first failing step ends the run with that step's envelope, ``details.step`` naming it (and
-``details.region`` the region, in a ``for_each`` step).
+exactly as a direct call would; the pipeline adds only the plumbing between steps, and
+what fan-out needs: a :class:`~app.pipelines.budget.RunBudget` bounds the run's regions and
+calls and paces them at the caller's request rate. The first failing step ends the run with
+that step's envelope, ``details.step`` naming it (and ``details.region`` the region, in a
+``for_each`` step). A cancelled call context (the client went away) stops the run before
+its next call and cancels the call in flight.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from PIL import Image, ImageOps
 
 from app.errors import ErrorCode, build_envelope
 from app.inputs.resolver import ResolvedImage
+from app.pipelines.budget import PipelineLimits, RunBudget
 from app.pipelines.plan import Plan, PlannedStep
-from app.pipelines.regions import crop, find_regions, shift
+from app.pipelines.regions import crop, find_regions, rebase
 from app.plugins import images
 from app.plugins.base import InvalidInput
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
@@ -30,15 +34,17 @@ Outcome = tuple[dict[str, Any], dict[str, Any]]
 
 
 class PipelineRunner:
-    def __init__(self, plugins: PluginManagementService) -> None:
+    def __init__(self, plugins: PluginManagementService, limits: PipelineLimits) -> None:
         self._plugins = plugins
+        self._limits = limits
 
     def run(self, plan: Plan, image: ResolvedImage | None) -> Outcome:
         """``(result, {})`` with every step's output and timing, or ``({}, envelope)``."""
         started = time.perf_counter()
-        run = _Run(self._plugins, image)
-        timings: dict[str, float] = {}
         parent = current_call_context()
+        budget = RunBudget(self._limits, parent.cancel_event if parent is not None else None)
+        run = _Run(self._plugins, image, budget)
+        timings: dict[str, float] = {}
         for index, planned in enumerate(plan.steps):
             if parent is not None and parent.cancelled:
                 return {}, _cancelled(planned.step.id)
@@ -60,9 +66,12 @@ class PipelineRunner:
 class _Run:
     """The state of one run: the input image and the outputs so far."""
 
-    def __init__(self, plugins: PluginManagementService, image: ResolvedImage | None) -> None:
+    def __init__(
+        self, plugins: PluginManagementService, image: ResolvedImage | None, budget: RunBudget
+    ) -> None:
         self._plugins = plugins
         self._image = image
+        self._budget = budget
         self._decoded: Image.Image | None = None
         self.outputs: dict[str, Any] = {}
 
@@ -75,6 +84,9 @@ class _Run:
                 return None, _failed(step.id, f"args_from {name!r}: {ref!r} is not in the result")
             args[name] = value
         if step.for_each is None:
+            refused = self._budget.admit(step.id, 1) or self._budget.pay(step.id)
+            if refused:
+                return None, refused
             payload = {**args, **self._image_fields(planned)}
             result, error = self._plugins.run(planned.plugin, payload, planned.tool)
             return result, _tagged(error, step.id)
@@ -85,17 +97,30 @@ class _Run:
             picture = self._picture()
         except InvalidInput as exc:
             return None, _failed(step.id, exc.message)
+        regions = find_regions(source)
+        refused = self._budget.admit(step.id, len(regions), regions=True)
+        if refused:
+            return None, refused
         items = []
-        for index, region in enumerate(find_regions(source)):
+        for index, region in enumerate(regions):
             cropped = crop(picture, region["box"], step.padding)
             if cropped is None:
                 continue  # a box wholly outside the image: nothing to look at
-            png, (dx, dy) = cropped
+            refused = self._budget.pay(step.id)
+            if refused:
+                return None, _tagged(refused, step.id, region=index)
+            png, (x, y, w, h) = cropped
             payload = {**args, "image": base64.b64encode(png).decode("ascii")}
             result, error = self._plugins.run(planned.plugin, payload, planned.tool)
             if error:
                 return None, _tagged(error, step.id, region=index)
-            items.append({"box": list(region["box"]), "result": shift(result, dx, dy)})
+            items.append(
+                {
+                    "box": list(region["box"]),
+                    "crop": [x, y, w, h],
+                    "result": rebase(result, (x, y), picture.size),
+                }
+            )
         return items, {}
 
     def _image_fields(self, planned: PlannedStep) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import ErrorCode, VisorError, envelope_from_exception
 from app.inputs.resolver import IMAGE_FIELDS, ResolvedImage
+from app.pipelines.budget import PipelineLimits
 from app.pipelines.names import PIPELINE_JOB_PLUGIN
 from app.pipelines.plan import Plan, plan
 from app.pipelines.runner import Outcome, PipelineRunner
@@ -38,10 +39,12 @@ class InlinePipelineRun(PipelineInput):
 
 
 class PipelineService:
-    def __init__(self, plugins: PluginManagementService, store: PipelineStore) -> None:
+    def __init__(
+        self, plugins: PluginManagementService, store: PipelineStore, limits: PipelineLimits
+    ) -> None:
         self._plugins = plugins
         self._store = store
-        self._runner = PipelineRunner(plugins)
+        self._runner = PipelineRunner(plugins, limits)
 
     @property
     def store(self) -> PipelineStore:

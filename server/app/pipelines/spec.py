@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import ErrorCode, VisorError
+from app.pipelines import documents
 
 #: Step ids and pipeline names: short, URL- and tool-name-safe.
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
@@ -26,10 +25,11 @@ class Step(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=NAME_PATTERN, description="The step's name, unique in the pipeline.")
-    tool: str = Field(description="'plugin.tool' (or 'plugin' for its default tool).")
+    tool: str = Field(min_length=1, description="'plugin.tool' (or 'plugin' for its default tool).")
     args: dict[str, Any] = Field(default_factory=dict, description="Static tool arguments.")
     for_each: str | None = Field(
         default=None,
+        min_length=1,
         description="'step' or 'step.path.to.list': run once per region (an object with a "
         "'box') that step found, on the image cropped to it.",
     )
@@ -63,6 +63,12 @@ class PipelineSpec(BaseModel):
     description: str = ""
     steps: list[Step] = Field(min_length=1, max_length=32)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, data: Any) -> Any:
+        documents.check_depth(data)  # every door's spec, however it arrived (JSON, YAML, inline)
+        return data
+
     @field_validator("name")
     @classmethod
     def _not_reserved(cls, value: str | None) -> str | None:
@@ -72,17 +78,9 @@ class PipelineSpec(BaseModel):
 
 
 def parse_spec(text: str | bytes) -> PipelineSpec:
-    """A spec from JSON or YAML text; a ValidationError envelope when it is neither."""
-    try:
-        data = orjson.loads(text)  # iterative: deep JSON is refused by the nesting limit
-    except orjson.JSONDecodeError:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise VisorError(
-                "the pipeline spec is neither JSON nor YAML", code=ErrorCode.INVALID_INPUT
-            ) from exc
-    return spec_from_data(data)
+    """A spec from JSON or YAML text; a ValidationError envelope when it is neither, or
+    when it is too deep or too big once its YAML aliases are expanded."""
+    return spec_from_data(documents.load(text))
 
 
 def spec_from_data(data: Any) -> PipelineSpec:

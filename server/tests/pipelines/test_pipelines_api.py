@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,33 @@ BROKEN = [
         "no field 'noses'",
     ),
     (
+        "for_each over a number",
+        [
+            {"id": "f", "tool": "faces.detect"},
+            {"id": "b", "tool": "image_info.describe", "for_each": "f.count"},
+        ],
+        "b",
+        "'f.count', which holds no regions (objects with a 'box'): it is an integer",
+    ),
+    (
+        "for_each over the boxes alone",  # [x, y, w, h] lists: no object has a 'box'
+        [
+            {"id": "f", "tool": "faces.detect"},
+            {"id": "b", "tool": "image_info.describe", "for_each": "f.faces.box"},
+        ],
+        "b",
+        "'f.faces.box', which holds no regions (objects with a 'box'): it is a list of integers",
+    ),
+    (
+        "for_each over a list of strings",
+        [
+            {"id": "f", "tool": "barcode.formats"},
+            {"id": "b", "tool": "image_info.describe", "for_each": "f.formats"},
+        ],
+        "b",
+        "holds no regions (objects with a 'box'): it is a list of strings",
+    ),
+    (
         "cycle",
         [
             {"id": "a", "tool": "barcode.read", "args_from": {"formats": "b.barcodes"}},
@@ -121,14 +149,100 @@ def test_a_broken_spec_is_refused_naming_the_step(
     assert client.get(f"/v1/pipelines/{name}").status_code == 404  # nothing was saved
 
 
+def test_for_each_accepts_what_holds_regions(client: TestClient) -> None:
+    for source in ("f", "f.faces"):  # the whole result (regions within) or its list of faces
+        steps = [
+            {"id": "f", "tool": "faces.detect"},
+            {"id": "b", "tool": "image_info.describe", "for_each": source},
+        ]
+        response = client.post("/v1/pipelines", json={"name": "regions", "steps": steps})
+        assert response.status_code in {200, 201}, response.text
+
+
 def test_a_spec_that_is_not_a_pipeline_is_refused(client: TestClient) -> None:
     for body in (
         b"{not json: [",
         b'{"name": "x", "steps": []}',
         b'{"name": "Bad Name!", "steps": [{"id": "a", "tool": "faces"}]}',
         b'{"name": "x", "steps": [{"id": "a", "tool": "faces", "colour": 1}]}',
+        b"\x00",  # refused by the YAML reader as it is created
     ):
         _error(client.post("/v1/pipelines", content=body), 400, "invalid_input")
+
+
+def _yaml(client: TestClient, text: str) -> Any:
+    return client.post("/v1/pipelines", content=text, headers={"content-type": "application/yaml"})
+
+
+def test_a_deeply_nested_spec_is_refused(client: TestClient) -> None:
+    yaml_text = "name: deep\nsteps:\n- id: a\n  tool: faces\n  args:\n    x: " + "[" * 1000
+    json_text = '{"name": "deep", "steps": [{"id": "a", "tool": "faces", "args": {"x": '
+    for text, content_type in [
+        (yaml_text + "]" * 1000, "application/yaml"),  # RecursionError in the YAML composer
+        (json_text + "[" * 100_000 + "]" * 100_000 + "}}]}", "application/json"),
+    ]:
+        response = client.post(
+            "/v1/pipelines", content=text, headers={"content-type": content_type}
+        )
+        error = _error(response, 400, "invalid_input")
+        assert "nested deeper than" in error["message"] and error["details"]["limit"] > 0
+        assert "Traceback" not in response.text
+    deep_args = {"x": json.loads("[" * 100 + "]" * 100)}  # an inline spec is bounded too
+    spec = {"steps": [{"id": "a", "tool": "image_info.describe", "args": deep_args}]}
+    inline = client.post(
+        "/v1/pipelines/run", json={"spec": spec, "image": _b64(SAMPLES / "qr.png")}
+    )
+    assert "nested deeper than" in _error(inline, 400, "invalid_input")["message"]
+
+
+def _laughs(levels: int) -> str:
+    """A spec whose args hold 10**levels strings in a few hundred bytes of YAML aliases."""
+    lines = ["name: laughs", "steps:", "- id: a", "  tool: image_info.describe", "  args:"]
+    lines.append("    l0: &l0 [" + ",".join(["lol"] * 10) + "]")
+    lines += [f"    l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_expansion_is_refused_before_the_document_is_built(
+    client: TestClient,
+) -> None:
+    # 10**6 strings here (10**8, the original report, cost a minute of CPU and ~20 GB)
+    response = _yaml(client, _laughs(6))
+    error = _error(response, 400, "invalid_input")
+    assert "aliases expanded" in error["message"], error["message"]
+    many = "name: many\nsteps:\n- id: a\n  tool: faces\n  args: &a {}\n"
+    many += "".join(f"- id: s{i}\n  tool: faces\n  args: *a\n" for i in range(65))
+    error = _error(_yaml(client, many), 400, "invalid_input")
+    assert "more than 64 YAML aliases" in error["message"]
+    error = _error(_yaml(client, "name: loop\nsteps: &s [*s]\n"), 400, "invalid_input")
+    assert "alias inside the node it names" in error["message"]
+
+
+def test_a_few_yaml_aliases_still_share_args(client: TestClient) -> None:
+    text = """
+name: shared
+steps:
+  - id: a
+    tool: image_info.describe
+    args: &colours {dominant_colors: 2}
+  - id: b
+    tool: image_info.describe
+    args: *colours
+"""
+    response = _yaml(client, text)
+    assert response.status_code in {200, 201}, response.text
+    assert [s["args"] for s in response.json()["spec"]["steps"]] == [{"dominant_colors": 2}] * 2
+
+
+def test_a_step_with_an_empty_tool_name_is_refused(client: TestClient) -> None:
+    steps = [{"id": "a", "tool": ""}]
+    error = _error(
+        client.post("/v1/pipelines", json={"name": "empty", "steps": steps}), 400, "invalid_input"
+    )
+    assert error["details"]["errors"][0]["path"] == "/steps/0/tool"
+    step_schema = client.get("/openapi.json").json()["paths"]["/v1/pipelines"]["post"]
+    tool = step_schema["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert tool["steps"]["items"]["properties"]["tool"]["minLength"] == 1
 
 
 # -- storage ----------------------------------------------------------------------------------
@@ -177,9 +291,12 @@ def test_faces_then_colours_of_each_face(client: TestClient) -> None:
     assert len(faces) == 1
     (item,) = body["steps"]["colours"]
     assert item["box"] == faces[0]["box"]
-    _, _, w, h = faces[0]["box"]
-    # image_info saw the crop: the face box grown by the padding of 4 (inside the photo)
-    assert (item["result"]["width"], item["result"]["height"]) == (w + 8, h + 8)
+    x, y, w, h = faces[0]["box"]
+    # image_info saw the crop: the face box grown by the padding of 4 (inside the photo)...
+    assert item["crop"] == [x - 4, y - 4, w + 8, h + 8]
+    # ...and its width/height, like its coordinates, refer to the photo (docs/plugins.md)
+    photo = body["steps"]["faces"]
+    assert (item["result"]["width"], item["result"]["height"]) == (photo["width"], photo["height"])
     assert len(item["result"]["dominant_colors"]) == 2
     assert set(body["timings_ms"]) == {"faces", "colours"}
     assert body["pipeline"] == "face-colours"

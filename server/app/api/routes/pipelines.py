@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -9,12 +10,15 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from app.api.disconnect import cancelled_on_disconnect
 from app.api.errors import EnvelopeError
 from app.api.schemas import error_responses
 from app.api.uploads import parse_body
+from app.pipelines.runner import Outcome
 from app.pipelines.service import InlinePipelineRun, PipelineInput, PipelineService
 from app.pipelines.spec import PipelineSpec, parse_spec
 from app.pipelines.store import SavedPipeline
+from app.plugins.runtime.executor import CallContext, call_context
 from app.responses import FastJSONResponse
 
 router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
@@ -101,7 +105,7 @@ async def list_pipelines(pipelines: PipelineServiceDep) -> Response:
 async def run_inline(request: Request, pipelines: PipelineServiceDep) -> Response:
     given = parse_body(await request.body(), InlinePipelineRun)
     base = PipelineInput.model_validate(given.model_dump(exclude={"spec"}))
-    return _outcome(await run_in_threadpool(pipelines.run, given.spec, base))
+    return await _run(request, lambda: pipelines.run(given.spec, base))
 
 
 @router.get(
@@ -132,11 +136,20 @@ async def delete_pipeline(name: str, pipelines: PipelineServiceDep) -> Response:
 )
 async def run_saved(name: str, request: Request, pipelines: PipelineServiceDep) -> Response:
     given = parse_body(await request.body(), PipelineInput)
-    return _outcome(await run_in_threadpool(pipelines.run_saved, name, given))
+    return await _run(request, lambda: pipelines.run_saved(name, given))
 
 
-def _outcome(outcome: tuple[dict[str, Any], dict[str, Any]]) -> Response:
-    result, error = outcome
+async def _run(request: Request, work: Callable[[], Outcome]) -> Response:
+    """Run a pipeline in a worker thread; a client that goes away cancels the run (its call
+    in flight, and every call it has not made yet), as on MCP."""
+    ctx = CallContext(call_id=request.state.request_id)
+
+    def call() -> Outcome:
+        with call_context(ctx):
+            return work()
+
+    async with cancelled_on_disconnect(request, ctx):
+        result, error = await run_in_threadpool(call)
     if error:
         raise EnvelopeError(error)
     return FastJSONResponse(result)
