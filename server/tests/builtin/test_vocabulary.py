@@ -94,7 +94,9 @@ def _is_integer_tuple(schema: dict[str, Any], length: int) -> bool:
 
 
 def test_every_builtin_is_covered() -> None:
-    assert {"image_info", "ocr", "barcode", "faces", "ocr-rapid", "people"} <= set(BUILTIN_CLASSES)
+    assert {"image_info", "ocr", "barcode", "faces", "ocr-rapid", "people", "objects"} <= set(
+        BUILTIN_CLASSES
+    )
 
 
 @pytest.mark.parametrize(("tool", "schema"), list(_schemas()), ids=lambda v: str(v)[:30])
