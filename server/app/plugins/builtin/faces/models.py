@@ -18,7 +18,7 @@ class DetectInput(ImageInput):
         description="mtcnn (default: a learned cascade, best recall, five landmarks per face), "
         "blazeface (MediaPipe's learned detector: several times faster, six keypoints, "
         "misses small faces and fires more on animals) or haar (OpenCV's classic cascades, "
-        "the default before 0.2; see `model`).",
+        "the previous default; see `model`).",
     )
     model: Literal["frontal", "frontal_alt2", "profile"] = Field(
         "frontal",

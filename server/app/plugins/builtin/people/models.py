@@ -15,7 +15,7 @@ class DetectInput(ImageInput):
         "nanodet",
         description="nanodet (default: the `objects` plugin's learned COCO detector, its "
         "person class: standing, sitting, cropped and partly hidden people) or hog (OpenCV's "
-        "classic pedestrian detector, the default before 0.2: upright, whole people only; "
+        "classic pedestrian detector, the previous default: upright, whole people only; "
         "see `model`, `upscale`, `scale_factor`, `stride`).",
     )
     model: Literal["default", "daimler"] = Field(
