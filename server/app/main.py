@@ -18,7 +18,18 @@ from starlette.routing import Route
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi
-from app.api.routes import analyze, files, health, jobs, keys, metrics, pipelines, plugins, video
+from app.api.routes import (
+    analyze,
+    files,
+    health,
+    jobs,
+    keys,
+    metrics,
+    models,
+    pipelines,
+    plugins,
+    video,
+)
 from app.api.routes import streams as stream_routes
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
@@ -27,6 +38,7 @@ from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.jobs.store.engine import build_engine
 from app.mcp.factory import build_mcp_endpoint
+from app.models.service import ModelService
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
 from app.pipelines.service import PipelineService
@@ -72,6 +84,7 @@ def create_app(
     plugin_service = PluginManagementService.from_settings(
         settings, registry, executor, sources=plugin_sources, files=file_store.read
     )
+    model_service = ModelService.from_settings(settings, plugin_service)  # a plugin source
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
@@ -132,6 +145,7 @@ def create_app(
     app.state.settings = settings
     app.state.registry = registry
     app.state.plugin_service = plugin_service
+    app.state.model_service = model_service
     app.state.analysis_service = analysis_service
     app.state.job_service = job_service
     app.state.pipeline_service = pipeline_service
@@ -153,7 +167,7 @@ def create_app(
     )
     install_cors(app, settings.allowed_origins)
     routers = [analyze.router, plugins.router, jobs.router, files.router, pipelines.router]
-    routers.append(video.router)
+    routers.extend([video.router, models.router])
     for router in (*routers, health.router, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)
@@ -168,7 +182,8 @@ def _spooled_upload_paths(settings: Settings) -> dict[str, int]:
     """Upload routes whose parts go to disk: they take videos, so a video's body limit
     (plus room for the multipart framing)."""
     limit = max(settings.max_request_bytes, settings.max_video_bytes + 64 * 1024)
-    return {"/v1/files": limit, "/v1/video/jobs": limit}
+    models_limit = settings.model_max_bytes + 1024 * 1024  # the manifest and the framing
+    return {"/v1/files": limit, "/v1/video/jobs": limit, "/v1/models": models_limit}
 
 
 app = create_app()

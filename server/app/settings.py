@@ -116,6 +116,23 @@ class Settings(BaseSettings):
         description="Intra-op threads per model session; unset: the cores divided by the "
         "plugin's worker processes, so workers x threads never exceeds the cores.",
     )
+    model_dir: Path | None = Field(
+        default=None,
+        description="The model repository (docs/models.md); unset: data_dir/models. ONNX "
+        "files dropped here as NAME.onnx + NAME.json (or .yaml) are registered at start.",
+    )
+    model_max_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="Largest ONNX file a registration takes."
+    )
+    model_check_memory_mb: int = Field(
+        default=2048,
+        ge=0,
+        description="Heap cap of the process that loads and test-runs a model at registration "
+        "(0: none); a model that needs more is refused.",
+    )
+    model_check_timeout_s: float = Field(
+        default=120.0, gt=0, description="Longest a registration's load and test run may take."
+    )
 
     # -- jobs -------------------------------------------------------------------------------
     job_concurrency: int = Field(default=4, ge=1, description="Jobs this server runs at once.")
@@ -287,6 +304,9 @@ class Settings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
         return value
+
+    def resolved_model_dir(self) -> Path:
+        return self.model_dir if self.model_dir is not None else self.data_dir / "models"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

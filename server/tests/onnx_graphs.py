@@ -22,8 +22,13 @@ def constant_outputs_model(
     input_shape: Sequence[int] = (1, 3, 320, 320),
     input_dtype: int = TensorProto.FLOAT,
     input_name: str = "images",
+    busy: int = 0,
 ) -> bytes:
-    """Serialized ONNX: ``input_name`` of ``input_shape`` in, ``outputs`` (float32) out."""
+    """Serialized ONNX: ``input_name`` of ``input_shape`` in, ``outputs`` (float32) out.
+
+    ``busy`` chains that many 512x512 matrix products into the graph (their result x 0
+    joins the outputs), so each run costs real work without changing the outputs.
+    """
     nodes = []
     if input_dtype == TensorProto.FLOAT:
         source = input_name
@@ -37,6 +42,18 @@ def constant_outputs_model(
         )
     )
     nodes.append(helper.make_node("Mul", ["mean", "zero"], ["nothing"]))
+    if busy:
+        weights = numpy_helper.from_array(np.full((512, 512), 1e-3, np.float32), "weights")
+        nodes.append(helper.make_node("Constant", [], ["weights"], value=weights))
+        nodes.append(helper.make_node("Add", ["weights", "mean"], ["product0"]))
+        for step in range(busy):
+            nodes.append(
+                helper.make_node("MatMul", [f"product{step}", "weights"], [f"product{step + 1}"])
+            )
+        nodes.append(helper.make_node("ReduceMean", [f"product{busy}"], ["busy"], keepdims=0))
+        nodes.append(helper.make_node("Mul", ["busy", "zero"], ["busy0"]))
+        nodes.append(helper.make_node("Add", ["nothing", "busy0"], ["nothing_busy"]))
+    joined = "nothing_busy" if busy else "nothing"
     graph_outputs = []
     for index, array in enumerate(outputs):
         value = np.asarray(array, dtype=np.float32)
@@ -44,7 +61,7 @@ def constant_outputs_model(
         nodes.append(
             helper.make_node("Constant", [], [const], value=numpy_helper.from_array(value, const))
         )
-        nodes.append(helper.make_node("Add", [const, "nothing"], [f"output{index}"]))
+        nodes.append(helper.make_node("Add", [const, joined], [f"output{index}"]))
         graph_outputs.append(
             helper.make_tensor_value_info(f"output{index}", TensorProto.FLOAT, list(value.shape))
         )
@@ -58,3 +75,25 @@ def constant_outputs_model(
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def yolo_v5_model(
+    label_scores: Sequence[float], *, box=(50.0, 65.0, 150.0, 165.0), busy: int = 0
+) -> bytes:
+    """A 320x320 YOLOv5-layout detector that finds one thing at ``box`` (model pixels)."""
+    x1, y1, x2, y2 = box
+    row = [(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, 1.0, *label_scores]
+    return constant_outputs_model([np.array([[row]])], busy=busy)
+
+
+def yolo_manifest(labels: Sequence[str], **changes: object) -> dict[str, object]:
+    """The manifest of :func:`yolo_v5_model`."""
+    manifest: dict[str, object] = {
+        "task": "detect",
+        "labels": list(labels),
+        "input": {"width": 320, "height": 320, "resize": "letterbox"},
+        "decoder": {"family": "yolo", "layout": "v5"},
+        "thresholds": {"score_threshold": 0.3, "iou": 0.5},
+    }
+    manifest.update(changes)
+    return manifest

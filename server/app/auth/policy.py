@@ -63,6 +63,11 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("GET", "/v1/pipelines/{name}"): READ,
     ("DELETE", "/v1/pipelines/{name}"): ADMIN,
     ("POST", "/v1/pipelines/{name}/run"): RUN,
+    # the model repository: registering and removing changes what every key can run
+    ("GET", "/v1/models"): READ,
+    ("POST", "/v1/models"): ADMIN,
+    ("GET", "/v1/models/{name}"): READ,
+    ("DELETE", "/v1/models/{ref}"): ADMIN,
     # live streams: every frame is a tool call
     ("WS", "/v1/streams/{plugin}/{tool}"): RUN,
     ("WS", "/v1/streams/pipeline/{name}"): RUN,

@@ -102,6 +102,27 @@ class VisorClient:
     def run_pipeline(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._json("POST", f"/v1/pipelines/{name}/run", json=body)
 
+    # -- models -----------------------------------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = self._json("GET", "/v1/models")["models"]
+        return listed
+
+    def add_model(
+        self, name: str, model: Path, manifest: bytes, *, make_default: bool = True
+    ) -> dict[str, Any]:
+        """``POST /v1/models``: the ONNX file streamed as multipart, with its manifest."""
+        with model.open("rb") as fh:
+            return self._json(
+                "POST",
+                "/v1/models",
+                data={"name": name, "default": "true" if make_default else "false"},
+                files={"file": (model.name, fh), "manifest": ("manifest", manifest)},
+            )
+
+    def remove_model(self, ref: str) -> dict[str, Any]:
+        return self._json("DELETE", f"/v1/models/{ref}")
+
     # -- jobs -------------------------------------------------------------------------------
 
     def submit_job(self, body: dict[str, Any]) -> dict[str, Any]:

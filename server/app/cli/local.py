@@ -23,10 +23,13 @@ def local_services(
     settings: Settings, sources: Sequence[PluginSource] | None = None, *, start: bool = False
 ) -> Iterator[PluginManagementService]:
     """Load the plugins (and start them all with ``start=True``); stop workers on exit."""
+    from app.models.service import ModelService
+
     registry = PluginRegistry()
     service = PluginManagementService.from_settings(
         settings, registry, build_executor(settings, registry), sources=sources
     )
+    ModelService.from_settings(settings, service)  # models in the repository are plugins too
     try:
         service.load(start=start)
         yield service

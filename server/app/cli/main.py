@@ -17,6 +17,7 @@ from app.cli.doctor import doctor
 from app.cli.errors import debug_mode
 from app.cli.jobs import jobs
 from app.cli.keys import keys
+from app.cli.models import models
 from app.cli.pipelines import pipelines
 from app.cli.plugins import plugins
 from app.cli.run import run
@@ -85,6 +86,7 @@ cli.command()(run)
 cli.command()(doctor)
 cli.add_typer(jobs, name="jobs")
 cli.add_typer(keys, name="keys")
+cli.add_typer(models, name="models")
 cli.add_typer(pipelines, name="pipelines")
 cli.add_typer(video, name="video")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.auth import guard
@@ -62,6 +62,7 @@ class PluginManagementService:
         self._force_in_process = force_in_process
         self._in_process = frozenset(in_process)
         self._sources = list(sources) if sources is not None else None
+        self._source_providers: list[Callable[[], Sequence[plugin_loader.PluginSource]]] = []
         self._reload_lock = threading.Lock()
 
     @classmethod
@@ -137,17 +138,59 @@ class PluginManagementService:
                     for s in plugin_loader.discover()
                     if s.distribution != plugin_loader.BUILTIN_DISTRIBUTION
                 )
-            records = plugin_loader.load_into(
-                self._registry,
-                self._sources,
+            records = plugin_loader.load_plugins(
+                plugin_loader.discover() if self._sources is None else self._sources,
                 allowlist=self._allowlist,
-                timeout_s=self._load_timeout_s,
-                force_in_process=self._force_in_process,
-                in_process=self._in_process,
+                **self._load_options(),
             )
+            records += self._provided_records({r.name for r in records})
+            self._registry.replace_all(records)
             if start:
                 self._start_all([r for r in records if r.state is PluginState.LOADED])
             return records
+
+    def add_sources(self, provider: Callable[[], Sequence[plugin_loader.PluginSource]]) -> None:
+        """Another source of plugins, asked on every load (the model repository).
+
+        Its plugins are the operator's own registrations, so the allowlist (which limits
+        installed packages) does not apply; a name an installed plugin has is refused.
+        """
+        self._source_providers.append(provider)
+
+    def _load_options(self) -> dict[str, Any]:
+        return {
+            "timeout_s": self._load_timeout_s,
+            "force_in_process": self._force_in_process,
+            "in_process": self._in_process,
+        }
+
+    def _provided_records(self, taken: set[str]) -> list[PluginRecord]:
+        sources = [source for provider in self._source_providers for source in provider()]
+        records = plugin_loader.load_plugins(sources, **self._load_options())
+        return [
+            plugin_loader.unavailable_record(
+                f"{r.name}@{r.origin}", r.origin, f"the name {r.name!r} is an installed plugin's"
+            )
+            if r.name in taken
+            else r
+            for r in records
+        ]
+
+    def add_plugin(self, source: plugin_loader.PluginSource) -> PluginRecord:
+        """Load and start one plugin while the server runs (a newly registered model)."""
+        with self._reload_lock:
+            self._executor.stop_plugin(source.key)
+            (record,) = plugin_loader.load_plugins([source], **self._load_options())
+            self._registry.add(record)
+            if record.state is PluginState.LOADED:
+                self._start_one(record)
+            return record
+
+    def remove_plugin(self, name: str) -> None:
+        """Stop one plugin's workers (in-flight calls finish first) and forget it."""
+        with self._reload_lock:
+            self._registry.remove(name)
+            self._executor.stop_plugin(name)
 
     def start(self, name: str) -> None:
         """Start one LOADED plugin (after ``load(start=False)``); others are left alone."""

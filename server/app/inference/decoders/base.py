@@ -40,11 +40,11 @@ class Postprocess(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    score_threshold: float = Field(0.25, ge=0.0, le=1.0, description="Drop weaker results.")
-    iou: float = Field(0.45, ge=0.0, le=1.0, description="NMS IoU above which boxes merge.")
-    max_detections: int = Field(100, ge=1, le=10_000, description="Most results returned.")
+    score_threshold: float = Field(default=0.25, ge=0.0, le=1.0, description="Drop weaker results.")
+    iou: float = Field(default=0.45, ge=0.0, le=1.0, description="NMS IoU above which boxes merge.")
+    max_detections: int = Field(default=100, ge=1, le=10_000, description="Most results returned.")
     class_agnostic: bool = Field(
-        False, description="NMS across classes (one box per place) instead of within each."
+        default=False, description="NMS across classes (one box per place) instead of within each."
     )
 
 

@@ -17,9 +17,10 @@ class ClassifyParams(BaseModel):
 
     family: Literal["classify"] = "classify"
     activation: Literal["softmax", "sigmoid", "none"] = Field(
-        "softmax", description="softmax for logits of exclusive classes; none for probabilities."
+        default="softmax",
+        description="softmax for logits of exclusive classes; none for probabilities.",
     )
-    top_k: int = Field(5, ge=1, le=1000)
+    top_k: int = Field(default=5, ge=1, le=1000)
 
 
 def decode(

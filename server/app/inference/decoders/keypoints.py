@@ -40,7 +40,7 @@ class KeypointsParams(BaseModel):
     layout: Literal["yolo_pose", "movenet"] = "yolo_pose"
     keypoint_names: list[str] = Field(default_factory=lambda: list(COCO_KEYPOINTS), min_length=1)
     keypoint_activation: Literal["sigmoid", "none"] = Field(
-        "none", description="'sigmoid' when point scores are logits."
+        default="none", description="'sigmoid' when point scores are logits."
     )
 
 

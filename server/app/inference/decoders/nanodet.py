@@ -28,10 +28,10 @@ class NanoDetParams(BaseModel):
 
     family: Literal["nanodet"] = "nanodet"
     strides: list[int] = Field(default_factory=lambda: [8, 16, 32], min_length=1)
-    bins: int = Field(8, ge=1, description="Distance bins per side (reg_max + 1).")
-    center_offset: float = Field(0.5, description="Cell centre at (i + offset) x stride.")
+    bins: int = Field(default=8, ge=1, description="Distance bins per side (reg_max + 1).")
+    center_offset: float = Field(default=0.5, description="Cell centre at (i + offset) x stride.")
     class_activation: Literal["sigmoid", "none"] = Field(
-        "none", description="'sigmoid' when the class outputs are logits."
+        default="none", description="'sigmoid' when the class outputs are logits."
     )
 
 

@@ -33,7 +33,7 @@ class SsdParams(BaseModel):
     )
     scales: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
     class_activation: Literal["sigmoid", "softmax", "none"] = "sigmoid"
-    background_class: bool = Field(True, description="Score column 0 is the background.")
+    background_class: bool = Field(default=True, description="Score column 0 is the background.")
 
 
 def _split(

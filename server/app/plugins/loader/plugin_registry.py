@@ -196,6 +196,13 @@ class PluginRegistry:
         with self._lock:
             self._records[record.name] = record
 
+    def set_version(self, name: str, version: str) -> None:
+        """A plugin now serves another version (a model's new default): health shows it."""
+        with self._lock:
+            record = self._records.get(name)
+            if record is not None:
+                record.version = version
+
     def remove(self, name: str) -> PluginRecord | None:
         with self._lock:
             return self._records.pop(name, None)
