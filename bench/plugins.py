@@ -1,6 +1,7 @@
 """Per-plugin latency and 1-vs-2-worker throughput of the built-in plugins.
 
-    python bench/plugins.py [--calls 20] [--plugins ocr,barcode,faces,people,image_info,ocr-rapid]
+    python bench/plugins.py [--calls 20]
+                            [--plugins ocr,barcode,faces,people,objects,image_info,ocr-rapid]
 
 For each plugin, on a standard image set the script generates itself:
 
@@ -94,6 +95,7 @@ CASES: dict[str, tuple[str, Any, str, dict[str, Any]]] = {
     "barcode": ("read", codes, "PNG", {}),
     "faces": ("detect", portrait, "JPEG", {}),
     "people": ("detect", walkway, "JPEG", {}),
+    "objects": ("detect", walkway, "JPEG", {}),
     "ocr": ("read_text", document, "PNG", {}),
     "ocr-rapid": ("read_text", document, "PNG", {}),
 }
@@ -201,6 +203,7 @@ def main() -> None:
         "barcode": "800x600, 3 codes",
         "faces": "512x512 photo",
         "people": "768x576 street frame",
+        "objects": "768x576 street frame",
         "ocr": "1000x700, 15 lines",
         "ocr-rapid": "1000x700, 15 lines",
     }

@@ -9,6 +9,8 @@ step cropping regions) handles the output of any tool with the same code:
   corner and going clockwise);
 * ``confidence`` — a float in ``[0, 1]``, higher is surer (comparable within one tool);
 * ``text`` — what was read; ``label`` — what was recognised, when it is a class name;
+* ``keypoints`` — named points on a found thing (a face's eyes, a person's joints), each
+  ``{"name", "point": [x, y], "confidence"}``;
 * ``width`` / ``height`` on the result — the size of the image the coordinates refer to.
 
 Every coordinate is a pixel of the **input image as displayed**: after its EXIF
@@ -31,6 +33,7 @@ __all__ = [
     "Confidence",
     "Detection",
     "ImageResult",
+    "Keypoint",
     "Point",
     "Polygon",
     "Region",
@@ -75,6 +78,14 @@ class Region(BaseModel):
 class Detection(Region):
     """A found object with a confidence (faces, people)."""
 
+    confidence: Confidence
+
+
+class Keypoint(BaseModel):
+    """A named point on a found thing: a face's eye, a person's left wrist."""
+
+    name: str = Field(description="What the point is, e.g. left_eye, right_wrist.")
+    point: Point = Field(description="[x, y] in pixels of the displayed image.")
     confidence: Confidence
 
 

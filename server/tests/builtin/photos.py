@@ -6,6 +6,10 @@ clip OpenCV's own pedestrian-detection sample uses) and its ``basketball1.png``,
 head to feet (arms included), for every person whose body is in the frame from head to
 ankles; people cut off at the waist are not counted. Photos without people: scikit-image's
 ``coffee``, ``chelsea`` (a cat) and ``rocket``.
+
+Faces (eyebrows to chin, cheek to cheek, by eye) and COCO objects on scikit-image's photos
+and ``basketball1.png``, for ``bench/accuracy.py``: every face or object of those kinds in
+the photo is marked, so an unmatched detection is a false hit.
 """
 
 from __future__ import annotations
@@ -77,3 +81,52 @@ def match(expected: list[Box], found: list[Box], threshold: float = 0.5) -> tupl
             unused.remove(best)
             hits += 1
     return hits, len(found) - hits
+
+
+#: Faces, [x, y, w, h]: Eileen Collins (astronaut), the cameraman (camera, three-quarter
+#: view), the player on the left of basketball1.png (the man on the right faces away).
+FACE_BOXES: dict[str, list[Box]] = {
+    "astronaut": [(178, 75, 92, 105)],
+    "camera": [(182, 115, 73, 78)],
+    "basketball1.png": [(70, 95, 34, 38)],
+}
+
+#: COCO objects, (label, [x, y, w, h]), whole objects including what is cut off by nothing.
+OBJECT_BOXES: dict[str, list[tuple[str, Box]]] = {
+    "astronaut": [("person", (20, 20, 340, 492))],
+    "camera": [("person", (10, 65, 310, 447))],
+    "stereo_motorcycle": [("motorcycle", (94, 72, 588, 381))],
+    "horse": [("horse", (16, 9, 372, 302))],
+    "coffee": [("cup", (172, 17, 239, 261))],
+    "chelsea": [("cat", (0, 0, 451, 300))],
+}
+
+
+def skimage_photo(name: str) -> Image.Image:
+    """A scikit-image sample photo as RGB (the motorcycle: the left view of the pair)."""
+    import numpy as np
+    from skimage import data
+
+    image = getattr(data, name)()
+    if isinstance(image, tuple):
+        image = image[0]
+    image = np.asarray(image)
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    return Image.fromarray(image).convert("RGB")
+
+
+def face_photos() -> list[Photo]:
+    basketball = Image.open(DATA / "people" / "basketball1.png").convert("RGB")
+    return [
+        Photo(name, basketball if name.endswith(".png") else skimage_photo(name), boxes)
+        for name, boxes in FACE_BOXES.items()
+    ]
+
+
+def object_photos() -> list[tuple[Photo, list[str]]]:
+    """Photos with their objects' boxes and, beside, each box's label."""
+    return [
+        (Photo(name, skimage_photo(name), [b for _, b in marked]), [label for label, _ in marked])
+        for name, marked in OBJECT_BOXES.items()
+    ]

@@ -32,6 +32,8 @@ skimage_data = pytest.importorskip("skimage.data")
 
 HAVE_RAPID = all(importlib.util.find_spec(m) is not None for m in ("rapidocr", "onnxruntime"))
 
+#: Eileen Collins herself in the astronaut photo (see test_objects.py), upright coordinates.
+ASTRONAUT_PERSON = (20, 20, 340, 492)
 #: The astronaut's face in scikit-image's photo (see test_faces.py), upright coordinates.
 ASTRONAUT_FACE = (178, 75, 92, 105)
 
@@ -94,7 +96,9 @@ def _is_integer_tuple(schema: dict[str, Any], length: int) -> bool:
 
 
 def test_every_builtin_is_covered() -> None:
-    assert {"image_info", "ocr", "barcode", "faces", "ocr-rapid", "people"} <= set(BUILTIN_CLASSES)
+    assert {"image_info", "ocr", "barcode", "faces", "ocr-rapid", "people", "objects"} <= set(
+        BUILTIN_CLASSES
+    )
 
 
 @pytest.mark.parametrize(("tool", "schema"), list(_schemas()), ids=lambda v: str(v)[:30])
@@ -156,7 +160,7 @@ def _check_regions(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def everything() -> Iterator[PluginHarness]:
-    names = ["ocr", "barcode", "faces", "people"] + (["ocr-rapid"] if HAVE_RAPID else [])
+    names = ["ocr", "barcode", "faces", "people", "objects"] + (["ocr-rapid"] if HAVE_RAPID else [])
     with PluginHarness(*names) as harness:
         yield harness
 
@@ -175,7 +179,20 @@ def test_faces_and_people_boxes_are_in_display_coordinates(
     assert [iou(tuple(f["box"]), ASTRONAUT_FACE) >= 0.5 for f in _check_regions(faces)] == [True]
     people = everything.call("people.detect", dict(payload))
     assert (people["width"], people["height"]) == astronaut.size
-    _check_regions(people)
+    assert [iou(tuple(p["box"]), ASTRONAUT_PERSON) >= 0.7 for p in _check_regions(people)] == [True]
+    objects = everything.call("objects.detect", dict(payload))
+    assert [o["label"] for o in _check_regions(objects)] == ["person"]
+    assert iou(tuple(objects["objects"][0]["box"]), ASTRONAUT_PERSON) >= 0.7
+    pose = everything.call("people.pose", dict(payload))
+    (person,) = _check_regions(pose)
+    for found in (person, faces["faces"][0]):  # keypoints are display coordinates too
+        x, y, w, h = found["box"]
+        confident = [k["point"] for k in found["keypoints"] if k["confidence"] >= 0.3]
+        assert len(confident) >= 5
+        assert all(x - 2 <= px <= x + w + 2 and y - 2 <= py <= y + h + 2 for px, py in confident)
+    nose = next(k["point"] for k in person["keypoints"] if k["name"] == "nose")
+    fx, fy, fw, fh = ASTRONAUT_FACE
+    assert fx <= nose[0] <= fx + fw and fy <= nose[1] <= fy + fh
 
 
 def test_barcode_polygon_and_box_in_display_coordinates(everything: PluginHarness) -> None:

@@ -5,8 +5,8 @@ Both SVMs ship inside OpenCV (no file, no download): Dalal and Triggs' 64x128 wi
 smaller people, more false hits). ``detectMultiScale`` returns many overlapping windows
 per person; they are merged by non-maximum suppression (``cv2.dnn.NMSBoxes``) so each
 person is reported once, with the window's margin removed so the box fits the body.
-Images are detected on a copy no larger than ``max_side`` and boxes are scaled back to
-the input's pixels. One OpenCV thread per worker, as for faces.
+The image arrives downscaled to ``max_side`` (the detector base) and is enlarged by
+``upscale`` here; boxes are mapped back by the base. One OpenCV thread per worker.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
+
+from app.plugins.builtin.detection.base import Backend, Found, best_first
 
 #: Window size of each model; the smallest person a model finds at scale 1.
 WINDOWS: dict[str, tuple[int, int]] = {"default": (64, 128), "daimler": (48, 96)}
@@ -27,96 +30,78 @@ BODY_WIDTH, BODY_HEIGHT = 0.5, 0.8
 
 
 def _body(window: list[int]) -> tuple[float, float, float, float]:
-    """The person's own box inside a detection window (centred, margins removed)."""
+    """The person's own box inside a detection window (centred, margins removed): x1..y2."""
     x, y, w, h = window
-    return (
-        x + w * (1 - BODY_WIDTH) / 2,
-        y + h * (1 - BODY_HEIGHT) / 2,
-        w * BODY_WIDTH,
-        h * BODY_HEIGHT,
-    )
+    left, top = x + w * (1 - BODY_WIDTH) / 2, y + h * (1 - BODY_HEIGHT) / 2
+    return left, top, left + w * BODY_WIDTH, top + h * BODY_HEIGHT
+
+
+def _svm(weights: Any) -> np.ndarray:
+    return np.asarray(weights, dtype=np.float32)
 
 
 @dataclass(frozen=True)
-class Person:
-    box: tuple[int, int, int, int]
-    score: float
+class HogOptions:
+    model: str = "default"
+    upscale: float = 1.5
+    scale_factor: float = 1.05
+    stride: int = 8
+    min_score: float = 1.0
+    overlap: float = 0.45
 
 
-class PeopleDetector:
+class Hog(Backend):
     def __init__(self) -> None:
-        self._cv2: Any = None
         self._hogs: dict[str, tuple[Any, threading.Lock]] = {}
         self._guard = threading.Lock()
 
-    @property
-    def started(self) -> bool:
-        return self._cv2 is not None
-
-    def start(self) -> None:
-        import cv2
-
+    def load(self) -> None:
         cv2.setNumThreads(1)
-        self._cv2 = cv2
         self._hog("default")
 
     def _hog(self, model: str) -> tuple[Any, threading.Lock]:
-        cv2 = self._cv2
         with self._guard:
             entry = self._hogs.get(model)
             if entry is None:
                 if model == "daimler":
                     hog = cv2.HOGDescriptor((48, 96), (16, 16), (8, 8), (8, 8), 9)
-                    hog.setSVMDetector(cv2.HOGDescriptor_getDaimlerPeopleDetector())
+                    hog.setSVMDetector(_svm(cv2.HOGDescriptor.getDaimlerPeopleDetector()))
                 else:
                     hog = cv2.HOGDescriptor()
-                    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+                    hog.setSVMDetector(_svm(cv2.HOGDescriptor.getDefaultPeopleDetector()))
                 entry = (hog, threading.Lock())
                 self._hogs[model] = entry
             return entry
 
-    def detect(
-        self,
-        image: np.ndarray,
-        *,
-        model: str,
-        max_side: int,
-        upscale: float,
-        scale_factor: float,
-        stride: int,
-        min_score: float,
-        overlap: float,
-    ) -> list[Person]:
-        cv2 = self._cv2
-        height, width = image.shape[:2]
-        ratio = min(max_side / max(height, width), 1.0) * upscale
-        work = image
+    def detect(self, rgb: np.ndarray, options: HogOptions, scale: float = 1.0) -> list[Found]:
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        height, width = gray.shape[:2]
+        ratio = options.upscale
+        work = gray
         if ratio != 1.0:
             size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
-            interpolation = cv2.INTER_AREA if ratio < 1.0 else cv2.INTER_LINEAR
-            work = cv2.resize(image, size, interpolation=interpolation)
-        win_w, win_h = WINDOWS[model]
+            work = cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR)
+        win_w, win_h = WINDOWS[options.model]
         if work.shape[0] < win_h or work.shape[1] < win_w:
             return []  # smaller than one detection window: nobody fits
-        hog, lock = self._hog(model)
+        hog, lock = self._hog(options.model)
         with lock:
             rects, weights = hog.detectMultiScale(
                 work,
                 hitThreshold=0.0,
-                winStride=(stride, stride),
+                winStride=(options.stride, options.stride),
                 padding=(8, 8),
-                scale=scale_factor,
+                scale=options.scale_factor,
                 groupThreshold=0,  # raw windows: NMS below is the one merging step
             )
         boxes = [[int(v) for v in r] for r in np.asarray(rects).reshape(-1, 4)]
         scores = [float(w) for w in np.asarray(weights, dtype=np.float64).reshape(-1)]
         if not boxes:
             return []
-        keep = cv2.dnn.NMSBoxes(boxes, scores, min_score, overlap)
+        keep = cv2.dnn.NMSBoxes(boxes, scores, options.min_score, options.overlap)
         found = []
         for index in np.asarray(keep, dtype=np.int64).reshape(-1):
-            x, y, w, h = _body(boxes[index])
-            left, top = max(0, round(x / ratio)), max(0, round(y / ratio))
-            right, bottom = min(width, round((x + w) / ratio)), min(height, round((y + h) / ratio))
-            found.append(Person((left, top, right - left, bottom - top), round(scores[index], 3)))
-        return sorted(found, key=lambda p: p.score, reverse=True)
+            x1, y1, x2, y2 = (v / ratio for v in _body(boxes[index]))
+            box = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
+            found.append(Found(box=box, score=round(scores[index], 3), label="person"))
+        return best_first(found)
