@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import builtin_sources, plugin_sources
-from live_server import LiveServer
 
 from app.settings import Settings
+from helpers import builtin_sources, plugin_sources
+from live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

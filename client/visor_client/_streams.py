@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import AsyncExitStack, ExitStack
 
 from websockets.asyncio.client import ClientConnection as AsyncConnection
 from websockets.asyncio.client import connect as async_connect
@@ -56,9 +57,10 @@ class Stream:
 
     def __init__(self, url: str, headers: dict[str, str], open_timeout_s: float | None) -> None:
         self.url = url
+        self._stack = ExitStack()  # websockets wants its connection used as a context manager
         try:
-            self._ws: ClientConnection = connect(
-                url, additional_headers=headers, open_timeout=open_timeout_s
+            self._ws: ClientConnection = self._stack.enter_context(
+                connect(url, additional_headers=headers, open_timeout=open_timeout_s)
             )
         except (InvalidStatus, OSError, TimeoutError) as exc:
             raise _refused(url, exc) from exc
@@ -98,7 +100,7 @@ class Stream:
             yield _answer(message)
 
     def close(self) -> None:
-        self._ws.close()
+        self._stack.close()
 
     def __enter__(self) -> Stream:
         return self
@@ -121,12 +123,15 @@ class AsyncStream:
         self._headers = headers
         self._open_timeout_s = open_timeout_s
         self._ws: AsyncConnection | None = None
+        self._stack = AsyncExitStack()
 
     async def open(self) -> AsyncStream:
         self.url = await self._url()
         try:
-            self._ws = await async_connect(
-                self.url, additional_headers=self._headers, open_timeout=self._open_timeout_s
+            self._ws = await self._stack.enter_async_context(
+                async_connect(
+                    self.url, additional_headers=self._headers, open_timeout=self._open_timeout_s
+                )
             )
         except (InvalidStatus, OSError, TimeoutError) as exc:
             raise _refused(self.url, exc) from exc
@@ -177,8 +182,7 @@ class AsyncStream:
             yield _answer(message)
 
     async def close(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
+        await self._stack.aclose()
 
     async def __aenter__(self) -> AsyncStream:
         return self if self._ws is not None else await self.open()

@@ -152,6 +152,7 @@ class Visor:
         return FileList.model_validate(self._send(_calls.get("/v1/files")))
 
     def file(self, file_id: str) -> FileInfo:
+        """One uploaded file (its id, type, size, digest and expiry)."""
         return FileInfo.model_validate(self._send(_calls.get(_calls.path("/v1/files", file_id))))
 
     def delete_file(self, file_id: str | FileInfo) -> FileInfo:
@@ -338,6 +339,7 @@ class Visor:
         return [Pipeline.model_validate(p) for p in body["pipelines"]]
 
     def pipeline(self, name: str) -> Pipeline:
+        """A saved pipeline and its spec."""
         return Pipeline.model_validate(self._send(_calls.get(_calls.path("/v1/pipelines", name))))
 
     def save_pipeline(self, spec: dict[str, Any] | str | bytes) -> Pipeline:
@@ -345,6 +347,7 @@ class Visor:
         return Pipeline.model_validate(self._send(_calls.save_pipeline(spec)))
 
     def delete_pipeline(self, name: str) -> Pipeline:
+        """Delete a saved pipeline (admin key); returns it as it was."""
         return Pipeline.model_validate(
             self._send(_calls.delete(_calls.path("/v1/pipelines", name)))
         )
