@@ -19,6 +19,7 @@ from visor_client import (
     JobStatus,
     NotFound,
     PluginNotFound,
+    RetryPolicy,
     ToolNotFound,
     Visor,
     VisorConnectionError,
@@ -186,6 +187,8 @@ def test_stream_answers_every_frame_and_refusals_raise(visor: Visor) -> None:
     assert answers[1].output().barcodes == []
 
     with visor.stream("image_info", "describe", dominant_colors=2) as stream:
+        with pytest.raises(VisorTimeout):  # nothing sent, nothing answered
+            stream.receive(timeout=0.2)
         stream.send(b"not an image")
         bad = stream.receive(timeout=30)
         assert not bad.ok
@@ -218,7 +221,11 @@ def test_errors_carry_the_envelope(visor: Visor, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         visor.analyze("faces", tmp_path / "missing.jpg")
 
-    with Visor(f"http://127.0.0.1:{free_port()}") as nowhere, pytest.raises(VisorConnectionError):
+    quick = RetryPolicy(backoff_s=0.01)  # a refused connection is retried: quickly, here
+    with (
+        Visor(f"http://127.0.0.1:{free_port()}", retry=quick) as nowhere,
+        pytest.raises(VisorConnectionError),
+    ):
         nowhere.health()
     with Visor(visor.url, timeout=0.3) as impatient, pytest.raises(VisorTimeout):
-        impatient.analyze("echo", tool="sleep", seconds=3)
+        impatient.analyze("echo", tool="sleep", seconds=1)

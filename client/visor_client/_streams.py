@@ -10,6 +10,7 @@ streams, a revoked key) raises the envelope's :class:`~visor_client.errors.Visor
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, ExitStack
@@ -19,7 +20,13 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from visor_client.errors import VisorConnectionError, VisorError, error_class, error_from_envelope
+from visor_client.errors import (
+    VisorConnectionError,
+    VisorError,
+    VisorTimeout,
+    error_class,
+    error_from_envelope,
+)
 from visor_client.images import ImageInput, image_bytes
 from visor_client.models import StreamAnswer
 
@@ -79,6 +86,8 @@ class Stream:
             return _answer(self._ws.recv(timeout))
         except ConnectionClosed as exc:
             raise _closed(exc) from exc
+        except TimeoutError as exc:
+            raise VisorTimeout(f"no answer on the stream within {timeout} s") from exc
 
     def process(
         self, frames: Iterable[ImageInput], timeout: float | None = None
@@ -151,13 +160,13 @@ class AsyncStream:
             raise _closed(exc) from exc
 
     async def receive(self, timeout: float | None = None) -> StreamAnswer:
-        import asyncio
-
         try:
             async with asyncio.timeout(timeout):
                 return _answer(await self._socket.recv())
         except ConnectionClosed as exc:
             raise _closed(exc) from exc
+        except TimeoutError as exc:
+            raise VisorTimeout(f"no answer on the stream within {timeout} s") from exc
 
     async def process(
         self, frames: Iterable[ImageInput] | AsyncIterable[ImageInput], timeout: float | None = None

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from visor_client.errors import VisorError, error_from_envelope
+from visor_client.errors import JobNotFinished, VisorError, error_from_envelope
 
 
 class _Model(BaseModel):
@@ -182,8 +182,6 @@ class Job(_Model):
         failure = self.exception()
         if failure is not None:
             raise failure
-        from visor_client.errors import JobNotFinished
-
         raise JobNotFinished(
             f"job {self.id} is {self.status.value}", details={"status": self.status.value}
         )
