@@ -142,6 +142,29 @@ def test_submit_resent_after_a_dropped_connection_makes_one_job(
     assert [j.id for j in made] == [job.id]
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_async_submit_resent_after_a_dropped_connection_is_replayed(
+    live: LiveServer, proxy: DroppingProxy
+) -> None:
+    async with AsyncVisor(proxy.url) as visor:
+        await visor.health()
+        proxy.drops = 1
+        job = await visor.submit_job("echo", text="async", idempotency_key=uuid.uuid4().hex)
+        assert proxy.dropped == 1 and job.replayed
+
+
+def test_job_events_reconnect_after_a_dropped_stream(
+    live: LiveServer, proxy: DroppingProxy
+) -> None:
+    with Visor(proxy.url) as visor:
+        job = visor.submit_job("echo", tool="sleep", seconds=0.3, steps=3)
+        proxy.drops = 1
+        events = list(visor.job_events(job, timeout=60))
+    assert proxy.dropped == 1
+    assert events[-1].job.status.value == "SUCCESS"
+
+
 def test_a_call_that_is_not_safe_to_resend_raises_instead(
     live: LiveServer, proxy: DroppingProxy, tmp_path: Path
 ) -> None:
