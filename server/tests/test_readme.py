@@ -32,7 +32,7 @@ def test_readme_opens_with_exactly_two_commands() -> None:
     assert test.startswith(VENV) and test.endswith(" && .venv/bin/python -m pytest")
     # The dev extra carries every test dependency (extras added to it come along).
     assert '.venv/bin/pip install -e "./server[dev,ocr-rapid]"' in test
-    for package in ("./server/tests/plugins", "./examples/plugin-template"):
+    for package in ("./server/tests/plugins", "./examples/plugin-template", "./client"):
         assert f"-e {package}" in test
 
 

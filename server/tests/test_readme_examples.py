@@ -15,8 +15,11 @@ adds later is run too, without touching this file. Rules a block must follow:
   first line, visibly: ``# not run by the README test: REASON``. The opening block of two
   install commands is checked by ``test_readme.py`` and CI instead.
 
-The plugin guide's ``python`` + ``toml`` pair is tested as a package: pip-installed, found
-by the running server through ``POST /v1/plugins/reload`` and run.
+A ``python`` block with ``# =>`` lines is an example of the Python client (``visor_client``):
+it runs the same way, as a script of the test's Python (``python -``), against the same
+server. Other ``python`` blocks are code to copy, not scripts: the plugin guide's
+``python`` + ``toml`` pair is tested as a package: pip-installed, found by the running server
+through ``POST /v1/plugins/reload`` and run.
 """
 
 from __future__ import annotations
@@ -93,6 +96,15 @@ def runnable_blocks(text: str) -> list[Block]:
     return [b for b in shell_blocks(text) if b.skip_reason is None]
 
 
+def python_examples(text: str) -> list[Block]:
+    """``python`` blocks that state their output: scripts using the Python client."""
+    return [
+        b
+        for b in fenced_blocks(text)
+        if b.language == "python" and b.skip_reason is None and expectations(b)
+    ]
+
+
 def expectations(block: Block) -> list[str]:
     marked = (line.strip() for line in block.text.splitlines())
     return [line[len(EXPECT_MARK) :].strip() for line in marked if line.startswith(EXPECT_MARK)]
@@ -127,6 +139,7 @@ def localised(block: Block, port: int) -> str:
 
 README_TEXT = README.read_text()
 RUNNABLE = runnable_blocks(README_TEXT)
+PYTHON_EXAMPLES = python_examples(README_TEXT)
 
 
 # -- the rules themselves -------------------------------------------------------------------
@@ -162,6 +175,12 @@ def test_blocks_are_found_with_their_headings() -> None:
         (14, "Jobs", "toml"),
     ]
     assert [b.label for b in runnable_blocks(text)] == ["L10-jobs"]
+
+
+def test_python_examples_are_the_blocks_that_state_their_output() -> None:
+    text = "## Python\n\n```python\nprint(1)\n# => 1\n```\n\n```python\nclass P: ...\n```\n"
+    assert [b.label for b in python_examples(text)] == ["L3-python"]
+    assert len(PYTHON_EXAMPLES) >= 2, "the README shows the Python client, run like the rest"
 
 
 # -- running them ---------------------------------------------------------------------------
@@ -262,6 +281,26 @@ def test_readme_example(block: Block, stage: Stage) -> None:
     where = f"README line {block.line} ({block.heading})"
     assert completed.returncode == 0, f"{where} failed ({completed.returncode}):\n{output}"
     assert "Traceback" not in output, f"{where} printed a traceback:\n{output}"
+    missing = missing_expectations(expectations(block), output)
+    assert not missing, f"{where}: output lacks {missing}:\n{output}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", PYTHON_EXAMPLES, ids=[b.label for b in PYTHON_EXAMPLES])
+def test_readme_python_example(block: Block, stage: Stage) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-"],
+        input=localised(block, stage.port),
+        cwd=stage.workdir,
+        env=stage.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=BLOCK_TIMEOUT_S,
+    )
+    output = completed.stdout
+    where = f"README line {block.line} ({block.heading}, Python)"
+    assert completed.returncode == 0, f"{where} failed ({completed.returncode}):\n{output}"
     missing = missing_expectations(expectations(block), output)
     assert not missing, f"{where}: output lacks {missing}:\n{output}"
 
