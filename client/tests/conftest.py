@@ -8,27 +8,12 @@ these tests are about the client, not isolation) and the ``echo`` test plugin.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from app.settings import Settings
+from client_setup import live_settings
 from helpers import builtin_sources, plugin_sources
 from live_server import LiveServer
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "samples"
-IN_PROCESS = ("barcode", "faces", "image_info", "echo")
-
-
-def live_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        data_dir=data_dir,
-        plugin_isolation=dict.fromkeys(IN_PROCESS, "in_process"),
-        job_progress_interval_s=0.0,
-        _env_file=None,
-        **overrides,
-    )
 
 
 @pytest.fixture(scope="session")

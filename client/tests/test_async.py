@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import SAMPLES
+from client_setup import SAMPLES
 from live_server import LiveServer
 from visor_client import AsyncVisor, JobStatus, NotFound, PluginNotFound, ToolNotFound, Visor
 from visor_client.errors import VisorTimeout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import tomllib
 
-from conftest import ROOT
+from client_setup import ROOT
 
 PACKAGE = ROOT / "client" / "visor_client"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from conftest import ROOT
+from client_setup import ROOT
 
 
 def test_reference_is_current() -> None:

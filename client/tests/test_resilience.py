@@ -19,7 +19,7 @@ import pytest
 
 from app.errors import ErrorCode, build_envelope
 from app.plugins.runtime.tool_runner import ToolRunner
-from conftest import SAMPLES, live_settings
+from client_setup import SAMPLES, live_settings
 from helpers import plugin_sources
 from live_server import LiveServer
 from proxy import DroppingProxy

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, SAMPLES
+from client_setup import ROOT, SAMPLES
 from live_server import LiveServer, free_port
 from visor_client import (
     Box,

@@ -29,9 +29,12 @@ ImageInput = Any
 
 
 def _png_from_pil(image: Any) -> bytes:
+    """PNG, always: lossless, so a PIL image gets the answer its pixels get (re-saving a
+    JPEG-born image as JPEG would change them)."""
+    if image.mode not in ("1", "L", "LA", "I", "P", "RGB", "RGBA"):
+        image = image.convert("RGB")  # CMYK, YCbCr, ...: PNG has no such modes
     buffer = io.BytesIO()
-    fmt = image.format if image.format in ("JPEG", "PNG") else "PNG"
-    image.save(buffer, format=fmt)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
