@@ -18,8 +18,11 @@ import yaml
 
 from app.errors import ErrorCode, VisorError
 
-#: Deepest nesting of a spec (objects and lists); real specs use about five levels.
-MAX_DEPTH = 64
+#: Deepest nesting of a spec (objects and lists); real specs use about five levels. Above
+#: the largest ``VISOR_MAX_ARGS_DEPTH`` (200) plus the spec's own levels, so a step's args
+#: meet the one documented nesting limit (the input resolver's) first; this bound only
+#: keeps deep garbage away from the parsers' recursion.
+MAX_DEPTH = 256
 #: Most aliases (``*name``) in a YAML spec: enough to share a few args between steps.
 MAX_ALIASES = 64
 #: Most nodes a YAML spec may have with every alias expanded.
