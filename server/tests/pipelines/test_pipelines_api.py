@@ -192,7 +192,7 @@ def test_a_deeply_nested_spec_is_refused(client: TestClient) -> None:
     inline = client.post(
         "/v1/pipelines/run", json={"spec": spec, "image": _b64(SAMPLES / "qr.png")}
     )
-    assert "nested deeper than" in _error(inline, 400, "invalid_input")["message"]
+    assert "VISOR_MAX_ARGS_DEPTH" in _error(inline, 400, "invalid_input")["message"]
 
 
 def _laughs(levels: int) -> str:
