@@ -29,21 +29,21 @@ class AnalyticsSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tracking: TrackerOptions | None = Field(
-        None, description="Give detections a stable track_id across frames."
+        default=None, description="Give detections a stable track_id across frames."
     )
     zones: list[ZoneSpec] = Field(default_factory=list, max_length=32)
     lines: list[LineSpec] = Field(default_factory=list, max_length=32)
     anchor: Anchor = Field(
-        Anchor.BOTTOM_CENTER, description="The point of a box zones and lines look at."
+        default=Anchor.BOTTOM_CENTER, description="The point of a box zones and lines look at."
     )
     labels: list[str] | None = Field(
-        None, description="Only regions with one of these labels (all regions if null)."
+        default=None, description="Only regions with one of these labels (all regions if null)."
     )
 
     @model_validator(mode="after")
     def _tracked(self) -> AnalyticsSpec:
         if (self.zones or self.lines) and self.tracking is None:
-            self.tracking = TrackerOptions()
+            self.tracking = TrackerOptions.model_validate({})
         names = [z.name for z in self.zones] + [line.name for line in self.lines]
         if len(names) != len(set(names)):
             raise ValueError("zone and line names must be unique")

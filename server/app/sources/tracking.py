@@ -37,14 +37,19 @@ class TrackerOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     high_confidence: float = Field(
-        0.5, ge=0, le=1, description="Detections at or above this start tracks and match first."
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Detections at or above this start tracks and match first.",
     )
-    min_confidence: float = Field(0.1, ge=0, le=1, description="Detections below this are ignored.")
+    min_confidence: float = Field(
+        default=0.1, ge=0, le=1, description="Detections below this are ignored."
+    )
     match_iou: float = Field(
-        0.2, gt=0, le=1, description="Least IoU between a predicted track and a detection."
+        default=0.2, gt=0, le=1, description="Least IoU between a predicted track and a detection."
     )
     lost_frames: int = Field(
-        30, ge=0, le=10_000, description="Frames a track survives unmatched before it ends."
+        default=30, ge=0, le=10_000, description="Frames a track survives unmatched before it ends."
     )
 
 
@@ -87,7 +92,7 @@ class Tracker:
     """Follows one source's detections; call :meth:`update` once per processed frame."""
 
     def __init__(self, options: TrackerOptions | None = None) -> None:
-        self._options = options or TrackerOptions()
+        self._options = options or TrackerOptions.model_validate({})
         self._tracks: list[Track] = []
         self._ids = itertools.count(1)
 

@@ -119,12 +119,12 @@ class ZoneCounter:
                          "time_in_zone_s": round(visit.total_s, 6)}
                     )  # fmt: skip
         for tid in sorted(now_inside):
-            visit = self._visits.get(tid)
-            if visit is None or not visit.inside:
-                if visit is None:
+            known = self._visits.get(tid)
+            if known is None or not known.inside:
+                if known is None:
                     self._visits[tid] = Visit(entered_s=t_s)
                 else:
-                    visit.inside, visit.entered_s = True, t_s
+                    known.inside, known.entered_s = True, t_s
                 self.entries += 1
                 events.append(
                     {"type": "zone_entered", "zone": self.spec.name, "track_id": tid,
