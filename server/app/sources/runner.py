@@ -268,6 +268,8 @@ class SourceRun:
         with FrameSource(decode, cancelled=self._stop.is_set) as source:
             self.stats.video = source.info.public()
             for sampled in source.samples():
+                if self._stop.is_set():
+                    raise DecodeCancelled  # closing the source ends the decoder process
                 data = base64.b64decode(sampled.image_b64)
                 loop.call_soon_threadsafe(
                     self._arrived, slot, data, sampled.sample.t_s, sampled.captured_at
