@@ -197,7 +197,7 @@ class SourceManager:
                 return
             event = {
                 # One id per job end, whichever server heard of it: stored once per webhook.
-                "id": f"job-{job.id}-{job.status.value}",
+                "id": f"job-{job.id}-{job.status.value.lower()}",
                 "type": _JOB_EVENTS[job.status],
                 "job": {"id": job.id, "plugin": job.plugin, "tool": job.tool},
                 "error": job.error.model_dump() if job.error is not None else None,

@@ -18,7 +18,7 @@ def source_settings() -> dict[str, Any]:
         "input_roots": [SAMPLES],
         "sources_lease_s": 2.0,
         "sources_reconnect_min_s": 0.1,
-        "webhook_backoff_s": 0.05,
+        "webhook_backoff_s": 1.0,
         "url_input_allow_networks": ["127.0.0.0/8"],
     }
 
