@@ -67,7 +67,11 @@ async def get_source(source_id: str, sources: Sources) -> Source:
 
 @router.get(
     "/v1/sources/{source_id}/frame",
-    responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "No frame here yet"}},
+    responses={
+        200: {"content": {"image/jpeg": {}}},
+        204: {"description": "No frame here yet"},
+        **error_responses(404),
+    },
     summary="The newest processed frame (JPEG), from the server running the source",
 )
 async def source_frame(source_id: str, sources: Sources) -> Response:
