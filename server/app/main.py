@@ -30,6 +30,7 @@ from app.api.routes import (
     models,
     pipelines,
     plugins,
+    sources,
     video,
 )
 from app.api.routes import streams as stream_routes
@@ -61,6 +62,7 @@ from app.serving import (
     widen_thread_pool,
 )
 from app.settings import Settings
+from app.sources.service import SourceService
 from app.store.engine import build_engine
 from app.streams.limits import StreamLimits
 from app.video.service import VideoService
@@ -113,6 +115,9 @@ def create_app(
     video_service = VideoService.from_settings(
         settings, job_service, plugin_service, pipeline_service, file_store
     )
+    source_service = SourceService.from_settings(
+        settings, job_service, plugin_service, pipeline_service, auth
+    )
     mcp = build_mcp_endpoint(
         analysis_service, settings, version=VERSION, files=file_store, pipelines=pipeline_service
     )
@@ -131,7 +136,7 @@ def create_app(
 
     # Run once, when the server starts shutting down (app/serving.py) or the lifespan
     # ends: jobs stop and are requeued while tool calls get shutdown_timeout_s.
-    stop = GracefulStop([not_ready, job_service.stop, stop_plugins])
+    stop = GracefulStop([not_ready, source_service.stop, job_service.stop, stop_plugins])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -142,6 +147,7 @@ def create_app(
         widen_thread_pool(request_threads(settings, len(registry)))  # no plugin starves another
         await run_in_threadpool(job_service.start)
         await run_in_threadpool(auth.start)  # keys live in the job store's database
+        await run_in_threadpool(source_service.start, job_service.events)
         app.state.ready = True
         unregister = register(stop)
         log.info("visor ready: %d plugins", len(registry))
@@ -171,6 +177,7 @@ def create_app(
     app.state.job_service = job_service
     app.state.pipeline_service = pipeline_service
     app.state.video_service = video_service
+    app.state.source_service = source_service
     app.state.file_store = file_store
     # Bodies held in memory at once: requests, image_url downloads and live-stream frames.
     app.state.body_budget = bodies
@@ -193,7 +200,7 @@ def create_app(
     install_cors(app, settings.allowed_origins)
     app.add_middleware(CountRequests, requests=requests)  # outermost: all accepted requests
     routers = [analyze.router, plugins.router, jobs.router, files.router, pipelines.router]
-    routers.extend([video.router, models.router])
+    routers += [video.router, models.router, sources.router]
     for router in (*routers, health.router, metrics.router):
         app.include_router(router)
     app.include_router(keys.router)

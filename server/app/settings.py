@@ -281,6 +281,41 @@ class Settings(BaseSettings):
         description="Most tool calls one pipeline run may make (every step, every region).",
     )
 
+    # -- live sources and webhooks (docs/sources.md) ---------------------------------------
+    sources_max_total: int = Field(
+        default=16,
+        ge=0,
+        description="Sources running at once, all servers and keys together; more are refused "
+        "(503 overloaded).",
+    )
+    sources_max_per_key: int = Field(
+        default=4, ge=0, description="Sources one API key may have running (429 rate_limited)."
+    )
+    sources_max_running: int = Field(
+        default=4, ge=0, description="Sources this server runs at once (others wait for a server)."
+    )
+    sources_lease_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="A server renews its sources' leases; one that dies loses them after this "
+        "long and another server (or it, restarted) resumes them.",
+    )
+    sources_reconnect_min_s: float = Field(
+        default=0.5, gt=0, description="First wait before reconnecting a dropped source."
+    )
+    sources_reconnect_max_s: float = Field(
+        default=30.0, gt=0, description="Longest wait between reconnections (doubling)."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts per webhook delivery before it is dead."
+    )
+    webhook_backoff_s: float = Field(
+        default=2.0, gt=0, description="Wait after a delivery's first failure (then doubling)."
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time limit of one webhook POST."
+    )
+
     # -- MCP (docs/mcp.md) ------------------------------------------------------------------
     mcp_max_result_bytes: int = Field(
         default=256 * 1024,

@@ -107,6 +107,15 @@ class KeyIndex:
             return Refusal.SESSION_ENDED
         return self._admit(entry)
 
+    def principal_of(self, key_id: str) -> Principal | Refusal:
+        """The principal of a key by its public id, for work a key started that outlives
+        its request (a server-side source): answers as the key would now (revoked,
+        expired), without the secret."""
+        entry = self._entries.get(key_id)
+        if entry is None:
+            return Refusal.UNKNOWN
+        return self._admit(entry)
+
     def knows_session(self, token: str) -> bool:
         return sessions.digest(token) in self._sessions
 

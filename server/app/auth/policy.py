@@ -68,6 +68,19 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("POST", "/v1/models"): ADMIN,
     ("GET", "/v1/models/{name}"): READ,
     ("DELETE", "/v1/models/{ref}"): ADMIN,
+    # sources: each one's frames are tool calls of the key that started it (app.sources);
+    # webhooks: where its events go (each key sees only its own)
+    ("GET", "/v1/sources"): READ,
+    ("POST", "/v1/sources"): RUN,
+    ("GET", "/v1/sources/{source_id}"): READ,
+    ("GET", "/v1/sources/{source_id}/frame"): READ,
+    ("POST", "/v1/sources/{source_id}/pause"): RUN,
+    ("POST", "/v1/sources/{source_id}/resume"): RUN,
+    ("DELETE", "/v1/sources/{source_id}"): RUN,
+    ("GET", "/v1/webhooks"): READ,
+    ("POST", "/v1/webhooks"): RUN,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): RUN,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): READ,
     # live streams: every frame is a tool call
     ("WS", "/v1/streams/{plugin}/{tool}"): RUN,
     ("WS", "/v1/streams/pipeline/{name}"): RUN,

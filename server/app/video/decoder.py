@@ -31,7 +31,7 @@ from app.errors import ErrorCode, VisorError
 from app.plugins.runtime.process.memory import cap_heap
 from app.video.frames import FrameEncoder
 from app.video.sampling import Sampled, Sampler, SampleRule
-from app.video.source import VideoInfo, VideoSource, refuse
+from app.video.source import LiveOpen, VideoInfo, VideoSource, refuse
 
 _SPAWN = multiprocessing.get_context("spawn")
 _POLL_S = 0.25
@@ -49,6 +49,18 @@ class DecodeRequest:
     last: tuple[int, int, float] | None = None  # the last checkpointed sample
     resume: tuple[int, int] | None = None  # its (pts, frame number), to seek to
     probe_only: bool = False  # send the probe result, then stop (a submit's frame estimate)
+    live: LiveRequest | None = None  # a live source (app.sources) instead of a video job
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    """A live source: ``path`` is a URL (or a file read like a camera). Frames are sent as
+    they come; the reader keeps only the newest (latest wins), so the decoder never waits
+    for the tool and a slow tool never makes the stream lag."""
+
+    open: LiveOpen = dataclasses.field(default_factory=LiveOpen)
+    loop: bool = False  # a file: start again at its end
+    pace: bool = False  # a file: send frames at the video's own rate, as a camera would
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class SampledFrame:
     pts: int | None
     image_b64: str
     mime_type: str
+    captured_at: float | None = None  # wall clock when decoded (live sources)
 
 
 class DecodeCancelled(Exception):
@@ -112,8 +125,8 @@ class FrameSource:
         while True:
             kind, *body = self._receive()
             if kind == "sample":
-                index, frame, t_s, pts, image_b64, mime_type = body
-                yield SampledFrame(Sampled(index, frame, t_s), pts, image_b64, mime_type)
+                index, frame, t_s, pts, image_b64, mime_type, *captured = body
+                yield SampledFrame(Sampled(index, frame, t_s), pts, image_b64, mime_type, *captured)
             elif kind == "end":
                 self.decoded = int(body[0])
                 self.decoded_to_s = None if body[1] is None else float(body[1])
@@ -166,6 +179,9 @@ def _serve(conn: Connection, request: DecodeRequest) -> None:
     cap_heap(request.memory_limit_mb)
     info: VideoInfo | None = None
     try:
+        if request.live is not None:
+            _serve_live(conn, request, request.live)
+            return
         with VideoSource(Path(request.path), max_pixels=request.max_pixels) as source:
             info = source.info
             conn.send(("info", dataclasses.asdict(info)))
@@ -206,6 +222,48 @@ def _serve(conn: Connection, request: DecodeRequest) -> None:
         _send_quietly(conn, ("error", message, "invalid_input", {"field": "video"}))
     finally:
         conn.close()
+
+
+def _serve_live(conn: Connection, request: DecodeRequest, live: LiveRequest) -> None:
+    """A live source: decode as fast as it comes (a file at its own pace), sample, send.
+
+    The time of a frame (``t_s``) runs on across the passes of a looping file, so the
+    sampling rule and the tracker see one continuous clock."""
+    rule = SampleRule.model_validate(request.rule)
+    sampler = Sampler(rule)
+    encoder = FrameEncoder()
+    decoded = 0
+    offset_s = 0.0
+    started = time.monotonic()
+    first = True
+    while True:
+        with VideoSource(request.path, max_pixels=request.max_pixels, live=live.open) as source:
+            if first:
+                conn.send(("info", dataclasses.asdict(source.info)))
+                first = False
+            frame_s = 1.0 / source.info.fps if source.info.fps else 0.04
+            last_t = offset_s
+            before = decoded
+            for frame in source.frames():
+                t_s = offset_s + frame.t_s
+                last_t = t_s
+                if live.pace:
+                    ahead = started + t_s - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
+                sample = sampler.take(decoded, t_s)
+                decoded += 1
+                if sample is None:
+                    continue
+                image_b64, mime_type = encoder.payload(frame.image)
+                conn.send(
+                    ("sample", sample.index, sample.frame, sample.t_s, frame.pts, image_b64,
+                     mime_type, time.time())
+                )  # fmt: skip
+        if not live.loop or decoded == before:
+            conn.send(("end", decoded, last_t, False))
+            return
+        offset_s = last_t + frame_s
 
 
 def _short_of_memory(request: DecodeRequest, info: VideoInfo | None) -> bool:

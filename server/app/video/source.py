@@ -25,6 +25,17 @@ log = logging.getLogger("visor.video")
 
 #: FFmpeg demuxers Visor reads (mp4/mov, webm/mkv), by any of their comma-separated names.
 _CONTAINERS = {"mov", "mp4", "matroska", "webm"}
+#: …and those a live source may also be (RTSP, RTMP/FLV, HLS, MPEG-TS, HTTP MJPEG).
+_LIVE_CONTAINERS = {"rtsp", "flv", "hls", "applehttp", "mpegts", "mpjpeg", "mjpeg"}
+
+
+@dataclass(frozen=True)
+class LiveOpen:
+    """How to open a live source (a URL, or a file read as if it were a camera)."""
+
+    format: str | None = None  # an FFmpeg demuxer name when probing cannot tell (mpjpeg)
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,21 @@ def _reason(exc: BaseException) -> str:
 class VideoSource(contextlib.AbstractContextManager["VideoSource"]):
     """An opened, probed video file. Use as a context manager; decode with :meth:`frames`."""
 
-    def __init__(self, path: Path, *, max_pixels: int) -> None:
+    def __init__(self, path: Path | str, *, max_pixels: int, live: LiveOpen | None = None) -> None:
+        self._live = live
+        self._max_pixels = max_pixels
         try:
-            self._container = av.open(str(path), mode="r", metadata_errors="ignore")
+            if live is None:
+                self._container = av.open(str(path), mode="r", metadata_errors="ignore")
+            else:
+                self._container = av.open(
+                    str(path),
+                    mode="r",
+                    format=live.format,
+                    options={"rtsp_transport": "tcp"} if str(path).startswith("rtsp") else {},
+                    metadata_errors="ignore",
+                    timeout=(live.open_timeout_s, live.read_timeout_s),
+                )
         except av.error.EOFError:
             raise refuse(
                 "the file ends before its first video frame (it is empty or truncated)"
@@ -93,7 +116,8 @@ class VideoSource(contextlib.AbstractContextManager["VideoSource"]):
     def _probe(self, max_pixels: int) -> VideoInfo:
         container = self._container
         names = set(container.format.name.split(","))
-        if not names & _CONTAINERS:
+        allowed = _CONTAINERS if self._live is None else _CONTAINERS | _LIVE_CONTAINERS
+        if not names & allowed:
             raise refuse(
                 f"the file is a {container.format.long_name or container.format.name}, not a "
                 "video container Visor reads (mp4, webm, mov, mkv)",
@@ -104,7 +128,7 @@ class VideoSource(contextlib.AbstractContextManager["VideoSource"]):
         stream = container.streams.video[0]
         ctx = stream.codec_context
         width, height = int(ctx.width or 0), int(ctx.height or 0)
-        if width <= 0 or height <= 0:
+        if (width <= 0 or height <= 0) and self._live is None:
             raise refuse("the video stream declares no frame size; the file is damaged")
         if width * height > max_pixels:
             raise refuse(
@@ -181,7 +205,8 @@ class VideoSource(contextlib.AbstractContextManager["VideoSource"]):
                 else:
                     counted = round(t_s * fps) if fps else 0
                 numbered = True
-            if frame.width * frame.height > self.info.width * self.info.height * 4:
+            declared = self.info.width * self.info.height * 4 or self._max_pixels
+            if frame.width * frame.height > min(declared, self._max_pixels * 4):
                 raise refuse("a frame of the video is much larger than its stream declares")
             yield DecodedFrame(counted, frame.pts, t_s, frame)
             counted += 1

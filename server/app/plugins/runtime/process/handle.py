@@ -285,8 +285,6 @@ def _widen(conn: Connection) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _CHANNEL_BUFFER_BYTES)
 
 
-
-
 def _memory_lost(plugin: str, limit_mb: int) -> WorkerLost:
     return WorkerLost(
         ErrorCode.MEMORY_LIMIT,
