@@ -1,0 +1,106 @@
+"""The span API the rest of Visor calls; every function is a no-op while tracing is off.
+
+Tracing is process-wide, like logging and like OpenTelemetry's own global provider:
+:func:`app.tracing.setup.install` points :data:`_state` at a tracer, the app factory calls
+it when ``VISOR_TRACING`` is not ``off``. The hot path pays one attribute read when off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span, Tracer
+
+Attributes = Mapping[str, str | int | float | bool]
+
+#: Shared and reusable: ``with span(...) as s`` gives ``s is None`` while tracing is off.
+_OFF: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
+class _State:
+    """The installed tracer (None: tracing off)."""
+
+    __slots__ = ("tracer",)
+
+    def __init__(self) -> None:
+        self.tracer: Tracer | None = None
+
+
+_state = _State()
+
+
+def enabled() -> bool:
+    return _state.tracer is not None
+
+
+def span(
+    name: str,
+    attributes: Attributes | None = None,
+    *,
+    parent: Context | None = None,
+    kind: Any = None,
+) -> contextlib.AbstractContextManager[Span | None]:
+    """A span around a block, current inside it (``None`` and no work when tracing is off).
+
+    An exception leaving the block is recorded on the span and marks it as an error."""
+    tracer = _state.tracer
+    if tracer is None:
+        return _OFF
+    if kind is None:
+        return tracer.start_as_current_span(name, context=parent, attributes=attributes)
+    return tracer.start_as_current_span(name, context=parent, attributes=attributes, kind=kind)
+
+
+def start_span(
+    name: str, attributes: Attributes | None = None, *, parent: Context | None = None
+) -> Span | None:
+    """A span that is not current yet (ended by whoever holds it), or None when off. For a
+    span that begins on one thread and continues on another (a claimed job)."""
+    tracer = _state.tracer
+    if tracer is None:
+        return None
+    return tracer.start_span(name, context=parent, attributes=attributes)
+
+
+def use_span(span_: Span | None) -> contextlib.AbstractContextManager[Any]:
+    """Make a span from :func:`start_span` current for a block and end it afterwards."""
+    if span_ is None:
+        return _OFF
+    from opentelemetry import trace
+
+    return trace.use_span(span_, end_on_exit=True, record_exception=True)
+
+
+def traceparent() -> str | None:
+    """The current span as a W3C ``traceparent`` value, for a job row or a worker call."""
+    if _state.tracer is None:
+        return None
+    from opentelemetry import trace
+
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+
+
+def context_from(value: str | None) -> Context | None:
+    """The context a ``traceparent`` names (a remote parent), or None if off or invalid."""
+    if _state.tracer is None or not value:
+        return None
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    return TraceContextTextMapPropagator().extract({"traceparent": value})
+
+
+def current_trace_id() -> str | None:
+    """The current trace id in hex, for log lines (None when off or outside a span)."""
+    if _state.tracer is None:
+        return None
+    from opentelemetry import trace
+
+    ctx = trace.get_current_span().get_span_context()
+    return f"{ctx.trace_id:032x}" if ctx.is_valid else None
