@@ -80,8 +80,9 @@ def install(*processors: SpanProcessor, service_name: str | None = None) -> Trac
     for processor in processors:
         tracing.add_processor(processor)
     _installed = tracing
+    # Not made OpenTelemetry's global provider: libraries that trace through the global
+    # one (FastAPI's own telemetry, the MCP SDK) would add a second door span per request.
     spans._state.tracer = provider.get_tracer(SCOPE)
-    _offer_globally(provider)
     return tracing
 
 
@@ -120,12 +121,3 @@ def _batch(exporter: SpanExporter) -> SpanProcessor:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     return BatchSpanProcessor(exporter)
-
-
-def _offer_globally(provider: TracerProvider) -> None:
-    """Make the provider OpenTelemetry's global one if nobody set another, so an
-    in-process plugin's own spans join Visor's traces."""
-    from opentelemetry import trace
-
-    if type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider":
-        trace.set_tracer_provider(provider)
