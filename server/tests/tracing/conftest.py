@@ -44,7 +44,9 @@ class Spans:
 
     def children(self, span: ReadableSpan) -> list[ReadableSpan]:
         return [
-            s for s in self.all() if s.parent is not None and s.parent.span_id == span.context.span_id
+            s
+            for s in self.all()
+            if s.parent is not None and s.parent.span_id == span.context.span_id
         ]
 
     def child(self, span: ReadableSpan, name: str) -> ReadableSpan:

@@ -38,7 +38,12 @@ def test_rest_call_span_tree_crosses_into_the_worker_process(
     assert call.attributes["visor.tool"] == "describe"
     assert call.attributes["visor.outcome"] == "SUCCESS"
     steps = [s.name for s in sorted(spans.children(call), key=lambda s: s.start_time or 0)]
-    assert steps == ["visor.inputs", "visor.validate_input", "visor.execute", "visor.validate_output"]
+    assert steps == [
+        "visor.inputs",
+        "visor.validate_input",
+        "visor.execute",
+        "visor.validate_output",
+    ]
 
     run = spans.child(spans.child(call, "visor.execute"), "visor.tool_run")
     # Recorded in the worker process, exported by the server.
