@@ -93,9 +93,7 @@ class PluginActor:
         """The startup outcome: a READY frame, or the failure of import, constructor, hook."""
         return self._startup
 
-    def call(
-        self, call_id: str, request: bytes
-    ) -> tuple[bytes, bool, list[list[Any]], list[Any]]:
+    def call(self, call_id: str, request: bytes) -> tuple[bytes, bool, list[list[Any]], list[Any]]:
         """One call (a worker's call frame): the worker's ``(reply, recycle)``, the
         progress reports the caller may not have fetched yet and the call's finished spans
         (when the frame carried a traceparent; app.tracing.remote)."""
