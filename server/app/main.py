@@ -71,7 +71,7 @@ def create_app(
     settings = settings or Settings()
     # Process-wide, like logging. An embedding program (or a test) may have installed
     # tracing itself (app.tracing.setup.install): the door's span follows whichever is on.
-    install_tracing(settings.tracing)
+    install_tracing(settings.tracing, settings.trace_frame_sample)
     registry = registry if registry is not None else get_registry()
     executor = executor if executor is not None else build_executor(settings, registry)
 

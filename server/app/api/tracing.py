@@ -3,16 +3,13 @@ and out.
 
 Installed by the app factory only while tracing is on, so an untraced server runs without
 it. A caller's ``traceparent`` makes the request's span its child; the response carries
-``traceparent`` naming the request's own span, so a caller can find its call's trace. The
-span's context also rides in ``scope["state"]`` for handlers that run outside the
-request's task (the MCP SDK's session loop).
+``traceparent`` naming the request's own span, so a caller can find its call's trace.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -21,7 +18,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.tracing import spans as tracing
 
 _PROPAGATOR = TraceContextTextMapPropagator()
-STATE_KEY = "otel_context"
 
 
 class TracingMiddleware:
@@ -50,7 +46,6 @@ class TracingMiddleware:
             f"{method} {scope['path']}", attributes, parent=parent, kind=SpanKind.SERVER
         ) as span:
             assert span is not None  # installed only while tracing is on
-            state[STATE_KEY] = otel_context.get_current()
             header = _traceparent_of(span)
 
             async def send_traced(message: Message) -> None:

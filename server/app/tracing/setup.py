@@ -58,9 +58,12 @@ def installed() -> Tracing | None:
     return _installed
 
 
-def install(*processors: SpanProcessor, service_name: str | None = None) -> Tracing:
+def install(
+    *processors: SpanProcessor, service_name: str | None = None, frame_sample: int = 10
+) -> Tracing:
     """Turn tracing on for this process with the given span processors (replacing any
-    earlier installation)."""
+    earlier installation). ``frame_sample``: one video or stream frame in this many gets
+    a span."""
     global _installed
     try:
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -83,6 +86,7 @@ def install(*processors: SpanProcessor, service_name: str | None = None) -> Trac
     # Not made OpenTelemetry's global provider: libraries that trace through the global
     # one (FastAPI's own telemetry, the MCP SDK) would add a second door span per request.
     spans._state.tracer = provider.get_tracer(SCOPE)
+    spans._state.frame_sample = max(1, frame_sample)
     return tracing
 
 
@@ -95,11 +99,11 @@ def uninstall() -> None:
         tracing.shutdown()
 
 
-def install_from_settings(mode: str) -> Tracing | None:
+def install_from_settings(mode: str, frame_sample: int = 10) -> Tracing | None:
     """Install what ``VISOR_TRACING`` asks for: None for ``off`` (or OTEL_SDK_DISABLED)."""
     if mode == "off" or os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return None
-    return install(_batch(_exporter(mode)))
+    return install(_batch(_exporter(mode)), frame_sample=frame_sample)
 
 
 def _exporter(mode: str) -> SpanExporter:

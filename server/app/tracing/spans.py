@@ -24,10 +24,11 @@ _OFF: contextlib.nullcontext[None] = contextlib.nullcontext()
 class _State:
     """The installed tracer (None: tracing off)."""
 
-    __slots__ = ("tracer",)
+    __slots__ = ("frame_sample", "tracer")
 
     def __init__(self) -> None:
         self.tracer: Tracer | None = None
+        self.frame_sample = 10  # one frame of a video or stream in this many gets a span
 
 
 _state = _State()
@@ -104,3 +105,39 @@ def current_trace_id() -> str | None:
 
     ctx = trace.get_current_span().get_span_context()
     return f"{ctx.trace_id:032x}" if ctx.is_valid else None
+
+
+def sampled(
+    name: str, index: int, attributes: Attributes | None = None
+) -> contextlib.AbstractContextManager[Any]:
+    """A span for frame ``index`` of a video or stream when it is one of the sampled ones
+    (``VISOR_TRACE_FRAME_SAMPLE``, the first included); the other frames run under an
+    unsampled parent, so their calls record no spans at all (a 30 fps stream must not
+    produce thirty calls' worth of spans a second)."""
+    if _state.tracer is None:
+        return _OFF
+    if index % _state.frame_sample == 0:
+        return span(name, attributes)
+    return _unsampled()
+
+
+@contextlib.contextmanager
+def _unsampled() -> Any:
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    current = trace.get_current_span().get_span_context()
+    muted = NonRecordingSpan(
+        SpanContext(
+            current.trace_id if current.is_valid else 1,
+            current.span_id if current.is_valid else 1,
+            is_remote=False,
+            trace_flags=TraceFlags(TraceFlags.DEFAULT),
+        )
+    )
+    token = otel_context.attach(trace.set_span_in_context(muted))
+    try:
+        yield None
+    finally:
+        otel_context.detach(token)
