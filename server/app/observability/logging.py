@@ -175,3 +175,23 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
             if not logger.handlers:
                 logger.addHandler(handler)
                 logger.propagate = False
+
+
+def uvicorn_log_config(fmt: str) -> dict[str, Any]:
+    """uvicorn options for ``fmt``: none for text (uvicorn's own logging config); for JSON
+    a ``log_config`` whose loggers print through :class:`JsonFormatter` from the first line
+    on (``log_config=None`` would leave uvicorn's loggers unconfigured and silent)."""
+    if fmt != "json":
+        return {}
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"default": handler},
+        "loggers": {
+            name: {"handlers": ["default"], "level": "INFO", "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+    return {"log_config": config}
