@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import b64, builtin_sources, png_bytes
+from helpers import b64, builtin_sources, plugin_sources, png_bytes
 from span_tree import Spans
+
+from app.auth.keys import KeyCreate
+from app.auth.scopes import Scope
 
 CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 CALLER_SPAN = "b7ad6b7169203331"
@@ -63,3 +66,22 @@ def test_a_failed_call_marks_its_spans_as_errors(spans: Spans, make_client: Any)
     door = spans.one("POST /v1/analyze")
     assert door.parent is None
     assert response.headers["traceparent"].split("-")[1] == f"{door.context.trace_id:032x}"
+
+
+def test_an_authenticated_call_has_an_auth_span_naming_the_key(
+    spans: Spans, make_client: Any
+) -> None:
+    client = make_client(plugin_sources("echo"))
+    created = client.app.state.auth.create_key(KeyCreate(name="traced", scope=Scope.RUN))
+    response = client.post(
+        "/v1/analyze",
+        json={"plugin": "echo", "args": {"text": "hi"}},
+        headers={"Authorization": f"Bearer {created.secret}"},
+    )
+    assert response.status_code == 200, response.text
+    auth = spans.one("visor.auth")
+    assert spans.path(auth) == ["POST /v1/analyze", "visor.auth"]
+    assert auth.attributes["visor.key_id"] == created.key.id
+    assert all(created.secret not in str(s.attributes) for s in spans.all())
+    call = spans.one("visor.call")
+    assert spans.path(call) == ["POST /v1/analyze", "visor.call"]
