@@ -137,15 +137,14 @@ class ToolRunner:
         try:
             record, spec = self._resolve(plugin_name, payload, tool)
             tool_name = spec.name
-            if self._input_resolver is not None and isinstance(payload, dict):
-                with tracing.span("visor.inputs"):
+            if span is None:  # untraced: the steps exactly as they were before tracing
+                if self._input_resolver is not None and isinstance(payload, dict):
                     payload = self._input_resolver(spec, payload)  # image references → image
-            with tracing.span("visor.validate_input"):
                 args = self._validated_input(plugin_name, spec, payload)
-            with tracing.span("visor.execute"):
                 raw = self._execute(record, spec, args)
-            with tracing.span("visor.validate_output"):
                 result = self._validated_output(plugin_name, spec, raw)
+            else:
+                result = self._traced_steps(plugin_name, record, spec, payload)
             outcome = ExecutionOutcome.SUCCESS
         except VisorError as exc:
             code = exc.code
@@ -172,6 +171,20 @@ class ToolRunner:
         return result, {}
 
     # -- steps ------------------------------------------------------------------------------
+
+    def _traced_steps(
+        self, plugin_name: str, record: PluginRecord, spec: ToolSpec, payload: Any
+    ) -> Result:
+        """The same steps as in ``_run``, each in its own span."""
+        if self._input_resolver is not None and isinstance(payload, dict):
+            with tracing.span("visor.inputs"):
+                payload = self._input_resolver(spec, payload)
+        with tracing.span("visor.validate_input"):
+            args = self._validated_input(plugin_name, spec, payload)
+        with tracing.span("visor.execute"):
+            raw = self._execute(record, spec, args)
+        with tracing.span("visor.validate_output"):
+            return self._validated_output(plugin_name, spec, raw)
 
     def _resolve(
         self, plugin_name: str, payload: Any, tool: str | None
