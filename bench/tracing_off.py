@@ -6,8 +6,12 @@ Run: ``python bench/tracing_off.py [--baseline REF]``. The baseline's ``server/`
 there; both servers run bench/http_app.py (a no-op tool, in-process) under uvicorn, and one
 load generator drives them in alternation, round after round. Prints requests/s for each
 (median over rounds) and the ratio this/baseline, also as the median of per-round ratios
-(target ≥ 0.99). Pass ``--traced`` to add a third server with ``VISOR_TRACING=otlp``
-exporting to a receiver that accepts and drops (the cost of tracing when it is on).
+(target ≥ 0.99). On a shared machine other processes move requests/s a lot from round to
+round: the steadier number is the second part, bench/asgi_probe.py run for each revision
+in turn (µs per request through the whole app in one process, the fastest batch), whose
+ratio baseline/this is the throughput ratio with the noise taken out. Pass ``--traced`` to
+add a server with ``VISOR_TRACING=otlp`` exporting to a receiver that accepts and drops
+(the cost of tracing when it is on).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import asyncio
 import http.server
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,6 +88,24 @@ class _Sink(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def _probe(baseline_root: Path, runs: int) -> dict[str, list[float]]:
+    """bench/asgi_probe.py for each revision in turn, ``runs`` times: µs per request."""
+    shutil.copy(HERE / "asgi_probe.py", baseline_root / "bench" / "asgi_probe.py")
+    roots = {"baseline": baseline_root, "this (tracing off)": ROOT}
+    found: dict[str, list[float]] = {name: [] for name in roots}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("VISOR_", "OTEL_"))}
+    environ["VISOR_LOG_LEVEL"] = "WARNING"
+    for _ in range(runs):
+        for name, root in roots.items():
+            environ["PYTHONPATH"] = os.pathsep.join([str(root / "server"), str(root / "bench")])
+            out = subprocess.run(
+                [sys.executable, "asgi_probe.py", "1000", "10"],
+                cwd=root / "bench", env=environ, check=True, capture_output=True, text=True,
+            ).stdout  # fmt: skip
+            found[name].append(float(out.strip().splitlines()[-1]))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--baseline", default="main")
@@ -90,6 +113,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--traced", action="store_true")
+    parser.add_argument("--probes", type=int, default=6, help="asgi_probe runs per revision")
     opts = parser.parse_args()
 
     baseline_root = _export(opts.baseline)
@@ -123,6 +147,7 @@ def main() -> None:
             server.stop()
         if sink is not None:
             sink.shutdown()
+    probes = _probe(baseline_root, opts.probes)
 
     base = results["baseline"]
     for name, values in results.items():
@@ -138,6 +163,13 @@ def main() -> None:
             f"ratio {name}/{opts.baseline}: {ratio:.3f}"
             f"; per round (paired) {statistics.median(paired):.3f}{target}"
         )
+
+    print("in one process, no network (bench/asgi_probe.py, fastest batch of each run):")
+    for name, values in probes.items():
+        runs = ", ".join(f"{v:.1f}" for v in values)
+        print(f"{name:<20}: {min(values):8.1f} µs/request  (runs: {runs})")
+    ratio = min(probes["baseline"]) / min(probes["this (tracing off)"])
+    print(f"throughput ratio this (tracing off)/{opts.baseline}: {ratio:.4f}  (target ≥ 0.99)")
 
 
 if __name__ == "__main__":
