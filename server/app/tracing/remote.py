@@ -77,6 +77,16 @@ class WorkerTracer:
         return True
 
 
+def mark_failed(code: str) -> None:
+    """The current span (the tool's run) ended in a failure with this error code."""
+    from opentelemetry import trace
+    from opentelemetry.trace import StatusCode
+
+    current = trace.get_current_span()
+    current.set_attribute("visor.error.code", code)
+    current.set_status(StatusCode.ERROR, code)
+
+
 def encode(span: Any) -> dict[str, Any]:
     """A finished SDK span as JSON-able data."""
     ctx = span.context

@@ -85,3 +85,14 @@ def test_an_authenticated_call_has_an_auth_span_naming_the_key(
     assert all(created.secret not in str(s.attributes) for s in spans.all())
     call = spans.one("visor.call")
     assert spans.path(call) == ["POST /v1/analyze", "visor.call"]
+
+
+def test_a_tool_failing_in_its_worker_marks_the_run_span(spans: Spans, make_client: Any) -> None:
+    client = make_client(builtin_sources("image_info"))
+    garbage = b64(png_bytes()[:60])  # a PNG header, then nothing: the worker fails it
+    response = client.post("/v1/analyze", json={"plugin": "image_info", "image": garbage})
+    assert response.status_code == 400, response.text
+    call = spans.one("visor.call")
+    run = spans.child(spans.child(call, "visor.execute"), "visor.tool_run")
+    assert run.status.status_code.name == "ERROR"
+    assert run.attributes["visor.error.code"] == call.attributes["visor.error.code"]

@@ -30,10 +30,12 @@ from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
 from app.plugins.runtime.process.memory import cap_heap, keep_freed_memory
 from app.plugins.runtime.process.tree import become_subreaper, kill_tree
+from app.tracing import remote
 from app.tracing.remote import WorkerTracer
 
 _PARENT_POLL_S = 0.5
 _PROGRESS_INTERVAL_S = 0.02  # at most ~50 progress frames a second
+_ERROR_TAG = bytes((protocol.ERROR,))
 
 
 def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
@@ -209,6 +211,8 @@ class _Server:
         attributes = {"visor.plugin": self._spec.plugin, "visor.tool": tool_name}
         with self._tracer.run(trace, "visor.tool_run", attributes) as finished:
             reply, recycle = self._call_untraced(tool_name, payload, timeout_s, progress)
+            if reply[:1] == _ERROR_TAG:
+                remote.mark_failed(Failure.from_json(protocol.split(reply)[1]).code)
         if finished:
             self._report_spans(finished)
         return reply, recycle
