@@ -34,6 +34,7 @@ from app.api.routes import (
     video,
 )
 from app.api.routes import streams as stream_routes
+from app.api.tracing import TracingMiddleware
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
@@ -65,6 +66,9 @@ from app.settings import Settings
 from app.sources.service import SourceService
 from app.store.engine import build_engine
 from app.streams.limits import StreamLimits
+from app.tracing import enabled as tracing_enabled
+from app.tracing.setup import install_from_settings as install_tracing
+from app.tracing.setup import installed as installed_tracing
 from app.video.service import VideoService
 
 log = logging.getLogger("visor")
@@ -81,6 +85,9 @@ def create_app(
 ) -> FastAPI:
     """Build a Visor app. Tests pass their own registry and plugin sources."""
     settings = settings or Settings()
+    # Process-wide, like logging. An embedding program (or a test) may have installed
+    # tracing itself (app.tracing.setup.install): the door's span follows whichever is on.
+    install_tracing(settings.tracing, settings.trace_frame_sample)
     registry = registry if registry is not None else get_registry()
     executor = executor if executor is not None else build_executor(settings, registry)
 
@@ -140,7 +147,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         prometheus.attach()
         await run_in_threadpool(plugin_service.load)
@@ -160,6 +167,9 @@ def create_app(
             unregister()
             await run_in_threadpool(file_store.close)
             prometheus.detach()
+            tracer = installed_tracing()
+            if tracer is not None:
+                await run_in_threadpool(tracer.force_flush)  # spans of the last calls
 
     app = FastAPI(
         title="Visor",
@@ -191,6 +201,8 @@ def create_app(
     install_openapi(app)  # adds what the middleware below answers to every operation
     app.add_middleware(HeadAsGet, router=app.router)  # HEAD answers like GET, without a body
     app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
+    if tracing_enabled():  # only while tracing is on: an untraced server skips it
+        app.add_middleware(TracingMiddleware)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_bytes,

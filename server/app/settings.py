@@ -326,6 +326,22 @@ class Settings(BaseSettings):
 
     # -- observability ----------------------------------------------------------------------
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: readable lines; json: one JSON object per line (request id, trace "
+        "id, key id, plugin, tool, outcome, elapsed), the access log included.",
+    )
+    tracing: Literal["off", "otlp", "console"] = Field(
+        default="off",
+        description="OpenTelemetry spans for every hop of a call: otlp exports over OTLP/HTTP "
+        "(configured by the standard OTEL_* variables; needs the 'tracing' extra), console "
+        "prints them; off costs nothing.",
+    )
+    trace_frame_sample: int = Field(
+        default=10,
+        ge=1,
+        description="With tracing on, one video or stream frame in this many gets its own span.",
+    )
 
     # -- security (docs/security.md) --------------------------------------------------------
     auth: Literal["auto", "required", "off"] = Field(

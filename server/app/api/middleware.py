@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.body_budget import BodyBudget
 from app.errors import DEFAULT_RETRY_AFTER_S, ErrorCode, build_envelope, public_error
+from app.observability import correlation
 from app.responses import FastJSONResponse
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -114,10 +115,13 @@ class RequestContextMiddleware:
                     message["headers"] = headers
                 await send(message)
 
+            token = correlation.request_id.set(request_id)  # for log lines (JSON format)
             try:
                 await self.app(scope, limited_receive, send_with_id)
             except (BodyTooLarge, BodiesInFlight) as exc:
                 await self._refuse(scope, receive, send, request_id, exc)
+            finally:
+                correlation.request_id.reset(token)
 
     async def _refuse(
         self,

@@ -39,7 +39,9 @@ from app.auth.quotas import retry_after
 from app.auth.scopes import Access
 from app.auth.service import AuthService
 from app.errors import ERROR_TABLE, ErrorCode, build_envelope, public_error
+from app.observability import correlation
 from app.responses import FastJSONResponse
+from app.tracing import spans as tracing
 
 log = logging.getLogger("visor.auth")
 
@@ -110,7 +112,10 @@ class AuthMiddleware:
                 scope, receive, send, wait, "too many failed authentications from this address"
             )
             return
-        principal = await auth.authenticate(credential)
+        with tracing.span("visor.auth") as span:
+            principal = await auth.authenticate(credential)
+            if span is not None and not isinstance(principal, Refusal):
+                span.set_attribute("visor.key_id", principal.key_id)
         if isinstance(principal, Refusal):
             auth.failures.failed(address)
             auth.counters.refusals[RefusalReason.INVALID_KEY] += 1
@@ -138,9 +143,11 @@ class AuthMiddleware:
         state["principal"] = principal
         state["credential"] = credential  # long-lived connections re-check it (.lease)
         token = _current.set(principal)
+        key_token = correlation.key_id.set(principal.key_id)  # log lines: the key, no secret
         try:
             await self.app(scope, receive, send)
         finally:
+            correlation.key_id.reset(key_token)
             _current.reset(token)
 
     # -- refusals ---------------------------------------------------------------------------

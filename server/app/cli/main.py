@@ -22,6 +22,7 @@ from app.cli.pipelines import pipelines
 from app.cli.plugins import plugins
 from app.cli.run import run
 from app.cli.video import video
+from app.observability.logging import uvicorn_log_config
 
 cli = typer.Typer(
     help="Visor: run vision plugin tools.",
@@ -81,6 +82,7 @@ def serve(
         server_header=False,  # no "Server: uvicorn": library details stay out of responses
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
+        **uvicorn_log_config(settings.log_format),  # JSON from the first line, if asked
     )
 
 

@@ -44,6 +44,7 @@ from app.plugins.runtime.executor import CallContext, call_context
 from app.services.analysis_service import image_payload
 from app.services.plugin_management_service import PluginManagementService
 from app.store.clock import now_us
+from app.tracing import spans as tracing
 
 log = logging.getLogger("visor.jobs")
 
@@ -292,13 +293,32 @@ class Dispatcher:
                 with self._lock:
                     self._running[job_id] = ctx
                 self._events.publish(JobEventKind.STATUS, item.job)
-                self._pool.submit(self._run, item, ctx)
+                self._pool.submit(self._run, item, ctx, self._dispatch_span(item))
             if len(claimed) < free:
                 return
 
     # -- one job ----------------------------------------------------------------------------
 
-    def _run(self, item: ClaimedJob, ctx: CallContext) -> None:
+    def _dispatch_span(self, item: ClaimedJob) -> Any:
+        """``visor.job.dispatch``, from this claim to the job's end, in the trace of the
+        submit (stored with the job, whichever server took it); None when tracing is off."""
+        if not tracing.enabled():
+            return None
+        attributes: dict[str, str | int] = {
+            "visor.job.id": item.job.id,
+            "visor.plugin": item.job.plugin,
+            "visor.job.attempt": item.job.attempts,
+            "visor.worker.id": self._worker.id,
+            "host.name": self._worker.hostname,
+        }
+        parent = tracing.context_from(item.trace_context)
+        return tracing.start_span("visor.job.dispatch", attributes, parent=parent)
+
+    def _run(self, item: ClaimedJob, ctx: CallContext, span: Any = None) -> None:
+        with tracing.use_span(span), tracing.span("visor.job.run"):
+            self._run_job(item, ctx)
+
+    def _run_job(self, item: ClaimedJob, ctx: CallContext) -> None:
         job = item.job
         try:
             final = self._execute(item, ctx)

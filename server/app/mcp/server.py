@@ -41,6 +41,7 @@ from app.plugins.base import ToolSpec
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.executor import CallContext, ProgressCallback, call_context
 from app.services.analysis_service import AnalysisService, AnalyzeResponse
+from app.tracing import spans as tracing
 
 log = logging.getLogger("visor.mcp")
 
@@ -88,6 +89,15 @@ def build_mcp_server(
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        if not tracing.enabled():
+            return await run_call(ctx, params)
+        attributes = {"mcp.method.name": "tools/call", "visor.mcp.tool": params.name}
+        with tracing.span("visor.mcp.call", attributes):  # under the door's span
+            return await run_call(ctx, params)
+
+    async def run_call(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         if pipelines is not None and pipeline_tools.is_pipeline_tool(params.name):
             return await _call_pipeline(pipelines, ctx, params, limits, in_flight)
         parts = tools.split_tool_name(params.name)
@@ -130,9 +140,10 @@ def build_mcp_server(
         on_list_resources=files.list if files is not None else None,
         on_read_resource=files.read if files is not None else None,
     )
-    # The SDK wraps every message in an OpenTelemetry span. Visor exports no traces (its
-    # calls are counted by ToolRunner and logged with their request id), so the span is
-    # pure per-call cost on the path bench/mcp_roundtrip.py holds close to REST.
+    # The SDK wraps every message in an OpenTelemetry span through the global provider.
+    # Visor traces a call itself (visor.mcp.call under the door's span, only while tracing
+    # is on), so the SDK's span is pure per-call cost on the path bench/mcp_roundtrip.py
+    # holds close to REST.
     server.middleware[:] = [m for m in server.middleware if not _is_tracing(m)]
     return server
 

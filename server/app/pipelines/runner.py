@@ -29,6 +29,7 @@ from app.plugins import images
 from app.plugins.base import InvalidInput
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
+from app.tracing import spans as tracing
 
 Outcome = tuple[dict[str, Any], dict[str, Any]]
 
@@ -40,6 +41,12 @@ class PipelineRunner:
 
     def run(self, plan: Plan, image: ResolvedImage | None) -> Outcome:
         """``(result, {})`` with every step's output and timing, or ``({}, envelope)``."""
+        if not tracing.enabled():
+            return self._run(plan, image)
+        with tracing.span("visor.pipeline", {"visor.pipeline.name": str(plan.spec.name or "")}):
+            return self._run(plan, image)
+
+    def _run(self, plan: Plan, image: ResolvedImage | None) -> Outcome:
         started = time.perf_counter()
         parent = current_call_context()
         budget = RunBudget(self._limits, parent.cancel_event if parent is not None else None)
@@ -49,8 +56,13 @@ class PipelineRunner:
             if parent is not None and parent.cancelled:
                 return {}, _cancelled(planned.step.id)
             step_started = time.perf_counter()
-            with _step_context(parent, index, len(plan.steps), planned.step.id):
+            with (
+                tracing.span("visor.pipeline.step", _step_attributes(planned, index)) as span,
+                _step_context(parent, index, len(plan.steps), planned.step.id),
+            ):
                 output, error = run.step(planned)
+                if span is not None and error:
+                    span.set_attribute("visor.error.code", error["error"]["details"].get("code"))
             timings[planned.step.id] = round((time.perf_counter() - step_started) * 1000, 3)
             if error:
                 return {}, error
@@ -148,6 +160,17 @@ class _Run:
             else:
                 return False, None
         return True, value
+
+
+def _step_attributes(planned: PlannedStep, index: int) -> dict[str, str | int] | None:
+    if not tracing.enabled():
+        return None
+    return {
+        "visor.pipeline.step": planned.step.id,
+        "visor.pipeline.index": index,
+        "visor.plugin": planned.plugin,
+        "visor.tool": planned.tool or "",
+    }
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ from app.errors import (
 from app.plugins.runtime.executor import call_context
 from app.streams.frames import Frame, accept_frame
 from app.streams.slot import LatestFrameSlot, Taken
+from app.tracing import spans as tracing
 
 log = logging.getLogger("visor.streams")
 
@@ -182,7 +183,10 @@ class StreamSession:
     def _call(self, taken: Taken) -> dict[str, Any]:
         frame = taken.frame
         started = time.perf_counter()
-        with call_context(call_id=f"stream-{self._id}-{frame.number}"):
+        with (
+            call_context(call_id=f"stream-{self._id}-{frame.number}"),
+            tracing.sampled("visor.stream.frame", frame.number, _frame_attributes(frame)),
+        ):
             result, error = self._call_frame(frame)
         if error:
             return {**public_error(error), "frame": frame.number, "dropped": taken.dropped}
@@ -209,3 +213,7 @@ class StreamSession:
                 self._open = False
                 log.debug("stream %s: client went away", self._id)
         return self._open
+
+
+def _frame_attributes(frame: Any) -> dict[str, int] | None:
+    return {"visor.frame.index": frame.number} if tracing.enabled() else None

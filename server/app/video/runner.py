@@ -17,9 +17,11 @@ the next attempt of the job reads them back and seeks past them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,7 @@ from app.pipelines.runner import Outcome
 from app.pipelines.service import PipelineService
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
+from app.tracing import spans as tracing
 from app.video.checkpoints import CheckpointStore, FrameRecord, NotOwner
 from app.video.decoder import DecodeCancelled, DecodeRequest, FrameSource, SampledFrame
 from app.video.models import PipelineTarget, VideoJobInput
@@ -245,6 +248,13 @@ class _Run:
             "summary": summary.build(),
         }, {}
 
+    def _frame_span(self, index: int, t_s: float) -> AbstractContextManager[Any]:
+        """``visor.video.frame`` for the sampled frames; the others record no spans."""
+        if not tracing.enabled():
+            return contextlib.nullcontext()
+        attributes = {"visor.frame.index": index, "visor.frame.t_s": t_s}
+        return tracing.sampled("visor.video.frame", index, attributes)
+
     def _run_frame(
         self, target: FrameTarget, frame: SampledFrame, index: int, t_s: float
     ) -> dict[str, Any]:
@@ -255,7 +265,7 @@ class _Run:
             timeout_s=self._ctx.timeout_s,
         )
         while True:
-            with call_context(child):
+            with call_context(child), self._frame_span(index, t_s):
                 result, error = target.run(image_b64, mime_type)
             if not error:
                 return {"index": index, "t_s": round(t_s, 6), "result": result}

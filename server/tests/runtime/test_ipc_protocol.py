@@ -53,9 +53,12 @@ def test_control_frames_are_json_and_failures_are_capped() -> None:
 
 def test_commands_decode_and_garbage_is_rejected() -> None:
     frame = protocol.encode_call("echo", {"text": "x"}, 1.5)
-    assert protocol.decode_command(frame) == ("call", "echo", {"text": "x"}, 1.5, True)
+    # The last field: the caller's traceparent, None while tracing is off.
+    assert protocol.decode_command(frame) == ("call", "echo", {"text": "x"}, 1.5, True, None)
     quiet = protocol.encode_call("echo", {}, None, progress=False)
-    assert protocol.decode_command(quiet) == ("call", "echo", {}, None, False)
+    assert protocol.decode_command(quiet) == ("call", "echo", {}, None, False, None)
+    traced = protocol.encode_call("echo", {}, None, trace="00-" + "1" * 32 + "-" + "2" * 16 + "-01")
+    assert protocol.decode_command(traced)[-1] == "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
     with pytest.raises(ValueError):
         protocol.decode_command(pickle.dumps("not a tuple"))
 

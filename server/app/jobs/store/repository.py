@@ -48,6 +48,7 @@ from app.store import leftovers
 from app.store.clock import iso_from_micros, now_us, to_micros
 from app.store.cursors import decode_cursor, encode_cursor
 from app.store.engine import WRITE, is_sqlite
+from app.tracing import spans as tracing
 
 _PURGE_CHUNK = 500
 
@@ -156,6 +157,7 @@ class ClaimedJob:
     has_image: bool
     mime_type: str | None
     external: bool = False  # the input lives in files (JobInputFiles), read by load_input
+    trace_context: str | None = None  # the submitter's traceparent (tracing on)
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,29 @@ class JobStore:
         request_hash: str | None = None,
     ) -> Job:
         """Store a new PENDING job. With ``idempotency_key``, raise
-        :class:`IdempotencyKeyTaken` if a job holds that key already (a concurrent retry)."""
+        :class:`IdempotencyKeyTaken` if a job holds that key already (a concurrent retry).
+
+        With tracing on, the write is the ``visor.job.submit`` span and the job keeps its
+        context: the server that claims the job continues this trace."""
+        attributes = {"visor.job.id": job_id, "visor.plugin": plugin}
+        with tracing.span("visor.job.submit", attributes):
+            return self._insert(
+                job_id, plugin, tool, max_attempts, job_input,
+                key_id=key_id, idempotency_key=idempotency_key, request_hash=request_hash,
+            )  # fmt: skip
+
+    def _insert(
+        self,
+        job_id: str,
+        plugin: str,
+        tool: str | None,
+        max_attempts: int,
+        job_input: JobInput,
+        *,
+        key_id: str | None,
+        idempotency_key: str | None,
+        request_hash: str | None,
+    ) -> Job:
         stamp = now_us()
         args_json = orjson.dumps(job_input.args)
         files = self._input_files
@@ -282,6 +306,7 @@ class JobStore:
             "input_bytes": input_bytes,
             "idempotency_key": idempotency_key,
             "request_hash": request_hash,
+            "trace_context": tracing.traceparent(),  # None (and free) while tracing is off
             "created_us": stamp,
             "started_us": None,
             "finished_us": None,
@@ -410,6 +435,7 @@ class JobStore:
                 r["mime_type"] is not None,
                 r["mime_type"],
                 r["input_bytes"] is not None,
+                r["trace_context"],
             )
             for r in sorted(rows, key=lambda r: (r["created_us"], r["id"]))
         ]

@@ -47,6 +47,8 @@ jobs = Table(
     # "<key id or 'local'>:<Idempotency-Key>" and the submit's fingerprint (app.jobs.idempotency).
     Column("idempotency_key", String(300), nullable=True),
     Column("request_hash", String(64), nullable=True),
+    # The submitting span's W3C traceparent (app.tracing), NULL while tracing is off.
+    Column("trace_context", String(55), nullable=True),
     micros("created_us"),
     micros("started_us", nullable=True),
     micros("finished_us", nullable=True),

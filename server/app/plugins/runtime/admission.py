@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.tracing import spans as tracing
 
 _FALLBACK_CANCEL_CHECK_S = 0.25  # only for a plain threading.Event as the cancel flag
 
@@ -85,7 +86,12 @@ class Admission:
                 raise self._overloaded_locked()
             waiter = _Waiter()
             self._waiters.append(waiter)
-        self._wait(waiter, cancel, timeout_s)
+            queued = len(self._waiters)
+        # Only a call that has to queue gets a span: the free-slot path above stays as is.
+        with tracing.span("visor.admission_wait", {"visor.plugin": self.name}) as span:
+            if span is not None:
+                span.set_attribute("visor.queue.position", queued)
+            self._wait(waiter, cancel, timeout_s)
 
     def release(self) -> None:
         """Give the slot back: to the oldest waiter if there is one."""

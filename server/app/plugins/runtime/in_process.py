@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from app.plugins.runtime.deadline import call_with_deadline
 from app.plugins.runtime.executor import ToolCall
 from app.plugins.runtime.process.config import ProcessOptions
 from app.plugins.runtime.threads import DaemonThreads
+from app.tracing import spans as tracing
 
 _SHUTDOWN_HOOK_S = 5.0
 
@@ -212,7 +214,8 @@ class InProcessExecutor:
             if call.tool.is_async:
                 self._submit_async(call, lane.instance, ctx, pending, ended)
             else:
-                lane.threads.submit(lambda: _run_sync(call, lane.instance, ctx, pending, ended))
+                job = lambda: _run_sync(call, lane.instance, ctx, pending, ended)  # noqa: E731
+                lane.threads.submit(job if not tracing.enabled() else _traced(job, call))
         except RuntimeError as exc:  # the plugin was stopped between admission and here
             ended()
             raise VisorError(
@@ -334,6 +337,19 @@ def _run_sync(
         pending.finish(value)
     finally:
         ended()
+
+
+def _traced(job: Callable[[], None], call: ToolCall) -> Callable[[], None]:
+    """``job`` on a plugin thread, in the caller's trace: a ``visor.tool_run`` span (the
+    one a worker process records) under the caller's current span."""
+    context = contextvars.copy_context()
+    attributes = {"visor.plugin": call.plugin, "visor.tool": call.tool.name}
+
+    def in_span() -> None:
+        with tracing.span("visor.tool_run", attributes):
+            job()
+
+    return lambda: context.run(in_span)
 
 
 def _timeout(call: ToolCall) -> VisorError:

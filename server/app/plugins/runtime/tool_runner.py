@@ -34,8 +34,11 @@ from app.plugins.runtime.executor import (
     current_call_context,
 )
 from app.plugins.runtime.validation import summarise, validator_for
+from app.tracing import spans as tracing
 
 log = logging.getLogger("visor.runner")
+#: One line per call (plugin, tool, outcome, elapsed): on for JSON logs, quiet for text.
+call_log = logging.getLogger("visor.calls")
 
 Result = dict[str, Any]
 Envelope = dict[str, Any]
@@ -115,6 +118,15 @@ class ToolRunner:
     def run(
         self, plugin_name: str, payload: dict[str, Any], tool: str | None = None
     ) -> tuple[Result, Envelope]:
+        if not tracing.enabled():
+            return self._run(plugin_name, payload, tool, None)
+        attributes = {"visor.plugin": plugin_name if isinstance(plugin_name, str) else "?"}
+        with tracing.span("visor.call", attributes) as span:
+            return self._run(plugin_name, payload, tool, span)
+
+    def _run(
+        self, plugin_name: str, payload: dict[str, Any], tool: str | None, span: Any
+    ) -> tuple[Result, Envelope]:
         started = time.perf_counter()
         outcome = ExecutionOutcome.ERROR
         tool_name: str | None = None
@@ -125,11 +137,14 @@ class ToolRunner:
         try:
             record, spec = self._resolve(plugin_name, payload, tool)
             tool_name = spec.name
-            if self._input_resolver is not None and isinstance(payload, dict):
-                payload = self._input_resolver(spec, payload)  # image references → image
-            args = self._validated_input(plugin_name, spec, payload)
-            raw = self._execute(record, spec, args)
-            result = self._validated_output(plugin_name, spec, raw)
+            if span is None:  # untraced: the steps exactly as they were before tracing
+                if self._input_resolver is not None and isinstance(payload, dict):
+                    payload = self._input_resolver(spec, payload)  # image references → image
+                args = self._validated_input(plugin_name, spec, payload)
+                raw = self._execute(record, spec, args)
+                result = self._validated_output(plugin_name, spec, raw)
+            else:
+                result = self._traced_steps(plugin_name, record, spec, payload)
             outcome = ExecutionOutcome.SUCCESS
         except VisorError as exc:
             code = exc.code
@@ -146,12 +161,30 @@ class ToolRunner:
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             self._record(plugin_name, tool_name, outcome, code, reason, elapsed_ms)
+            if span is not None:
+                _annotate(span, tool_name, outcome, code, reason)
+            if call_log.isEnabledFor(logging.INFO):
+                _log_call(plugin_name, tool_name, outcome, code, elapsed_ms)
         if error:
             self._log_failure(plugin_name, tool_name, error)
             return {}, error
         return result, {}
 
     # -- steps ------------------------------------------------------------------------------
+
+    def _traced_steps(
+        self, plugin_name: str, record: PluginRecord, spec: ToolSpec, payload: Any
+    ) -> Result:
+        """The same steps as in ``_run``, each in its own span."""
+        if self._input_resolver is not None and isinstance(payload, dict):
+            with tracing.span("visor.inputs"):
+                payload = self._input_resolver(spec, payload)
+        with tracing.span("visor.validate_input"):
+            args = self._validated_input(plugin_name, spec, payload)
+        with tracing.span("visor.execute"):
+            raw = self._execute(record, spec, args)
+        with tracing.span("visor.validate_output"):
+            return self._validated_output(plugin_name, spec, raw)
 
     def _resolve(
         self, plugin_name: str, payload: Any, tool: str | None
@@ -343,6 +376,49 @@ class ToolRunner:
             info["message"],
             ("\n" + traceback.rstrip()) if traceback else "",
         )
+
+
+def _annotate(
+    span: Any,
+    tool_name: str | None,
+    outcome: ExecutionOutcome,
+    code: ErrorCode | None,
+    reason: str | None,
+) -> None:
+    """The call's outcome on its span (an error status for every failure)."""
+    span.set_attribute("visor.tool", tool_name or "?")
+    span.set_attribute("visor.outcome", outcome.value)
+    if code is not None:
+        from opentelemetry.trace import StatusCode
+
+        span.set_attribute("visor.error.code", code.value)
+        span.set_status(StatusCode.ERROR, reason or code.value)
+
+
+def _log_call(
+    plugin_name: Any,
+    tool_name: str | None,
+    outcome: ExecutionOutcome,
+    code: ErrorCode | None,
+    elapsed_ms: float,
+) -> None:
+    ctx = current_call_context()
+    call_log.info(
+        "call %s %s.%s %s in %.1f ms",
+        ctx.call_id if ctx else "-",
+        plugin_name,
+        tool_name or "?",
+        code.value if code else outcome.value.lower(),
+        elapsed_ms,
+        extra={
+            "call_id": ctx.call_id if ctx else None,
+            "plugin": _known(plugin_name),
+            "tool": tool_name,
+            "outcome": outcome.value,
+            "error_code": code.value if code else None,
+            "elapsed_ms": round(elapsed_ms, 3),
+        },
+    )
 
 
 def _known(plugin_name: Any) -> str | None:

@@ -39,6 +39,7 @@ from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
 from app.plugins.runtime.process.output import OutputPump, OutputSource
+from app.tracing import remote
 
 _REAP_S = 2.0
 
@@ -194,6 +195,8 @@ class WorkerHandle:
                     raise self._lost(stopping) from None
                 if tag == protocol.PROGRESS:
                     deliver_progress(progress, body)
+                elif tag == protocol.SPANS:
+                    remote.export(body)
                 elif is_reply(tag):
                     return decode_reply(where, tag, body)
                 continue  # a stray frame (e.g. late progress from a tool's thread)

@@ -31,6 +31,7 @@ from app.plugins.runtime.process.handle import WorkerHandle
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
 from app.plugins.runtime.process.output import OutputPump
+from app.tracing import spans as tracing
 
 log = logging.getLogger("visor.runtime.process")
 
@@ -196,6 +197,7 @@ class WorkerPool:
                 call.payload,
                 call.timeout_s,
                 progress=call.context.progress is not None,
+                trace=tracing.traceparent(),
             )
         except Exception as exc:
             raise VisorError(

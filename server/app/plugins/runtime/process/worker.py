@@ -30,9 +30,12 @@ from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
 from app.plugins.runtime.process.memory import cap_heap, keep_freed_memory
 from app.plugins.runtime.process.tree import become_subreaper, kill_tree
+from app.tracing import remote
+from app.tracing.remote import WorkerTracer
 
 _PARENT_POLL_S = 0.5
 _PROGRESS_INTERVAL_S = 0.02  # at most ~50 progress frames a second
+_ERROR_TAG = bytes((protocol.ERROR,))
 
 
 def main(spec: WorkerSpec, conn: Connection, output: Connection) -> None:
@@ -158,6 +161,7 @@ class _Server:
         self._tools: dict[str, ToolSpec] = type(plugin).tool_specs()
         self._send_lock = threading.Lock()  # tools may report progress from their threads
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tracer = WorkerTracer()  # records only calls that carry a traceparent
 
     def serve(self) -> None:
         while True:
@@ -167,7 +171,7 @@ class _Server:
                 break  # the server closed the pipe: it is gone or done with us
             kind = command[0]
             if kind == protocol.CALL:
-                reply, recycle = self._call(*command[1:5])
+                reply, recycle = self._call(*command[1:6])
                 self._send(reply)
                 if recycle:
                     break
@@ -196,10 +200,29 @@ class _Server:
         payload: dict[str, Any],
         timeout_s: float | None,
         progress: bool = True,
+        trace: str | None = None,
     ) -> tuple[bytes, bool]:
         """The reply frame for one call and whether this worker should retire after it.
 
-        ``progress`` false: nobody listens, so the tool's reports stay in this process."""
+        ``progress`` false: nobody listens, so the tool's reports stay in this process.
+        ``trace``: the caller's span; the run is recorded under it and reported first."""
+        if trace is None:
+            return self._call_untraced(tool_name, payload, timeout_s, progress)
+        attributes = {"visor.plugin": self._spec.plugin, "visor.tool": tool_name}
+        with self._tracer.run(trace, "visor.tool_run", attributes) as finished:
+            reply, recycle = self._call_untraced(tool_name, payload, timeout_s, progress)
+            if reply[:1] == _ERROR_TAG:
+                remote.mark_failed(Failure.from_json(protocol.split(reply)[1]).code)
+        if finished:
+            self._report_spans(finished)
+        return reply, recycle
+
+    def _report_spans(self, finished: list[Any]) -> None:
+        self._send(protocol.frame(protocol.SPANS, finished))
+
+    def _call_untraced(
+        self, tool_name: str, payload: dict[str, Any], timeout_s: float | None, progress: bool
+    ) -> tuple[bytes, bool]:
         where = f"{self._spec.plugin}.{tool_name}"
         spec = self._tools.get(tool_name)
         if spec is None:

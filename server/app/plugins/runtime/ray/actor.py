@@ -46,6 +46,9 @@ class _CallServer(worker._Server):
         super().__init__(plugin, None, spec)  # type: ignore[arg-type]  # no pipe: Ray returns
         self._actor = actor
 
+    def _report_spans(self, finished: list[Any]) -> None:
+        self._actor.spans = finished  # returned with the reply (no pipe here)
+
     def _progress_sink(self) -> Any:
         actor = self._actor
 
@@ -67,6 +70,7 @@ class PluginActor:
             maxlen=_PROGRESS_KEPT
         )
         self._seq = 0
+        self.spans: list[Any] = []  # the last call's finished spans (_CallServer)
         self._process = psutil.Process()
         sys.path.extend(p for p in import_path if p not in sys.path)
         cap_heap(spec.memory_limit_mb)
@@ -89,13 +93,14 @@ class PluginActor:
         """The startup outcome: a READY frame, or the failure of import, constructor, hook."""
         return self._startup
 
-    def call(self, call_id: str, request: bytes) -> tuple[bytes, bool, list[list[Any]]]:
-        """One call (a worker's call frame): the worker's ``(reply, recycle)`` and the
-        progress reports the caller may not have fetched yet."""
+    def call(self, call_id: str, request: bytes) -> tuple[bytes, bool, list[list[Any]], list[Any]]:
+        """One call (a worker's call frame): the worker's ``(reply, recycle)``, the
+        progress reports the caller may not have fetched yet and the call's finished spans
+        (when the frame carried a traceparent; app.tracing.remote)."""
         server = self._server
         if server is None:
             failure = Failure(ErrorCode.PLUGIN_UNAVAILABLE.value, "the plugin did not start")
-            return protocol.failure_frame(failure), True, []
+            return protocol.failure_frame(failure), True, [], []
         _, tool, payload, timeout_s, *rest = protocol.decode_command(request)
         with self._cond:
             self._call_id = call_id
@@ -108,7 +113,8 @@ class PluginActor:
                 self._cond.notify_all()
         with self._cond:
             progress = [list(p) for p in self._progress]
-        return reply, recycle, progress
+        finished, self.spans = self.spans, []
+        return reply, recycle, progress, finished
 
     def report_progress(self, fraction: float, message: str | None) -> None:
         with self._cond:

@@ -39,6 +39,7 @@ from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
 from app.plugins.runtime.ray.actor import PluginActor
 from app.plugins.runtime.ray.config import ActorConfig
+from app.tracing import remote
 
 log = logging.getLogger("visor.runtime.ray")
 
@@ -181,7 +182,7 @@ class ActorHandle:
         self, ref: Any, call: CallWatch, progress: ProgressCallback | None, seen: int
     ) -> Any:
         try:
-            data, _recycle, reports = ray.get(ref)
+            data, _recycle, reports, *finished = ray.get(ref)
         except RayActorError as exc:
             self.kill()
             if call.stopping.is_set():
@@ -199,6 +200,8 @@ class ActorHandle:
                 f"the actor running plugin {self.plugin!r} failed: {type(exc).__name__}",
             ) from None
         _deliver(progress, reports, seen)
+        if finished and finished[0]:
+            remote.export(finished[0])  # the tool's run, recorded on the actor
         if call.deadline is not None and time.monotonic() > call.deadline:
             # The tool stopped by itself (ctx.cancelled turned true at its limit) but
             # answered past it: the limit was exceeded, as in-process; the actor is fine.

@@ -1,7 +1,7 @@
 """Sources (app.sources): live sources the server pulls, webhooks and their outbox.
 
 Revision ID: 0011
-Revises: 0008 (the lead re-chains it after 0009/0010 at merge)
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

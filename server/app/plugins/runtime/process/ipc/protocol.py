@@ -26,13 +26,20 @@ STOP = "stop"
 
 
 def encode_call(
-    tool: str, payload: dict[str, Any], timeout_s: float | None, *, progress: bool = True
+    tool: str,
+    payload: dict[str, Any],
+    timeout_s: float | None,
+    *,
+    progress: bool = True,
+    trace: str | None = None,
 ) -> bytes:
     """A call frame. ``progress`` says whether the caller listens for progress: when nobody
     does, the worker gives the tool a silent context and no progress frame crosses the pipe
-    (each would cost a send, a wake-up and a parse on both sides of every call)."""
+    (each would cost a send, a wake-up and a parse on both sides of every call). ``trace``
+    is the calling span's W3C ``traceparent`` (None while tracing is off): the worker then
+    records the tool's run under it and sends the spans back (a SPANS frame)."""
     return pickle.dumps(
-        (CALL, tool, payload, timeout_s, progress), protocol=pickle.HIGHEST_PROTOCOL
+        (CALL, tool, payload, timeout_s, progress, trace), protocol=pickle.HIGHEST_PROTOCOL
     )
 
 
@@ -54,6 +61,7 @@ PROGRESS = ord("P")  # [fraction, message]
 RESULT = ord("R")  # the tool's result, pickled (plain data only)
 ERROR = ord("E")  # a Failure, JSON-encoded
 HEALTHY = ord("H")  # {"ok": bool}
+SPANS = ord("S")  # the call's finished spans, before its reply (app.tracing.remote)
 
 _MAX_TEXT = 20_000  # failure messages and tracebacks are cut to this many characters
 
