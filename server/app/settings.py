@@ -234,6 +234,18 @@ class Settings(BaseSettings):
         description="Largest tool result (JSON bytes) /mcp hands an agent; larger ones are "
         "refused with invalid_output (REST and jobs use max_result_bytes).",
     )
+    mcp_tool_separator: Literal[".", "_"] = Field(
+        default=".",
+        description="Between plugin and tool in MCP tool names: '.' (image_info.describe, "
+        "SPEC §6) or '_' (image_info_describe, inside the ^[a-zA-Z0-9_-]{1,64}$ function-name "
+        "rule of the OpenAI, Anthropic and Gemini APIs). Calls accept either.",
+    )
+    mcp_tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Only these MCP tools are offered (comma-separated shell patterns on "
+        "plugin.tool names, e.g. 'ocr.*,barcode.read'); empty: all. A client may narrow "
+        "further with /mcp?tools=PATTERNS.",
+    )
 
     # -- observability ----------------------------------------------------------------------
     log_level: str = "INFO"
@@ -289,7 +301,7 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("url_input_allow_networks", "input_roots", mode="before")
+    @field_validator("url_input_allow_networks", "input_roots", "mcp_tools", mode="before")
     @classmethod
     def _split_list(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):

@@ -7,7 +7,7 @@ from app.mcp.cancellation import InFlightCalls
 from app.mcp.http import McpEndpoint, transport_security
 from app.mcp.resources import FileResources
 from app.mcp.server import build_mcp_server
-from app.mcp.tools import Limits
+from app.mcp.tools import Limits, Naming
 from app.pipelines.service import PipelineService
 from app.services.analysis_service import AnalysisService
 from app.settings import Settings
@@ -32,6 +32,7 @@ def build_mcp_endpoint(
         version=version,
         limits=limits,
         in_flight=in_flight,
+        naming=Naming(settings.mcp_tool_separator, tuple(settings.mcp_tools)),
         files=FileResources(files) if files is not None else None,
         pipelines=pipelines,
     )

@@ -16,6 +16,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qs
 
 import anyio
 import anyio.from_thread
@@ -35,8 +36,8 @@ from app.auth.scopes import Access
 from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exception, public_error
 from app.mcp import pipeline_tools, tools
 from app.mcp.cancellation import InFlightCalls, caller_of
-from app.mcp.resources import FileResources
-from app.pipelines.service import PipelineInput, PipelineService
+from app.mcp.resources import FileResources, ToolSchemas
+from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineInput, PipelineService
 from app.plugins.base import ToolSpec
 from app.plugins.loader.plugin_registry import PluginRegistry
 from app.plugins.runtime.executor import CallContext, ProgressCallback, call_context
@@ -51,13 +52,21 @@ T = TypeVar("T")
 #: Failures that mean "no such tool": a protocol error, not a tool result (MCP spec).
 _UNKNOWN_TOOL_CODES = frozenset({ErrorCode.PLUGIN_NOT_FOUND.value, ErrorCode.TOOL_NOT_FOUND.value})
 
-INSTRUCTIONS = (
-    "Visor runs vision tools. Each tool is named plugin.tool. Pass an image as 'image' "
-    "(base64, a data: URL is fine) or, where the server allows, as 'image_ref' (an uploaded "
-    "file's id), 'image_url' or 'image_path'; 'mime_type' is optional. Tools that find "
-    "things take 'render': true to also return them drawn over the image. A failed call "
-    "returns isError with the JSON text {'error': {type, message, details: {code, ...}}}."
-)
+
+def instructions(limits: tools.Limits, naming: tools.Naming) -> str:
+    """What every tool has in common, said once (not in each tool's description)."""
+    name = naming.name("plugin", "tool")
+    return (
+        f"Visor runs vision tools, named {name}. Give a tool its image as exactly one of: "
+        "'image' (base64; a data: URL or line-wrapped base64 is fine), 'image_ref' (the id "
+        "or visor://files/<id> URI of an uploaded file: upload one with the files.upload "
+        "tool or POST /v1/files), and where the server allows, 'image_url' or 'image_path' "
+        "(a path or file:// URI under its input roots); 'mime_type' is optional. "
+        f"{limits.describe()} Tools that find things take 'render': true to also return "
+        "them drawn over the image. A long option list is in the resource "
+        "visor://tools/<tool>/input-schema. A failed call returns isError with the JSON "
+        "text {'error': {type, message, details: {code, ...}}}."
+    )
 
 
 def build_mcp_server(
@@ -66,23 +75,28 @@ def build_mcp_server(
     version: str,
     limits: tools.Limits,
     in_flight: InFlightCalls,
+    naming: tools.Naming | None = None,
     files: FileResources | None = None,
     pipelines: PipelineService | None = None,
 ) -> Server[Any]:
     """An MCP server whose tools are the plugin tools of ``analysis`` and the saved
     ``pipelines`` (``pipeline.<name>``), read on every call, and whose resources are the
-    caller's uploaded ``files``."""
+    caller's uploaded ``files`` and each tool's full input schema."""
     registry = analysis.plugins.registry
+    naming = naming or tools.Naming()
+    catalogue = tools.ToolCatalogue(registry, analysis.plugins.inputs, limits, naming)
+    schemas = ToolSchemas(catalogue)
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         # ttl 0: clients must not cache the list, it follows plugin reloads and pipelines
         # saved or deleted (a stateless server cannot push notifications/tools/list_changed).
-        listed = tools.list_tools(registry, limits)
-        if pipelines is not None:
+        narrowed = _narrowed(ctx)
+        listed = catalogue.list_tools(narrowed)
+        if pipelines is not None and naming.offered(PIPELINE_JOB_PLUGIN, "*", narrowed):
             saved = await anyio.to_thread.run_sync(pipelines.store.list)
-            listed += pipeline_tools.list_pipeline_tools(saved, registry, limits)
+            listed += pipeline_tools.list_pipeline_tools(saved, registry, limits, naming)
         return types.ListToolsResult(tools=listed, ttl_ms=0)
 
     async def call_tool(
@@ -90,9 +104,12 @@ def build_mcp_server(
     ) -> types.CallToolResult:
         if pipelines is not None and pipeline_tools.is_pipeline_tool(params.name):
             return await _call_pipeline(pipelines, ctx, params, limits, in_flight)
-        parts = tools.split_tool_name(params.name)
+        parts = catalogue.find(params.name, _narrowed(ctx))
         if parts is None:
-            raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name} (tools are plugin.tool)")
+            raise MCPError(
+                INVALID_PARAMS,
+                f"Unknown tool: {params.name} (tools are {naming.name('plugin', 'tool')})",
+            )
         plugin, tool = parts
         spec = _spec(registry, plugin, tool)
         arguments = dict(params.arguments or {})
@@ -118,17 +135,24 @@ def build_mcp_server(
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}", data=public_error(error))
         return tools.error_result(error)
 
+    async def read_resource(
+        ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        if schemas.owns(params.uri) or files is None:
+            return schemas.read(params.uri)
+        return await files.read(ctx, params)
+
     server: Server[Any] = Server(
         "visor",
         version=version,
         title="Visor",
         description="Governed execution of vision plugin tools.",
-        instructions=INSTRUCTIONS,
-        get_tool_input_schema=lambda name: _input_schema_for(registry, name, pipelines),
+        instructions=instructions(limits, naming),
+        get_tool_input_schema=lambda name: _input_schema_for(catalogue, name, pipelines),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_list_resources=files.list if files is not None else None,
-        on_read_resource=files.read if files is not None else None,
+        on_read_resource=read_resource,
     )
     # The SDK wraps every message in an OpenTelemetry span. Visor exports no traces (its
     # calls are counted by ToolRunner and logged with their request id), so the span is
@@ -138,11 +162,21 @@ def build_mcp_server(
 
 
 def _input_schema_for(
-    registry: PluginRegistry, name: str, pipelines: PipelineService | None
+    catalogue: tools.ToolCatalogue, name: str, pipelines: PipelineService | None
 ) -> dict[str, Any] | None:
     if pipelines is not None and pipeline_tools.is_pipeline_tool(name):
         return pipeline_tools.INPUT_SCHEMA  # the same for every pipeline: no lookup
-    return tools.input_schema_for(registry, name)
+    return catalogue.input_schema_for(name)
+
+
+def _narrowed(ctx: ServerRequestContext[Any, Any]) -> tuple[str, ...]:
+    """``/mcp?tools=ocr.*,barcode.*``: the tools one client configuration wants offered."""
+    scope = getattr(ctx.request, "scope", None)
+    query = scope.get("query_string", b"") if isinstance(scope, dict) else b""
+    if not query:
+        return ()
+    wanted = parse_qs(query.decode("latin-1")).get("tools", [])
+    return tuple(p.strip() for value in wanted for p in value.split(",") if p.strip())
 
 
 async def _call_pipeline(
