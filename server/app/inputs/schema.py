@@ -74,9 +74,12 @@ def call_schema(input_schema: dict[str, Any], forms: ImageForms) -> dict[str, An
         required.remove("mime_type")
     if "image" in required and len(fields) > 1:
         required.remove("image")
-        # Each branch names its property too: strict validators (AJV's strictRequired)
-        # refuse a "required" that its own subschema does not define.
-        one_of = [{"properties": {field: True}, "required": [field]} for field in fields]
+        # Each branch defines its property too: strict validators (AJV's strictRequired)
+        # refuse a "required" its own subschema does not define, and portability linters
+        # (the Inspector's --strict) a bare `true` schema.
+        one_of = [
+            {"properties": {field: {"type": "string"}}, "required": [field]} for field in fields
+        ]
         if "oneOf" in schema:  # keep the tool's own alternative, and add this one
             schema["allOf"] = [*schema.get("allOf", []), {"oneOf": one_of}]
         else:

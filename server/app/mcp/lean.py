@@ -103,7 +103,7 @@ def _fit(schema: dict[str, Any], budget_chars: int) -> None:
 
 def note(tool_name: str) -> str:
     """Where the options :func:`lean` shortened are in full."""
-    return f"Options in full: resource {SCHEMA_URI.format(name=tool_name)}"
+    return f"Full options: {SCHEMA_URI.format(name=tool_name)}"
 
 
 class _Recursive(Exception):

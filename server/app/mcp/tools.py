@@ -28,11 +28,8 @@ _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 #: The argument that asks for the findings drawn over the image (MCP-side only).
 RENDER = "render"
-_RENDER_PROPERTY: dict[str, Any] = {
-    "type": "boolean",
-    "default": False,
-    "description": "Also return the findings drawn over the image.",
-}
+#: (What it does is said once, in the server's instructions.)
+_RENDER_PROPERTY: dict[str, Any] = {"type": "boolean", "default": False}
 
 
 @dataclass(frozen=True)

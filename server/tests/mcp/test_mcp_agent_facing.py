@@ -166,4 +166,4 @@ async def test_render_draws_on_an_image_given_by_reference(live: LiveServer) -> 
 
 def _one_of(*fields: str) -> list[dict[str, Any]]:
     """Exactly one of ``fields`` (each branch defines its property, for strict validators)."""
-    return [{"properties": {f: True}, "required": [f]} for f in fields]
+    return [{"properties": {f: {"type": "string"}}, "required": [f]} for f in fields]

@@ -315,4 +315,23 @@ def _visible(tool: dict[str, Any]) -> dict[str, Any]:
 
 def _one_of(*fields: str) -> list[dict[str, Any]]:
     """Exactly one of ``fields`` (each branch defines its property, for strict validators)."""
-    return [{"properties": {f: True}, "required": [f]} for f in fields]
+    return [{"properties": {f: {"type": "string"}}, "required": [f]} for f in fields]
+
+
+def test_inspector_cli_strict_finds_no_unportable_schema(live: LiveServer, tmp_path: Path) -> None:
+    """``--strict`` lints every listed schema for portability and exits 6 on an error."""
+    try:
+        clients: NodeClients = install()
+    except NodeMissing as exc:
+        pytest.skip(f"external MCP client tests skipped: {exc}")
+    done = subprocess.run(
+        ["npx", "--no-install", "@modelcontextprotocol/inspector", "--cli", live.mcp_url,
+         "--method", "tools/list", "--strict"],
+        cwd=clients.root,
+        env=clients.env(MCP_CATALOG_PATH=str(tmp_path / "catalog.json")),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(json.loads(done.stdout)["tools"]) >= 10
