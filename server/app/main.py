@@ -28,6 +28,7 @@ from app.budget import BodyBudget
 from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.mcp.factory import build_mcp_endpoint
+from app.mcp.refusals import render_refusal
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
 from app.pipelines.service import PipelineService
@@ -160,7 +161,9 @@ def create_app(
 
     install_error_handlers(app)
     install_openapi(app)  # adds what the middleware below answers to every operation
-    app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
+    app.add_middleware(  # every door: one check (/mcp answers its refusals in JSON-RPC)
+        AuthMiddleware, auth=auth, router=app.router, renderers=(render_refusal,)
+    )
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_bytes,
