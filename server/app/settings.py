@@ -229,10 +229,24 @@ class Settings(BaseSettings):
 
     # -- MCP (docs/mcp.md) ------------------------------------------------------------------
     mcp_max_result_bytes: int = Field(
-        default=256 * 1024,
+        default=4 * 1024 * 1024,
         ge=1,
-        description="Largest tool result (JSON bytes) /mcp hands an agent; larger ones are "
-        "refused with invalid_output (REST and jobs use max_result_bytes).",
+        description="Largest tool result (JSON bytes) /mcp accepts from a tool; larger ones "
+        "are refused with invalid_output (REST and jobs use max_result_bytes). What reaches "
+        "the agent is cut to mcp_max_result_tokens, the rest paged.",
+    )
+    mcp_max_result_tokens: int = Field(
+        default=20_000,
+        ge=500,
+        description="Most model tokens (estimated from JSON) of one tool result /mcp hands "
+        "an agent; larger results are cut, saying how to page through the rest "
+        "(results.page or the visor://results/<id> resource).",
+    )
+    mcp_render_max_bytes: int = Field(
+        default=200 * 1024,
+        ge=8 * 1024,
+        description="Largest rendered image (render: true) /mcp returns: a JPEG, its quality "
+        "and size lowered until it fits (REST returns a PNG).",
     )
     mcp_tool_separator: Literal[".", "_"] = Field(
         default=".",

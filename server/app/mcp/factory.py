@@ -6,6 +6,7 @@ from app.files.store import FileStore
 from app.mcp.cancellation import InFlightCalls
 from app.mcp.http import McpEndpoint, transport_security
 from app.mcp.resources import FileResources
+from app.mcp.results import ResultBudget
 from app.mcp.server import build_mcp_server
 from app.mcp.tools import Limits, Naming
 from app.pipelines.service import PipelineService
@@ -35,6 +36,8 @@ def build_mcp_endpoint(
         naming=Naming(settings.mcp_tool_separator, tuple(settings.mcp_tools)),
         files=FileResources(files) if files is not None else None,
         pipelines=pipelines,
+        budget=ResultBudget(settings.mcp_max_result_tokens),
+        render_max_bytes=settings.mcp_render_max_bytes,
     )
     return McpEndpoint(
         server,

@@ -60,6 +60,10 @@ class FileResources:
     def __init__(self, store: FileStore) -> None:
         self._store = store
 
+    @property
+    def store(self) -> FileStore:
+        return self._store
+
     async def list(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:

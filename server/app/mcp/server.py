@@ -34,9 +34,13 @@ from pydantic import ValidationError
 from app.auth.principal import current_principal
 from app.auth.scopes import Access
 from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exception, public_error
+from app.files.owner import current_owner
 from app.mcp import pipeline_tools, tools
 from app.mcp.cancellation import InFlightCalls, caller_of
+from app.mcp.door_tools import DoorTools
 from app.mcp.resources import FileResources, ToolSchemas
+from app.mcp.results import PAGE_TOOL, ResultBudget, describe
+from app.mcp.results import URI_PREFIX as RESULTS_URI
 from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineInput, PipelineService
 from app.plugins.base import ToolSpec
 from app.plugins.loader.plugin_registry import PluginRegistry
@@ -78,6 +82,8 @@ def build_mcp_server(
     naming: tools.Naming | None = None,
     files: FileResources | None = None,
     pipelines: PipelineService | None = None,
+    budget: ResultBudget | None = None,
+    render_max_bytes: int | None = None,
 ) -> Server[Any]:
     """An MCP server whose tools are the plugin tools of ``analysis`` and the saved
     ``pipelines`` (``pipeline.<name>``), read on every call, and whose resources are the
@@ -86,6 +92,9 @@ def build_mcp_server(
     naming = naming or tools.Naming()
     catalogue = tools.ToolCatalogue(registry, analysis.plugins.inputs, limits, naming)
     schemas = ToolSchemas(catalogue)
+    budget = budget or ResultBudget(DEFAULT_RESULT_TOKENS)
+    door = DoorTools(naming, budget, files.store if files is not None else None)
+    deliver = _Delivery(budget, naming)
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
@@ -93,18 +102,34 @@ def build_mcp_server(
         # ttl 0: clients must not cache the list, it follows plugin reloads and pipelines
         # saved or deleted (a stateless server cannot push notifications/tools/list_changed).
         narrowed = _narrowed(ctx)
-        listed = catalogue.list_tools(narrowed)
-        if pipelines is not None and naming.offered(PIPELINE_JOB_PLUGIN, "*", narrowed):
+        listed = catalogue.list_tools(narrowed) + door.list_tools()
+        if pipelines is not None:
             saved = await anyio.to_thread.run_sync(pipelines.store.list)
-            listed += pipeline_tools.list_pipeline_tools(saved, registry, limits, naming)
+            listed += [
+                tool
+                for tool in pipeline_tools.list_pipeline_tools(saved, registry, limits, naming)
+                if naming.offered(
+                    PIPELINE_JOB_PLUGIN, tool.name[len(PIPELINE_JOB_PLUGIN) + 1 :], narrowed
+                )
+            ]
         return types.ListToolsResult(tools=listed, ttl_ms=0)
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        if pipelines is not None and pipeline_tools.is_pipeline_tool(params.name):
-            return await _call_pipeline(pipelines, ctx, params, limits, in_flight)
-        parts = catalogue.find(params.name, _narrowed(ctx))
+        narrowed = _narrowed(ctx)
+        if (own := door.find(params.name)) is not None:
+            return await door.call(own, dict(params.arguments or {}))
+        if (
+            pipelines is not None
+            and pipeline_tools.is_pipeline_tool(params.name)
+            and naming.offered(
+                PIPELINE_JOB_PLUGIN, pipeline_tools.pipeline_name(params.name), narrowed
+            )
+        ):
+            outcome = await _call_pipeline(pipelines, ctx, params, limits, in_flight)
+            return outcome if isinstance(outcome, types.CallToolResult) else deliver(outcome)
+        parts = catalogue.find(params.name, narrowed)
         if parts is None:
             raise MCPError(
                 INVALID_PARAMS,
@@ -121,7 +146,9 @@ def build_mcp_server(
         call = CallContext(call_id=_request_id(ctx), max_result_bytes=limits.max_result_bytes)
 
         def work() -> tuple[AnalyzeResponse | None, dict[str, Any]]:
-            return analysis.run_tool(plugin, tool, arguments, render=render)
+            return analysis.run_tool(
+                plugin, tool, arguments, render=render, render_max_bytes=render_max_bytes
+            )
 
         run = _Call(work, call)
         with _tracked(in_flight, ctx, call):
@@ -130,7 +157,7 @@ def build_mcp_server(
             else:
                 response, error = await run.reporting(ctx)
         if response is not None:
-            return tools.success_result(response.result, response.rendered_image)
+            return deliver(response.result, response.rendered_image)
         if error["error"]["details"].get("code") in _UNKNOWN_TOOL_CODES:
             raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}", data=public_error(error))
         return tools.error_result(error)
@@ -138,6 +165,8 @@ def build_mcp_server(
     async def read_resource(
         ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
+        if params.uri.startswith(RESULTS_URI):
+            return _read_result(budget, params.uri)
         if schemas.owns(params.uri) or files is None:
             return schemas.read(params.uri)
         return await files.read(ctx, params)
@@ -185,10 +214,11 @@ async def _call_pipeline(
     params: types.CallToolRequestParams,
     limits: tools.Limits,
     in_flight: InFlightCalls,
-) -> types.CallToolResult:
+) -> types.CallToolResult | dict[str, Any]:
     """``pipeline.<name>``: the saved pipeline through :class:`PipelineService`, so every
     step is a governed tool call; a failing step is an ``isError`` result whose envelope
-    names it (``details.step``); progress per step when the client asked for it."""
+    names it (``details.step``); progress per step when the client asked for it. Returns
+    the result itself on success (delivered within the budget by the caller)."""
     name = pipeline_tools.pipeline_name(params.name)
     principal = current_principal()
     if principal is not None and not principal.allows(Access.RUN):
@@ -242,7 +272,7 @@ async def _call_pipeline(
                 details={"limit_bytes": limits.max_result_bytes, "result_bytes": size},
             )
         )
-    return tools.success_result(result)
+    return result
 
 
 def _is_tracing(middleware: object) -> bool:
@@ -345,3 +375,56 @@ def _request_id(ctx: ServerRequestContext[Any, Any]) -> str:
     state = getattr(ctx.request, "scope", {}).get("state", {})
     request_id = state.get("request_id") if isinstance(state, dict) else None
     return str(request_id) if request_id else uuid.uuid4().hex
+
+
+#: Agent hosts accept about this much of one tool result (Claude Code: 25k by default).
+DEFAULT_RESULT_TOKENS = 20_000
+
+
+class _Delivery:
+    """A successful result as the agent gets it: within the token budget, with what was
+    cut and how to get the rest (``results.page``, or the result as a resource)."""
+
+    def __init__(self, budget: ResultBudget, naming: tools.Naming) -> None:
+        self._budget = budget
+        self._page_tool = naming.name(*PAGE_TOOL)
+
+    def __call__(self, result: dict[str, Any], rendered: str | None = None) -> types.CallToolResult:
+        fitted, cuts = self._budget.fit(result)
+        answer = tools.success_result(fitted, rendered, mime_type="image/jpeg")
+        if not cuts:
+            return answer
+        result_id = self._budget.keep(result, current_owner())
+        note = describe(cuts, result_id, self._budget.max_tokens, self._page_tool)
+        answer.content.append(types.TextContent(type="text", text=note))
+        answer.content.append(
+            types.ResourceLink(
+                type="resource_link",
+                uri=RESULTS_URI + result_id,
+                name=f"full result {result_id}",
+                mime_type="application/json",
+            )
+        )
+        answer.meta = {
+            "visor/cut": [
+                {"path": c.pointer, "kept": c.kept, "total": c.total, "unit": c.unit} for c in cuts
+            ],
+            "visor/result": result_id,
+        }
+        return answer
+
+
+def _read_result(budget: ResultBudget, uri: str) -> types.ReadResourceResult:
+    kept = budget.get(uri[len(RESULTS_URI) :], current_owner())
+    if kept is None:
+        envelope = build_envelope(
+            ErrorCode.NOT_FOUND,
+            f"no result {uri!r} (results are kept 15 minutes, on the server that made them)",
+            details={"uri": uri},
+        )
+        raise MCPError(INVALID_PARAMS, "Resource not found", data=public_error(envelope))
+    text = orjson.dumps(kept).decode("utf-8")
+    return types.ReadResourceResult(
+        contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)],
+        ttl_ms=0,
+    )

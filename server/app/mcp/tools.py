@@ -239,11 +239,13 @@ def _with_render(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": properties}
 
 
-def success_result(result: dict[str, Any], rendered_png: str | None = None) -> types.CallToolResult:
-    """``structuredContent`` plus the same as text; a rendered PNG (base64) as an image."""
+def success_result(
+    result: dict[str, Any], rendered: str | None = None, *, mime_type: str = "image/png"
+) -> types.CallToolResult:
+    """``structuredContent`` plus the same as text; a rendered image (base64) as an image."""
     content: list[types.ContentBlock] = [types.TextContent(type="text", text=_json(result))]
-    if rendered_png is not None:
-        content.append(types.ImageContent(type="image", data=rendered_png, mime_type="image/png"))
+    if rendered is not None:
+        content.append(types.ImageContent(type="image", data=rendered, mime_type=mime_type))
     return types.CallToolResult(content=content, structured_content=result)
 
 
