@@ -242,6 +242,12 @@ class Settings(BaseSettings):
         "an agent; larger results are cut, saying how to page through the rest "
         "(results.page or the visor://results/<id> resource).",
     )
+    mcp_progress_interval_s: float = Field(
+        default=1.5,
+        gt=0,
+        description="A call that asked for progress gets a notification at least this "
+        "often (hosts reset their timeout on each), however rarely its tool reports.",
+    )
     mcp_render_max_bytes: int = Field(
         default=200 * 1024,
         ge=8 * 1024,

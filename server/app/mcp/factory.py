@@ -38,6 +38,7 @@ def build_mcp_endpoint(
         pipelines=pipelines,
         budget=ResultBudget(settings.mcp_max_result_tokens),
         render_max_bytes=settings.mcp_render_max_bytes,
+        progress_interval_s=settings.mcp_progress_interval_s,
     )
     return McpEndpoint(
         server,

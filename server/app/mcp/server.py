@@ -24,7 +24,6 @@ import anyio.lowlevel
 import anyio.to_thread
 import mcp_types as types
 import orjson
-from anyio.streams.memory import MemoryObjectReceiveStream
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
@@ -38,6 +37,7 @@ from app.files.owner import current_owner
 from app.mcp import pipeline_tools, tools
 from app.mcp.cancellation import InFlightCalls, caller_of
 from app.mcp.door_tools import DoorTools
+from app.mcp.progress import forward_progress
 from app.mcp.resources import FileResources, ToolSchemas
 from app.mcp.results import PAGE_TOOL, ResultBudget, describe
 from app.mcp.results import URI_PREFIX as RESULTS_URI
@@ -52,6 +52,12 @@ log = logging.getLogger("visor.mcp")
 Progress = tuple[float, str | None]
 Outcome = tuple[dict[str, Any], dict[str, Any]]
 T = TypeVar("T")
+
+#: Hosts reset a call's timeout on progress: a long call reports at least this often.
+DEFAULT_PROGRESS_INTERVAL_S = 1.5
+
+#: Agent hosts accept about this much of one tool result (Claude Code: 25k by default).
+DEFAULT_RESULT_TOKENS = 20_000
 
 #: Failures that mean "no such tool": a protocol error, not a tool result (MCP spec).
 _UNKNOWN_TOOL_CODES = frozenset({ErrorCode.PLUGIN_NOT_FOUND.value, ErrorCode.TOOL_NOT_FOUND.value})
@@ -84,6 +90,7 @@ def build_mcp_server(
     pipelines: PipelineService | None = None,
     budget: ResultBudget | None = None,
     render_max_bytes: int | None = None,
+    progress_interval_s: float = DEFAULT_PROGRESS_INTERVAL_S,
 ) -> Server[Any]:
     """An MCP server whose tools are the plugin tools of ``analysis`` and the saved
     ``pipelines`` (``pipeline.<name>``), read on every call, and whose resources are the
@@ -127,7 +134,9 @@ def build_mcp_server(
                 PIPELINE_JOB_PLUGIN, pipeline_tools.pipeline_name(params.name), narrowed
             )
         ):
-            outcome = await _call_pipeline(pipelines, ctx, params, limits, in_flight)
+            outcome = await _call_pipeline(
+                pipelines, ctx, params, limits, in_flight, progress_interval_s
+            )
             return outcome if isinstance(outcome, types.CallToolResult) else deliver(outcome)
         parts = catalogue.find(params.name, narrowed)
         if parts is None:
@@ -155,7 +164,7 @@ def build_mcp_server(
             if _progress_token(params) is None:
                 response, error = await run.blocking()
             else:
-                response, error = await run.reporting(ctx)
+                response, error = await run.reporting(ctx, progress_interval_s)
         if response is not None:
             return deliver(response.result, response.rendered_image)
         if error["error"]["details"].get("code") in _UNKNOWN_TOOL_CODES:
@@ -214,6 +223,7 @@ async def _call_pipeline(
     params: types.CallToolRequestParams,
     limits: tools.Limits,
     in_flight: InFlightCalls,
+    progress_interval_s: float,
 ) -> types.CallToolResult | dict[str, Any]:
     """``pipeline.<name>``: the saved pipeline through :class:`PipelineService`, so every
     step is a governed tool call; a failing step is an ``isError`` result whose envelope
@@ -259,7 +269,7 @@ async def _call_pipeline(
         if _progress_token(params) is None:
             result, error = await run.blocking()
         else:
-            result, error = await run.reporting(ctx)
+            result, error = await run.reporting(ctx, progress_interval_s)
     if error:
         return tools.error_result(error)
     size = len(orjson.dumps(result))
@@ -326,12 +336,17 @@ class _Call(Generic[T]):
             self._call.cancel()  # let the tool see ctx.cancelled; workers are stopped
             raise
 
-    async def reporting(self, ctx: ServerRequestContext[Any, Any]) -> T:
-        """:meth:`blocking`, forwarding the tool's progress; all of it precedes the result."""
+    async def reporting(self, ctx: ServerRequestContext[Any, Any], interval_s: float) -> T:
+        """:meth:`blocking`, forwarding the tool's progress (and a heartbeat in its gaps,
+        :mod:`app.mcp.progress`); all of it precedes the result."""
         send, receive = anyio.create_memory_object_stream[Progress](math.inf)
         self._call.progress = _thread_reporter(send.send_nowait)
+
+        async def report(fraction: float, message: str | None) -> None:
+            await ctx.session.report_progress(fraction, 1.0, message)
+
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_forward_progress, receive, ctx)
+            tg.start_soon(forward_progress, receive, report, interval_s)
             try:
                 outcome = await self.blocking()
             finally:
@@ -354,17 +369,6 @@ def _thread_reporter(put: Callable[[Progress], None]) -> ProgressCallback:
     return report
 
 
-async def _forward_progress(
-    receive: MemoryObjectReceiveStream[Progress], ctx: ServerRequestContext[Any, Any]
-) -> None:
-    async with receive:
-        async for fraction, message in receive:
-            try:
-                await ctx.session.report_progress(fraction, 1.0, message)
-            except Exception:  # a gone client must not fail the call
-                log.debug("progress notification dropped", exc_info=True)
-
-
 def _progress_token(params: types.CallToolRequestParams) -> Any:
     meta: dict[str, Any] = dict(params.meta or {})
     return meta.get("progress_token", meta.get("progressToken"))
@@ -375,10 +379,6 @@ def _request_id(ctx: ServerRequestContext[Any, Any]) -> str:
     state = getattr(ctx.request, "scope", {}).get("state", {})
     request_id = state.get("request_id") if isinstance(state, dict) else None
     return str(request_id) if request_id else uuid.uuid4().hex
-
-
-#: Agent hosts accept about this much of one tool result (Claude Code: 25k by default).
-DEFAULT_RESULT_TOKENS = 20_000
 
 
 class _Delivery:
