@@ -28,7 +28,8 @@ def build_mcp_endpoint(
         max_image_bytes=settings.max_image_bytes,
         max_result_bytes=min(settings.mcp_max_result_bytes, settings.max_result_bytes),
     )
-    server = build_mcp_server(
+    security = transport_security(settings.host, settings.allowed_origins)
+    built = build_mcp_server(
         analysis,
         version=version,
         limits=limits,
@@ -39,10 +40,12 @@ def build_mcp_endpoint(
         budget=ResultBudget(settings.mcp_max_result_tokens),
         render_max_bytes=settings.mcp_render_max_bytes,
         progress_interval_s=settings.mcp_progress_interval_s,
+        security=security,
     )
     return McpEndpoint(
-        server,
+        built.server,
         max_body_bytes=settings.max_request_bytes,
-        security=transport_security(settings.host, settings.allowed_origins),
+        security=security,
         in_flight=in_flight,
+        fast=built.fast,
     )

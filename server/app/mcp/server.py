@@ -15,7 +15,8 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import parse_qs
 
 import anyio
@@ -26,6 +27,7 @@ import mcp_types as types
 import orjson
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError
@@ -35,8 +37,9 @@ from app.auth.scopes import Access
 from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exception, public_error
 from app.files.owner import current_owner
 from app.mcp import pipeline_tools, tools
-from app.mcp.cancellation import InFlightCalls, caller_of
+from app.mcp.cancellation import InFlightCalls
 from app.mcp.door_tools import DoorTools
+from app.mcp.fastpath import FastToolCalls
 from app.mcp.progress import forward_progress
 from app.mcp.resources import FileResources, ToolSchemas
 from app.mcp.results import PAGE_TOOL, ResultBudget, describe
@@ -91,7 +94,8 @@ def build_mcp_server(
     budget: ResultBudget | None = None,
     render_max_bytes: int | None = None,
     progress_interval_s: float = DEFAULT_PROGRESS_INTERVAL_S,
-) -> Server[Any]:
+    security: TransportSecuritySettings | None = None,
+) -> McpServer:
     """An MCP server whose tools are the plugin tools of ``analysis`` and the saved
     ``pipelines`` (``pipeline.<name>``), read on every call, and whose resources are the
     caller's uploaded ``files`` and each tool's full input schema."""
@@ -196,7 +200,42 @@ def build_mcp_server(
     # calls are counted by ToolRunner and logged with their request id), so the span is
     # pure per-call cost on the path bench/mcp_roundtrip.py holds close to REST.
     server.middleware[:] = [m for m in server.middleware if not _is_tracing(m)]
-    return server
+
+    async def fast_call(
+        scope: Any, request_id: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        """``tools/call`` for the fast path: the same handler, given what it reads of a
+        request context (the HTTP scope and the request id)."""
+        ctx = cast(ServerRequestContext[Any, Any], _FastContext(_Scoped(scope), request_id))
+        return await call_tool(ctx, params)
+
+    fast = FastToolCalls(
+        server, fast_call, lambda name: catalogue.resolve(name) is not None, security
+    )
+    return McpServer(server, fast)
+
+
+@dataclass(frozen=True)
+class McpServer:
+    """The SDK server, and the fast path for the common call (:mod:`app.mcp.fastpath`)."""
+
+    server: Server[Any]
+    fast: FastToolCalls
+
+
+@dataclass(frozen=True)
+class _Scoped:
+    scope: Any
+
+
+@dataclass(frozen=True)
+class _FastContext:
+    """What ``call_tool`` reads of a request context, on the fast path (no progress: a
+    call that asked for it takes the SDK's path)."""
+
+    request: _Scoped
+    request_id: Any
+    session: None = None
 
 
 def _input_schema_for(
@@ -312,7 +351,7 @@ def _tracked(
     if scope is None or ctx.request_id is None:
         yield
         return
-    with in_flight.track(caller_of(scope), ctx.request_id, call):
+    with in_flight.track(scope, ctx.request_id, call):
         yield
 
 
