@@ -49,6 +49,9 @@ _BOUNDS = (
     "maxLength",
 )
 
+#: Keywords whose values are instances (data), never schemas to walk into.
+_DATA = frozenset({"default", "enum", "const", "examples"})
+
 #: Keywords that only annotate (the model reads descriptions, not these).
 _NOISE = frozenset({"title", "$schema", "$id", "examples", "contentEncoding", "contentMediaType"})
 
@@ -122,7 +125,7 @@ def _inline(node: Any, defs: dict[str, Any], seen: frozenset[str]) -> Any:
             raise _Recursive
         rest = {k: v for k, v in node.items() if k != "$ref"}
         return _inline({**defs[name], **rest}, defs, seen | {name})
-    return {k: _inline(v, defs, seen) for k, v in node.items() if k != "$defs"}
+    return {k: v if k in _DATA else _inline(v, defs, seen) for k, v in node.items() if k != "$defs"}
 
 
 def _clean(node: Any) -> Any:
@@ -135,7 +138,9 @@ def _clean(node: Any) -> Any:
     for key, value in node.items():
         if key in _NOISE and not isinstance(value, dict):
             continue
-        if key == "properties" and isinstance(value, dict):  # keys are names, not keywords
+        if key in _DATA:  # instances, not schemas: kept as they are
+            out[key] = value
+        elif key == "properties" and isinstance(value, dict):  # keys are names, not keywords
             out[key] = {name: _clean(prop) for name, prop in value.items()}
         else:
             out[key] = _clean(value)
