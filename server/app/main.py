@@ -42,6 +42,7 @@ from app.body_budget import BodyBudget
 from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
 from app.mcp.factory import build_mcp_endpoint
+from app.mcp.refusals import render_refusal
 from app.models.service import ModelService
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
@@ -200,7 +201,9 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)  # adds what the middleware below answers to every operation
     app.add_middleware(HeadAsGet, router=app.router)  # HEAD answers like GET, without a body
-    app.add_middleware(AuthMiddleware, auth=auth, router=app.router)  # every door: one check
+    app.add_middleware(  # every door: one check (/mcp answers its refusals in JSON-RPC)
+        AuthMiddleware, auth=auth, router=app.router, renderers=(render_refusal,)
+    )
     if tracing_enabled():  # only while tracing is on: an untraced server skips it
         app.add_middleware(TracingMiddleware)
     app.add_middleware(

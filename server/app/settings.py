@@ -318,10 +318,42 @@ class Settings(BaseSettings):
 
     # -- MCP (docs/mcp.md) ------------------------------------------------------------------
     mcp_max_result_bytes: int = Field(
-        default=256 * 1024,
+        default=4 * 1024 * 1024,
         ge=1,
-        description="Largest tool result (JSON bytes) /mcp hands an agent; larger ones are "
-        "refused with invalid_output (REST and jobs use max_result_bytes).",
+        description="Largest tool result (JSON bytes) /mcp accepts from a tool; larger ones "
+        "are refused with invalid_output (REST and jobs use max_result_bytes). What reaches "
+        "the agent is cut to mcp_max_result_tokens, the rest paged.",
+    )
+    mcp_max_result_tokens: int = Field(
+        default=20_000,
+        ge=500,
+        description="Most model tokens (estimated from JSON) of one tool result /mcp hands "
+        "an agent; larger results are cut, saying how to page through the rest "
+        "(results.page or the visor://results/<id> resource).",
+    )
+    mcp_progress_interval_s: float = Field(
+        default=1.5,
+        gt=0,
+        description="A call that asked for progress gets a notification at least this "
+        "often (hosts reset their timeout on each), however rarely its tool reports.",
+    )
+    mcp_render_max_bytes: int = Field(
+        default=200 * 1024,
+        ge=8 * 1024,
+        description="Largest rendered image (render: true) /mcp returns: a JPEG, its quality "
+        "and size lowered until it fits (REST returns a PNG).",
+    )
+    mcp_tool_separator: Literal[".", "_"] = Field(
+        default=".",
+        description="Between plugin and tool in MCP tool names: '.' (image_info.describe, "
+        "SPEC §6) or '_' (image_info_describe, inside the ^[a-zA-Z0-9_-]{1,64}$ function-name "
+        "rule of the OpenAI, Anthropic and Gemini APIs). Calls accept either.",
+    )
+    mcp_tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Only these MCP tools are offered (comma-separated shell patterns on "
+        "plugin.tool names, e.g. 'ocr.*,barcode.read'); empty: all. A client may narrow "
+        "further with /mcp?tools=PATTERNS.",
     )
 
     # -- observability ----------------------------------------------------------------------
@@ -394,7 +426,9 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("url_input_allow_networks", "input_roots", "onnx_providers", mode="before")
+    @field_validator(
+        "url_input_allow_networks", "input_roots", "onnx_providers", "mcp_tools", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):

@@ -14,7 +14,14 @@ class ToolManifest(BaseModel):
     name: str
     title: str | None = None
     description: str
-    input_schema: dict[str, Any]
+    input_schema: dict[str, Any] = Field(
+        description="What the tool receives (after the server resolved its image)."
+    )
+    arguments_schema: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What a call may send: input_schema with the image forms this server "
+        "accepts (image, image_ref, image_url, image_path), exactly one of them.",
+    )
     output_schema: dict[str, Any]
     default: bool
     timeout_s: float | None

@@ -19,9 +19,18 @@ _ALLOW_HEADERS = [
     "X-Request-ID",
     "Mcp-Protocol-Version",
     "Mcp-Session-Id",
+    "Mcp-Method",  # the 2026-07-28 revision names every request's method and target
+    "Mcp-Name",
     "Last-Event-ID",
 ]
-_EXPOSE_HEADERS = ["Location", "Retry-After", "X-Request-ID", "WWW-Authenticate", "Mcp-Session-Id"]
+_EXPOSE_HEADERS = [
+    "Location",
+    "Retry-After",
+    "X-Request-ID",
+    "WWW-Authenticate",
+    "Mcp-Session-Id",
+    "Mcp-Protocol-Version",
+]
 
 
 def install_cors(app: FastAPI, origins: Sequence[str]) -> None:

@@ -22,6 +22,7 @@ Refusals are error envelopes; the key's secret is never logged (only its public 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.routing import Router
@@ -47,12 +48,26 @@ log = logging.getLogger("visor.auth")
 
 _CHALLENGE = 'Bearer realm="visor"'
 
+#: A door that speaks another protocol renders its refusals itself (``/mcp``: JSON-RPC
+#: errors): ``(scope, receive, send, status, error, headers)`` → True when it answered.
+RefusalRenderer = Callable[
+    [Scope, Receive, Send, int, dict[str, Any], dict[str, str]], Awaitable[bool]
+]
+
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, *, auth: AuthService, router: Router) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        auth: AuthService,
+        router: Router,
+        renderers: tuple[RefusalRenderer, ...] = (),
+    ) -> None:
         self.app = app
         self.auth = auth
         self._router = router
+        self._renderers = renderers
         self._policy: RoutePolicy | None = None
         self._route_count = -1
 
@@ -185,9 +200,11 @@ class AuthMiddleware:
             await WebSocketClose(code=1008, reason=message[:120])(scope, receive, send)
             return
         envelope = build_envelope(code, message, details=details)
-        response = FastJSONResponse(
-            public_error(envelope), status_code=ERROR_TABLE[code][1], headers=headers
-        )
+        status, error = ERROR_TABLE[code][1], public_error(envelope)
+        for render in self._renderers:
+            if await render(scope, receive, send, status, error, dict(headers or {})):
+                return
+        response = FastJSONResponse(error, status_code=status, headers=headers)
         await response(scope, receive, send)
 
 

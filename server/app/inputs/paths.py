@@ -11,6 +11,7 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from app.plugins.base64_text import refuse
 
@@ -32,6 +33,8 @@ class PathReader:
             raise refuse(
                 FIELD, "inputs are disabled on this server (set VISOR_INPUT_ROOTS to allow them)"
             )
+        if isinstance(value, str) and value.lower().startswith("file:"):
+            value = _path_of_file_uri(value)
         if not isinstance(value, str) or not value or "\x00" in value:
             raise refuse(FIELD, "must be a non-empty path string")
         candidate = Path(value).expanduser()
@@ -69,6 +72,14 @@ class PathReader:
 
     def _inside(self, real: Path) -> bool:
         return any(real == root or real.is_relative_to(root) for root in self._roots)
+
+
+def _path_of_file_uri(uri: str) -> str:
+    """``file:///a/b%20c.png`` → ``/a/b c.png`` (what MCP roots and agents hand over)."""
+    parts = urlsplit(uri)
+    if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+        raise refuse(FIELD, "a file:// URI must name a local file (file:///path)")
+    return unquote(parts.path)
 
 
 def _opened_path(fd: int) -> Path | None:

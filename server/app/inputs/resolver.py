@@ -26,6 +26,7 @@ from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
 from app.inputs.nesting import DEFAULT_MAX_DEPTH, check_depth
 from app.inputs.paths import PathReader
+from app.inputs.schema import FILE_URI_PREFIX, IMAGE_FIELDS, ImageForms, call_schema
 from app.inputs.urls import UrlFetcher, UrlPolicy
 from app.plugins.base import InvalidInput, ToolSpec
 from app.plugins.base64_text import (
@@ -38,8 +39,7 @@ from app.plugins.base64_text import (
 from app.plugins.images import image_mime_type
 from app.settings import Settings
 
-#: The ways to give a tool its image, in the order documented.
-IMAGE_FIELDS = ("image", "image_ref", "image_url", "image_path")
+__all__ = ["IMAGE_FIELDS", "FileReader", "InputResolver", "ResolvedImage"]
 
 #: ``(file id, owner) -> (bytes, mime type) | None`` — None: missing, expired or foreign.
 FileReader = Callable[[str, str | None], tuple[bytes, str] | None]
@@ -73,6 +73,29 @@ class InputResolver:
         self._files = files
         self._urls = urls or UrlFetcher(UrlPolicy(enabled=False))
         self._paths = paths or PathReader((), max_bytes=max_bytes)
+        self._schemas: dict[int, tuple[ToolSpec, dict[str, Any]]] = {}
+
+    @property
+    def forms(self) -> ImageForms:
+        """The image forms this resolver accepts (what every door's schema shows)."""
+        return ImageForms(
+            files=self._files is not None, urls=self._urls.enabled, paths=self._paths.enabled
+        )
+
+    def call_schema(self, spec: ToolSpec) -> dict[str, Any]:
+        """What a caller may send ``spec`` (its input schema with the enabled image forms).
+
+        Derived once per spec (specs are immutable and replaced on reload): MCP asks for
+        it on every call.
+        """
+        cached = self._schemas.get(id(spec))
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        if len(self._schemas) > 4096:  # reloads leave dead specs behind
+            self._schemas.clear()
+        schema = call_schema(spec.input_schema, self.forms)
+        self._schemas[id(spec)] = (spec, schema)
+        return schema
 
     @classmethod
     def from_settings(
@@ -171,6 +194,8 @@ class InputResolver:
         return self.check_bytes(self._paths.read(value), declared, field)
 
     def _from_file(self, value: Any, declared: object, owner: str | None) -> ResolvedImage:
+        if isinstance(value, str) and value.startswith(FILE_URI_PREFIX):
+            value = value[len(FILE_URI_PREFIX) :]  # the URI resources/list shows
         if not isinstance(value, str) or not value:
             raise refuse("image_ref", "must be a file id from POST /v1/files")
         if self._files is None:

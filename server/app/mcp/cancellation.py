@@ -41,30 +41,31 @@ def caller_of(scope: Scope) -> str:
 
 
 class InFlightCalls:
-    """Running MCP tool calls by ``(caller, request id)``."""
+    """Running MCP tool calls by request id, each with the scope of the request that made
+    it; the caller's fingerprint is computed only when a cancel asks (rare), not per call."""
 
     def __init__(self) -> None:
-        self._calls: dict[tuple[str, RequestId], list[CallContext]] = {}
+        self._calls: dict[RequestId, list[tuple[Scope, CallContext]]] = {}
 
     def __len__(self) -> int:
         return sum(len(calls) for calls in self._calls.values())
 
     @contextlib.contextmanager
-    def track(self, caller: str, request_id: RequestId, call: CallContext) -> Iterator[None]:
-        key = (caller, request_id)
-        self._calls.setdefault(key, []).append(call)
+    def track(self, scope: Scope, request_id: RequestId, call: CallContext) -> Iterator[None]:
+        entry = (scope, call)
+        self._calls.setdefault(request_id, []).append(entry)
         try:
             yield
         finally:
-            calls = self._calls.get(key, [])
-            if call in calls:
-                calls.remove(call)
+            calls = self._calls.get(request_id, [])
+            if entry in calls:
+                calls.remove(entry)
             if not calls:
-                self._calls.pop(key, None)
+                self._calls.pop(request_id, None)
 
     def cancel(self, caller: str, request_id: RequestId) -> bool:
         """Stop the call ``request_id`` of ``caller``; False if there is no single match."""
-        calls = self._calls.get((caller, request_id), [])
+        calls = [c for s, c in self._calls.get(request_id, []) if caller_of(s) == caller]
         if len(calls) != 1:
             if calls:
                 log.warning(

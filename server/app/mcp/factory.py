@@ -6,8 +6,9 @@ from app.files.store import FileStore
 from app.mcp.cancellation import InFlightCalls
 from app.mcp.http import McpEndpoint, transport_security
 from app.mcp.resources import FileResources
+from app.mcp.results import ResultBudget
 from app.mcp.server import build_mcp_server
-from app.mcp.tools import Limits
+from app.mcp.tools import Limits, Naming
 from app.pipelines.service import PipelineService
 from app.services.analysis_service import AnalysisService
 from app.settings import Settings
@@ -27,17 +28,24 @@ def build_mcp_endpoint(
         max_image_bytes=settings.max_image_bytes,
         max_result_bytes=min(settings.mcp_max_result_bytes, settings.max_result_bytes),
     )
-    server = build_mcp_server(
+    security = transport_security(settings.host, settings.allowed_origins)
+    built = build_mcp_server(
         analysis,
         version=version,
         limits=limits,
         in_flight=in_flight,
+        naming=Naming(settings.mcp_tool_separator, tuple(settings.mcp_tools)),
         files=FileResources(files) if files is not None else None,
         pipelines=pipelines,
+        budget=ResultBudget(settings.mcp_max_result_tokens),
+        render_max_bytes=settings.mcp_render_max_bytes,
+        progress_interval_s=settings.mcp_progress_interval_s,
+        security=security,
     )
     return McpEndpoint(
-        server,
+        built.server,
         max_body_bytes=settings.max_request_bytes,
-        security=transport_security(settings.host, settings.allowed_origins),
+        security=security,
         in_flight=in_flight,
+        fast=built.fast,
     )

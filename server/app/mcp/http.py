@@ -29,9 +29,13 @@ from app.auth.exposure import is_loopback
 from app.errors import ErrorCode, build_envelope, public_error
 from app.mcp import jsonrpc
 from app.mcp.cancellation import InFlightCalls, caller_of
+from app.mcp.fastpath import FastToolCalls
 from app.responses import FastJSONResponse
 
 _LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+
+#: How long a tools/call runs before its client's disconnect is watched for.
+_WATCH_AFTER_S = 0.02
 
 
 def transport_security(
@@ -72,8 +76,10 @@ class McpEndpoint:
         max_body_bytes: int,
         security: TransportSecuritySettings | None = None,
         in_flight: InFlightCalls | None = None,
+        fast: FastToolCalls | None = None,
     ) -> None:
         self.server = server
+        self._fast = fast
         self.in_flight = in_flight if in_flight is not None else InFlightCalls()
         self._max_body_bytes = max_body_bytes
         self._security = security
@@ -127,7 +133,7 @@ class McpEndpoint:
         manager = sse_manager if message.wants_progress else json_manager
         send = _redacting(send)
         if message.method == jsonrpc.TOOLS_CALL and message.id is not None:
-            await self._serve_call(manager, message.id, scope, body, receive, send)
+            await self._serve_call(manager, message, scope, body, receive, send)
         elif (cancelled := message.cancelled_request_id()) is not None:
             status = await _status_of(manager.handle_request, scope, _replay(body, receive), send)
             if status == 202:  # accepted by the transport's checks (host, origin, version)
@@ -138,17 +144,20 @@ class McpEndpoint:
     async def _serve_call(
         self,
         manager: StreamableHTTPSessionManager,
-        request_id: jsonrpc.RequestId,
+        message: jsonrpc.Message,
         scope: Scope,
         body: bytes,
         receive: Receive,
         send: Send,
     ) -> None:
-        """Serve a ``tools/call``, stopping its tool if the client goes away meanwhile.
+        """Serve a ``tools/call`` (the common shape on the fast path, :mod:`.fastpath`;
+        the rest through the SDK), stopping its tool if the client goes away meanwhile.
 
         The SDK does not listen for a disconnect on plain-JSON responses, so this does: it
         owns ``receive`` after the body and hands the SDK the disconnect when it happens.
         """
+        request_id = message.id
+        assert request_id is not None  # only requests come here
         gone = anyio.Event()
         replayed = False
 
@@ -168,12 +177,20 @@ class McpEndpoint:
             self.in_flight.cancel(caller_of(scope), request_id)
 
         # A bare asyncio task rather than an anyio task group: the watcher only waits, and
-        # a task group's cancel scopes cost a tenth of an MCP call's own server time.
-        watcher = asyncio.get_running_loop().create_task(watch())
+        # a task group's cancel scopes cost a tenth of an MCP call's own server time. It
+        # starts only once the call has run a moment: most calls are answered before, and
+        # a task per call (start, cancel) costs a few percent of a fast call.
+        watcher: list[asyncio.Task[None]] = []
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(_WATCH_AFTER_S, lambda: watcher.append(loop.create_task(watch())))
         try:
-            await manager.handle_request(scope, replay, send)
+            fast = self._fast
+            if fast is None or not await fast.serve(message, body, scope, replay, send):
+                await manager.handle_request(scope, replay, send)
         finally:
-            watcher.cancel()
+            timer.cancel()
+            for task in watcher:
+                task.cancel()
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

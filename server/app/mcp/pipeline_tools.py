@@ -15,7 +15,7 @@ from typing import Any
 import mcp_types as types
 
 from app.errors import VisorError
-from app.mcp.tools import Limits
+from app.mcp.tools import Limits, Naming
 from app.pipelines.plan import Plan, plan
 from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineInput
 from app.pipelines.store import SavedPipeline
@@ -28,7 +28,8 @@ _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def is_pipeline_tool(name: str) -> bool:
-    return name.startswith(PREFIX) and len(name) > len(PREFIX)
+    """``pipeline.<name>``, or ``pipeline_<name>`` (either separator, as for plugin tools)."""
+    return name.startswith((PREFIX, PIPELINE_JOB_PLUGIN + "_")) and len(name) > len(PREFIX)
 
 
 def pipeline_name(tool_name: str) -> str:
@@ -51,7 +52,10 @@ INPUT_SCHEMA: dict[str, Any] = _input_schema()
 
 
 def list_pipeline_tools(
-    saved: list[SavedPipeline], registry: PluginRegistry, limits: Limits
+    saved: list[SavedPipeline],
+    registry: PluginRegistry,
+    limits: Limits,
+    naming: Naming | None = None,
 ) -> list[types.Tool]:
     """A tool per saved pipeline that can run now: one whose steps all resolve to tools of
     plugins that are not UNAVAILABLE (the rule plugin tools are listed by)."""
@@ -63,7 +67,7 @@ def list_pipeline_tools(
             continue  # a plugin it needs is gone: it cannot run, so it is not offered
         if any(_unavailable(registry, step.plugin) for step in checked.steps):
             continue
-        listed.append(_tool(pipeline, checked, limits))
+        listed.append(_tool(pipeline, checked, limits, naming or Naming()))
     return listed
 
 
@@ -72,11 +76,11 @@ def _unavailable(registry: PluginRegistry, plugin: str) -> bool:
     return record is None or record.state is PluginState.UNAVAILABLE
 
 
-def _tool(pipeline: SavedPipeline, checked: Plan, limits: Limits) -> types.Tool:
+def _tool(pipeline: SavedPipeline, checked: Plan, limits: Limits, naming: Naming) -> types.Tool:
     hints = [planned.spec.hints for planned in checked.steps]
     title = f"Pipeline: {pipeline.name}"
     return types.Tool(
-        name=PREFIX + pipeline.name,
+        name=naming.name(PIPELINE_JOB_PLUGIN, pipeline.name),
         title=title,
         description=_description(pipeline, checked, limits),
         input_schema=INPUT_SCHEMA,

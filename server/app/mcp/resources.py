@@ -9,10 +9,11 @@ on every request (``ttlMs: 0``): files expire, and uploads happen over REST.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import mcp_types as types
+import orjson
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
@@ -21,8 +22,13 @@ from app.errors import ErrorCode, VisorError, build_envelope, public_error
 from app.files.models import FileInfo, FileQuery
 from app.files.owner import current_owner
 from app.files.store import FileStore
+from app.inputs.schema import FILE_URI_PREFIX as URI_PREFIX
+from app.mcp.lean import SCHEMA_URI
 
-URI_PREFIX = "visor://files/"
+if TYPE_CHECKING:
+    from app.mcp.tools import ToolCatalogue
+
+_SCHEMA_PREFIX, _SCHEMA_SUFFIX = SCHEMA_URI.split("{name}")
 
 
 def file_uri(file_id: str) -> str:
@@ -53,6 +59,10 @@ class FileResources:
 
     def __init__(self, store: FileStore) -> None:
         self._store = store
+
+    @property
+    def store(self) -> FileStore:
+        return self._store
 
     async def list(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
@@ -87,5 +97,33 @@ class FileResources:
         blob = base64.b64encode(data).decode("ascii")
         return types.ReadResourceResult(
             contents=[types.BlobResourceContents(uri=params.uri, mime_type=mime_type, blob=blob)],
+            ttl_ms=0,
+        )
+
+
+class ToolSchemas:
+    """``visor://tools/<tool>/input-schema``: a tool's full input schema, every option of
+    every catalogue the lean listing summarised (:mod:`app.mcp.lean`)."""
+
+    def __init__(self, catalogue: ToolCatalogue) -> None:
+        self._catalogue = catalogue
+
+    @staticmethod
+    def owns(uri: str) -> bool:
+        return uri.startswith(_SCHEMA_PREFIX) and uri.endswith(_SCHEMA_SUFFIX)
+
+    def read(self, uri: str) -> types.ReadResourceResult:
+        name = uri[len(_SCHEMA_PREFIX) : -len(_SCHEMA_SUFFIX)] if self.owns(uri) else ""
+        schema = self._catalogue.full_input_schema(name) if name else None
+        if schema is None:
+            envelope = build_envelope(
+                ErrorCode.NOT_FOUND, f"no tool schema {uri!r}", details={"uri": uri}
+            )
+            raise MCPError(INVALID_PARAMS, "Resource not found", data=public_error(envelope))
+        text = orjson.dumps(schema).decode("utf-8")
+        return types.ReadResourceResult(
+            contents=[
+                types.TextResourceContents(uri=uri, mime_type="application/schema+json", text=text)
+            ],
             ttl_ms=0,
         )

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 import mcp_types as types
 import orjson
 
 from app.errors import public_error
+from app.inputs.resolver import InputResolver
+from app.mcp.lean import lean, note
 from app.plugins.base import ToolSpec
 from app.plugins.loader.plugin_registry import PluginRecord, PluginRegistry, PluginState
 from app.rendering.shapes import schema_has_shapes
@@ -25,11 +28,8 @@ _ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
 #: The argument that asks for the findings drawn over the image (MCP-side only).
 RENDER = "render"
-_RENDER_PROPERTY: dict[str, Any] = {
-    "type": "boolean",
-    "default": False,
-    "description": "Also return the findings (boxes, polygons) drawn over the image, as a PNG.",
-}
+#: (What it does is said once, in the server's instructions.)
+_RENDER_PROPERTY: dict[str, Any] = {"type": "boolean", "default": False}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,50 @@ class Limits:
             f"Images up to {_size(self.max_image_bytes)}; results over "
             f"{_size(self.max_result_bytes)} of JSON are refused (ask for less)."
         )
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How tools are named: ``plugin<separator>tool`` (``.`` by default, SPEC §6).
+
+    ``_`` makes every name match the function-name rule of the model APIs agent hosts
+    forward tools to (``^[a-zA-Z0-9_-]{1,64}$``). A call may use either separator
+    whatever the setting, so a configuration written for one keeps working.
+    """
+
+    separator: str = "."
+    patterns: tuple[str, ...] = ()  # VISOR_MCP_TOOLS: only matching tools are offered
+
+    def name(self, plugin: str, tool: str) -> str:
+        return f"{plugin}{self.separator}{tool}"
+
+    def offered(self, plugin: str, tool: str, narrowed: tuple[str, ...] = ()) -> bool:
+        """Whether ``plugin.tool`` is offered (the setting's patterns, then the request's)."""
+        dotted = f"{plugin}.{tool}"
+        return all(
+            not patterns or any(fnmatchcase(dotted, p) for p in patterns)
+            for patterns in (self.patterns, narrowed)
+        )
+
+    def split(self, name: str, registry: PluginRegistry) -> tuple[str, str] | None:
+        """``("plugin", "tool")`` for a name in either form; ``None`` if it is neither.
+
+        With ``_`` the split is ambiguous (plugin names hold underscores), so the longest
+        installed plugin name that prefixes ``name`` wins.
+        """
+        dotted = split_tool_name(name)
+        if dotted is not None and registry.get(dotted[0]) is not None:
+            return dotted
+        candidates = [
+            (record.name, name[len(record.name) + 1 :])
+            for record in registry.records()
+            if len(name) > len(record.name) + 1
+            and name.startswith(record.name)
+            and name[len(record.name)] in "._"
+        ]
+        if candidates:
+            return max(candidates, key=lambda c: len(c[0]))
+        return dotted
 
 
 def tool_name(plugin: str, tool: str) -> str:
@@ -95,73 +139,113 @@ def _renders(spec: ToolSpec) -> bool:
 renders: Callable[[ToolSpec], bool] = _PerSpec(_renders)
 
 
-def list_tools(registry: PluginRegistry, limits: Limits) -> list[types.Tool]:
-    """Every tool of every listable plugin, read fresh so reloads show up immediately."""
-    tools: list[types.Tool] = []
-    for record in registry.records():
-        if record.state is PluginState.UNAVAILABLE:
-            continue
-        for spec in record.tools.values():
-            tools.append(
-                types.Tool(
-                    name=tool_name(record.name, spec.name),
-                    title=spec.title or f"{record.name}: {spec.name}",
-                    description=_description(record, spec, limits),
-                    input_schema=listed_input_schema(spec),
-                    output_schema=_object_schema(spec.output_schema),
-                    annotations=types.ToolAnnotations(
-                        title=spec.title,
-                        read_only_hint=spec.hints.read_only,
-                        idempotent_hint=spec.hints.idempotent,
-                        open_world_hint=spec.hints.open_world,
-                    ),
-                )
-            )
-    return tools
+class ToolCatalogue:
+    """The plugin tools as MCP lists them, derived once per tool spec.
+
+    The input schema is the caller's schema (:meth:`InputResolver.call_schema`: the image
+    forms this server accepts, as REST's manifest and the dashboard show them) made lean
+    for the model (:mod:`app.mcp.lean`), plus ``render`` where the tool draws.
+    """
+
+    def __init__(
+        self, registry: PluginRegistry, inputs: InputResolver, limits: Limits, naming: Naming
+    ) -> None:
+        self.registry = registry
+        self.naming = naming
+        self._inputs = inputs
+        self._limits = limits
+        self._listed: dict[int, tuple[ToolSpec, types.Tool]] = {}
+
+    def list_tools(self, narrowed: tuple[str, ...] = ()) -> list[types.Tool]:
+        """Every offered tool of every listable plugin, read fresh (reloads show at once)."""
+        tools: list[types.Tool] = []
+        for record in self.registry.records():
+            if record.state is PluginState.UNAVAILABLE:
+                continue
+            for spec in record.tools.values():
+                if self.naming.offered(record.name, spec.name, narrowed):
+                    tools.append(self._tool(record, spec))
+        return tools
+
+    def find(self, name: str, narrowed: tuple[str, ...] = ()) -> tuple[str, str] | None:
+        """``(plugin, tool)`` for a tool name an agent may call (either separator)."""
+        parts = self.naming.split(name, self.registry)
+        if parts is None or not self.naming.offered(*parts, narrowed):
+            return None
+        return parts
+
+    def resolve(
+        self, name: str, narrowed: tuple[str, ...] = ()
+    ) -> tuple[PluginRecord, ToolSpec] | None:
+        """The listable plugin and tool an offered name stands for."""
+        parts = self.find(name, narrowed)
+        record = self.registry.get(parts[0]) if parts else None
+        if parts is None or record is None or record.state is PluginState.UNAVAILABLE:
+            return None
+        spec = record.tools.get(parts[1])
+        return (record, spec) if spec is not None else None
+
+    def input_schema_for(self, name: str) -> dict[str, Any] | None:
+        """The listed input schema of ``name`` (cheap lookup for the SDK's header checks)."""
+        found = self.resolve(name)
+        return dict(self._tool(*found).input_schema) if found is not None else None
+
+    def full_input_schema(self, name: str) -> dict[str, Any] | None:
+        """The caller's schema in full (the resource lean listings point to)."""
+        found = self.resolve(name)
+        if found is None:
+            return None
+        spec = found[1]
+        schema = self._inputs.call_schema(spec)
+        return _with_render(schema) if renders(spec) else schema
+
+    def _tool(self, record: PluginRecord, spec: ToolSpec) -> types.Tool:
+        cached = self._listed.get(id(spec))
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        if len(self._listed) > 4096:  # reloads leave dead specs behind
+            self._listed.clear()
+        name = self.naming.name(record.name, spec.name)
+        description = _description(record, spec)
+        schema, shortened = lean(_object_schema(self._inputs.call_schema(spec)), name, description)
+        if shortened:
+            description = f"{description}\n{note(name)}" if description else note(name)
+        if renders(spec):
+            schema = _with_render(schema)
+        listed = types.Tool(
+            name=name,
+            title=spec.title or f"{record.name}: {spec.name}",
+            description=description,
+            input_schema=schema,
+            output_schema=_object_schema(spec.output_schema),
+            annotations=types.ToolAnnotations(
+                read_only_hint=spec.hints.read_only,
+                idempotent_hint=spec.hints.idempotent,
+                open_world_hint=spec.hints.open_world,
+            ),
+        )
+        self._listed[id(spec)] = (spec, listed)
+        return listed
 
 
-def _description(record: PluginRecord, spec: ToolSpec, limits: Limits) -> str:
-    text = spec.description or record.description or ""
-    if not takes_image(spec):
-        return text
-    how = (
-        "Pass the image as 'image' (base64; a data: URL or line-wrapped base64 is fine), or "
-        "as 'image_ref' (the id of a file uploaded to POST /v1/files), 'image_url' or "
-        "'image_path' where the server allows them. "
-    )
-    extra = how + limits.describe()
-    if renders(spec):
-        extra += " Set 'render': true to also get the findings drawn over the image."
-    return f"{text}\n\n{extra}" if text else extra
+def _description(record: PluginRecord, spec: ToolSpec) -> str:
+    """The tool's own words; how to pass an image and the limits are said once, in the
+    server's instructions and the image fields' descriptions, not in every tool."""
+    return spec.description or record.description or ""
 
 
-def _listed_input_schema(spec: ToolSpec) -> dict[str, Any]:
-    schema = _object_schema(spec.input_schema)
-    if not renders(spec):
-        return schema
+def _with_render(schema: dict[str, Any]) -> dict[str, Any]:
     properties = {**schema.get("properties", {}), RENDER: _RENDER_PROPERTY}
     return {**schema, "properties": properties}
 
 
-#: The tool's input schema as MCP lists it: an object, plus ``render`` where it draws.
-listed_input_schema: Callable[[ToolSpec], dict[str, Any]] = _PerSpec(_listed_input_schema)
-
-
-def input_schema_for(registry: PluginRegistry, name: str) -> dict[str, Any] | None:
-    """The listed input schema of ``name`` (cheap lookup for the SDK's header checks)."""
-    parts = split_tool_name(name)
-    record = registry.get(parts[0]) if parts else None
-    if parts is None or record is None or record.state is PluginState.UNAVAILABLE:
-        return None
-    spec = record.tools.get(parts[1])
-    return listed_input_schema(spec) if spec else None
-
-
-def success_result(result: dict[str, Any], rendered_png: str | None = None) -> types.CallToolResult:
-    """``structuredContent`` plus the same as text; a rendered PNG (base64) as an image."""
+def success_result(
+    result: dict[str, Any], rendered: str | None = None, *, mime_type: str = "image/png"
+) -> types.CallToolResult:
+    """``structuredContent`` plus the same as text; a rendered image (base64) as an image."""
     content: list[types.ContentBlock] = [types.TextContent(type="text", text=_json(result))]
-    if rendered_png is not None:
-        content.append(types.ImageContent(type="image", data=rendered_png, mime_type="image/png"))
+    if rendered is not None:
+        content.append(types.ImageContent(type="image", data=rendered, mime_type=mime_type))
     return types.CallToolResult(content=content, structured_content=result)
 
 

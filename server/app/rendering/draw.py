@@ -1,4 +1,5 @@
-"""Drawing shapes over an image with Pillow, into a PNG small enough to hand an agent.
+"""Drawing shapes over an image with Pillow, into a PNG (REST) or a JPEG within a byte
+budget (MCP: what an agent's context can take).
 
 The picture is scaled so its longest side is at most ``max_side`` pixels (shapes are
 scaled with it), outlines and labels are sized to the picture, and colours cycle so
@@ -22,6 +23,37 @@ def render_png(
     image: Image.Image, shapes: Sequence[Shape], *, max_side: int = DEFAULT_MAX_SIDE
 ) -> bytes:
     """``image`` with every shape outlined and labelled, as PNG bytes."""
+    out = io.BytesIO()
+    draw_shapes(image, shapes, max_side=max_side).save(out, "PNG", optimize=False, compress_level=6)
+    return out.getvalue()
+
+
+def render_jpeg(
+    image: Image.Image, shapes: Sequence[Shape], *, max_side: int, max_bytes: int
+) -> bytes:
+    """The same drawing as a JPEG of at most ``max_bytes`` (what an agent's context pays
+    for): lower quality first, then a smaller picture, until it fits."""
+    canvas = draw_shapes(image, shapes, max_side=max_side)
+    while True:
+        for quality in _JPEG_QUALITIES:
+            out = io.BytesIO()
+            canvas.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= max_bytes:
+                return out.getvalue()
+        if max(canvas.size) <= _MIN_SIDE:
+            return out.getvalue()  # as small as a readable drawing gets
+        size = (max(1, round(canvas.width * 0.7)), max(1, round(canvas.height * 0.7)))
+        canvas = canvas.resize(size, Image.Resampling.LANCZOS)
+
+
+_JPEG_QUALITIES = (85, 70, 55)
+_MIN_SIDE = 160
+
+
+def draw_shapes(
+    image: Image.Image, shapes: Sequence[Shape], *, max_side: int = DEFAULT_MAX_SIDE
+) -> Image.Image:
+    """``image`` (RGB, longest side at most ``max_side``) with every shape drawn."""
     canvas = image.convert("RGB")
     scale = min(1.0, max_side / max(canvas.size))
     if scale < 1.0:
@@ -36,9 +68,7 @@ def render_png(
         draw.polygon(points, outline=colour, width=line)
         if shape.label:
             _label(draw, font, shape.label, points, colour)
-    out = io.BytesIO()
-    canvas.save(out, "PNG", optimize=False, compress_level=6)
-    return out.getvalue()
+    return canvas
 
 
 def _label(

@@ -6,7 +6,7 @@ from typing import Any
 
 from app.plugins.base import InvalidInput
 from app.plugins.images import ImageLimits, decode_base64, open_image
-from app.rendering.draw import DEFAULT_MAX_SIDE, render_png
+from app.rendering.draw import DEFAULT_MAX_SIDE, render_jpeg, render_png
 from app.rendering.shapes import find_shapes
 
 
@@ -19,8 +19,11 @@ class Renderer:
         self._max_side = max_side
         self._limits = limits
 
-    def render(self, payload: dict[str, Any], result: dict[str, Any]) -> bytes:
-        """PNG bytes; raises :class:`InvalidInput` when the call had no image to draw on."""
+    def render(
+        self, payload: dict[str, Any], result: dict[str, Any], *, max_bytes: int | None = None
+    ) -> bytes:
+        """PNG bytes, or with ``max_bytes`` a JPEG within that many; raises
+        :class:`InvalidInput` when the call had no image to draw on."""
         image_b64 = payload.get("image")
         if not isinstance(image_b64, str):
             raise InvalidInput(
@@ -28,4 +31,7 @@ class Renderer:
             )
         limits = self._limits or ImageLimits.from_env()
         image = open_image(decode_base64(image_b64), limits=limits)
-        return render_png(image, find_shapes(result), max_side=self._max_side)
+        shapes = find_shapes(result)
+        if max_bytes is not None:
+            return render_jpeg(image, shapes, max_side=self._max_side, max_bytes=max_bytes)
+        return render_png(image, shapes, max_side=self._max_side)

@@ -68,12 +68,19 @@ class AnalysisService:
         return self.run_tool(request.plugin, request.tool, payload, render=request.render)
 
     def run_tool(
-        self, plugin: str, tool: str | None, payload: dict[str, Any], *, render: bool = False
+        self,
+        plugin: str,
+        tool: str | None,
+        payload: dict[str, Any],
+        *,
+        render: bool = False,
+        render_max_bytes: int | None = None,
     ) -> tuple[AnalyzeResponse | None, dict[str, Any]]:
         """Run one tool; returns ``(response, {})`` or ``(None, envelope)``.
 
         With ``render``, the valid result is also drawn over the input image (after
-        ToolRunner, never inside it).
+        ToolRunner, never inside it): a PNG, or with ``render_max_bytes`` a JPEG within
+        that budget (MCP).
         """
         started = time.perf_counter()
         if render:
@@ -84,10 +91,10 @@ class AnalysisService:
         rendered: str | None = None
         if render:
             try:
-                png = self._renderer.render(payload, result)
+                picture = self._renderer.render(payload, result, max_bytes=render_max_bytes)
             except VisorError as exc:
                 return None, envelope_from_exception(exc, plugin=plugin)
-            rendered = base64.b64encode(png).decode("ascii")
+            rendered = base64.b64encode(picture).decode("ascii")
         elapsed_ms = round((time.perf_counter() - started) * 1000.0, 3)
         return (
             AnalyzeResponse.model_construct(

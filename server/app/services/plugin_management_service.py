@@ -259,7 +259,11 @@ class PluginManagementService:
             # One truth: ``default`` is whether ToolRunner picks this tool when none is named
             # (a plugin's only tool is its default without saying so).
             "tools": [
-                {**spec.manifest(), "default": spec.name == record.default_tool}
+                {
+                    **spec.manifest(),
+                    "default": spec.name == record.default_tool,
+                    "arguments_schema": self._inputs.call_schema(spec),
+                }
                 for spec in record.tools.values()
             ],
         }

@@ -36,7 +36,7 @@ async def test_no_key_is_refused(secured_live: tuple[LiveServer, Keys]) -> None:
     raw = httpx2.post(server.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert raw.status_code == 401
     assert raw.headers["www-authenticate"].startswith("Bearer")
-    assert raw.json()["error"]["details"]["code"] == "unauthorized"
+    assert raw.json()["error"]["data"]["error"]["details"]["code"] == "unauthorized"  # JSON-RPC
 
 
 async def test_read_key_lists_but_cannot_call(secured_live: tuple[LiveServer, Keys]) -> None:

@@ -25,7 +25,9 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 
 def _refused_origin(response: Any) -> None:
     assert response.status_code == 403, response.text
-    error = response.json()["error"]
+    body = response.json()
+    # /mcp answers its refusals as JSON-RPC errors carrying the same envelope (app.mcp.refusals)
+    error = body["error"]["data"]["error"] if "jsonrpc" in body else body["error"]
     assert error["details"] == {"code": "forbidden", "reason": "origin"}
 
 

@@ -54,14 +54,24 @@ async def test_tools_carry_titles_hints_and_how_to_pass_an_image(live: LiveServe
         assert tool.annotations.read_only_hint is True
         assert tool.annotations.idempotent_hint is True
         assert tool.annotations.open_world_hint is False
-    description = find.description or ""
-    assert description.startswith("Find a box and a triangle.")
+    assert find.description == "Find a box and a triangle."  # the tool's own words only
+    # How to pass an image is in the schema (each form this server takes, exactly one)…
+    schema = find.input_schema
+    assert schema["oneOf"] == _one_of("image", "image_ref")
+    assert "required" not in schema  # image is one of the forms, not required on its own
+    assert "visor://files/" in schema["properties"]["image_ref"]["description"]
+    assert "image_url" not in schema["properties"]  # off on this server: not offered
+    assert "image_ref" not in echo.input_schema.get("properties", {})  # no image, no forms
+
+
+async def test_what_every_tool_shares_is_said_once_in_the_instructions(live: LiveServer) -> None:
+    async with Client(live.mcp_url, mode="legacy") as client:
+        instructions = client.instructions or ""
     for words in ("'image'", "base64", "data: URL", "'image_ref'", "'image_url'", "'image_path'"):
-        assert words in description
-    assert "Images up to 25 MiB" in description
-    assert "results over 4 KiB of JSON are refused" in description
-    assert "'render': true" in description
-    assert "image_ref" not in (echo.description or "")  # no image, no image advice
+        assert words in instructions
+    assert "Images up to 25 MiB" in instructions
+    assert "results over 4 KiB of JSON are refused" in instructions
+    assert "'render': true" in instructions
 
 
 async def test_render_is_offered_only_by_tools_that_find_things(live: LiveServer) -> None:
@@ -83,12 +93,12 @@ async def test_render_returns_the_findings_drawn_as_an_image(live: LiveServer) -
     assert [block.type for block in rendered.content] == ["text", "image"]
     assert rendered.structured_content == plain.structured_content
     picture = rendered.content[1]
-    assert picture.mime_type == "image/png"  # type: ignore[union-attr]
+    assert picture.mime_type == "image/jpeg"  # type: ignore[union-attr]
     drawn = Image.open(io.BytesIO(base64.b64decode(picture.data))).convert("RGB")  # type: ignore[union-attr]
     assert drawn.size == (200, 100)
     x, y, w, h = plain.structured_content["findings"][0]["box"]  # type: ignore[index]
-    assert drawn.getpixel((x + w // 2, y + h)) != WHITE  # the box's bottom edge
-    assert drawn.getpixel((x + w // 2, y + h // 2)) == WHITE  # its inside
+    assert not _white(drawn.getpixel((x + w // 2, y + h)))  # the box's bottom edge
+    assert _white(drawn.getpixel((x + w // 2, y + h // 2)))  # its inside
 
 
 async def test_render_must_be_a_boolean(live: LiveServer) -> None:
@@ -152,3 +162,13 @@ async def test_render_draws_on_an_image_given_by_reference(live: LiveServer) -> 
     assert (result.structured_content["width"], result.structured_content["height"]) == (90, 60)
     drawn = Image.open(io.BytesIO(base64.b64decode(result.content[1].data)))  # type: ignore[union-attr]
     assert drawn.size == (90, 60)
+
+
+def _one_of(*fields: str) -> list[dict[str, Any]]:
+    """Exactly one of ``fields`` (each branch defines its property, for strict validators)."""
+    return [{"properties": {f: {"type": "string"}}, "required": [f]} for f in fields]
+
+
+def _white(pixel: Any) -> bool:
+    """White, give or take what JPEG does to it."""
+    return all(channel >= 235 for channel in pixel)

@@ -120,7 +120,13 @@ class OcrPlugin(Plugin):
     def _settings(self, args: OcrInput) -> dict[str, str]:
         return args.variables.as_strings() if args.variables else {}
 
-    @tool(default=True, description="Recognise all text in an image; returns it as plain text.")
+    @tool(
+        default=True,
+        title="Read text (Tesseract)",
+        description="Recognise all text in an image; returns it as plain text. Best for "
+        "scanned documents and printed pages; for photos, signs and tilted text use "
+        "ocr-rapid.read_text.",
+    )
     def read_text(self, args: OcrInput, ctx: ToolContext) -> TextOutput:
         settings = self._settings(args)
         (text, confidence), page = self._read(
@@ -140,8 +146,9 @@ class OcrPlugin(Plugin):
         )
 
     @tool(
+        title="Read text with boxes (Tesseract)",
         description="Recognise text as blocks, paragraphs, lines or words, each with a box "
-        "and a confidence (`level`; `max_items` caps the list)."
+        "and a confidence (`level`; `max_items` caps the list).",
     )
     def read_words(self, args: WordsInput, ctx: ToolContext) -> WordsOutput:
         settings = self._settings(args)

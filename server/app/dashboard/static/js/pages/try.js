@@ -109,7 +109,7 @@ async function selectTool() {
   const m = await manifest(els.plugin.value);
   state.tool = m.tools.find((t) => t.name === els.tool.value) ?? null;
   els.toolDescription.textContent = state.tool?.description ?? "";
-  state.form = renderSchemaForm(state.tool?.input_schema ?? {}, els.options);
+  state.form = renderSchemaForm(argumentsSchema(state.tool), els.options);
   // Short forms stay open; long ones fold away until wanted.
   els.optionsBox.open = state.form.count <= OPEN_OPTIONS_UP_TO;
   els.optionsSummary.textContent = state.form.count ? `· ${plural(state.form.count, "setting")}` : "· none";
@@ -120,7 +120,7 @@ async function selectTool() {
   updateButtons();
 }
 
-const needsImage = () => takesImage(state.tool?.input_schema);
+const needsImage = () => takesImage(argumentsSchema(state.tool));
 
 function updateButtons() {
   const ready = state.mayRun && Boolean(state.tool) && (!needsImage() || Boolean(state.file));
@@ -500,3 +500,8 @@ loadPlugins().catch((err) => {
   if (err instanceof ApiError) showError(err.envelope, err.status);
   else throw err;
 });
+
+/** What a call may send (the server's image forms included); older servers: input_schema. */
+function argumentsSchema(tool) {
+  return tool?.arguments_schema ?? tool?.input_schema ?? {};
+}
