@@ -26,7 +26,13 @@ class WorkerPoolStats(BaseModel):
     busy: int
     starting: int = Field(description="Workers being booted.")
     queued: int = Field(description="Calls admitted and waiting for a free worker.")
-    replaced: int = Field(description="Workers replaced after a crash, timeout or kill.")
+    replaced: int = Field(
+        description="Workers replaced after a crash, timeout, memory kill or failed health check."
+    )
+    recycled: int = Field(
+        default=0,
+        description="Workers stopped because their caller cancelled the call (not a failure).",
+    )
     circuit_open: bool
 
 
@@ -65,6 +71,7 @@ def pool_stats(plugins: PluginManagementService, name: str) -> WorkerPoolStats |
         starting=stats["starting"],
         queued=stats["queued"],
         replaced=stats["replaced"],
+        recycled=stats.get("recycled", 0),
         circuit_open=stats["circuit_open"],
     )
 

@@ -2,7 +2,7 @@
 
 import { api, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
-import { ago, badge, count, duration, ms, plural } from "../lib/format.js";
+import { ago, badge, callerNotes, count, duration, ms, plural } from "../lib/format.js";
 import { poll } from "../lib/live.js";
 import { miniProgress } from "../lib/progress.js";
 import { initSession } from "../lib/session.js";
@@ -33,6 +33,17 @@ function workersText(pool, isolation) {
   return `${pool.processes} up · ${pool.busy} busy`;
 }
 
+/** What the card's numbers leave out: the caller's doing (refused, cancelled) and the pool. */
+function notes(p, pool) {
+  return [
+    ...callerNotes(p),
+    pool?.queued ? `${pool.queued} queued` : null,
+    pool?.replaced ? `${plural(pool.replaced, "worker")} replaced after a failure` : null,
+    pool?.recycled ? `${plural(pool.recycled, "worker")} recycled after a cancel` : null,
+    pool?.circuit_open ? "circuit open" : null,
+  ].filter(Boolean);
+}
+
 function pluginCard({ health, pool }, tools) {
   const p = health;
   const pluginUrl = url(`/ui/plugins/${encodeURIComponent(p.name)}`);
@@ -52,23 +63,13 @@ function pluginCard({ health, pool }, tools) {
       "dl",
       { class: "metrics" },
       metric("Succeeded", count(p.success_count)),
-      metric("Errors", count(p.error_count), p.error_count ? "err" : ""),
+      metric("Failed", count(p.failure_count), p.failure_count ? "err" : ""),
       metric("Last used", ago(p.last_used)),
       metric("p50", ms(p.p50_ms)),
       metric("p95", ms(p.p95_ms)),
       h("div", { title: pool ? `at most ${pool.max_workers} worker processes` : "" }, h("dt", {}, "Workers"), h("dd", {}, workersText(pool, p.isolation))),
     ),
-    pool && (pool.queued || pool.replaced || pool.circuit_open)
-      ? h(
-          "div",
-          { class: "muted small" },
-          [
-            pool.queued ? `${pool.queued} queued` : null,
-            pool.replaced ? `${plural(pool.replaced, "worker")} replaced` : null,
-            pool.circuit_open ? "circuit open" : null,
-          ].filter(Boolean).join(" · "),
-        )
-      : null,
+    notes(p, pool).length ? h("div", { class: "muted small plugin-notes" }, notes(p, pool).join(" · ")) : null,
     h(
       "div",
       { class: "plugin-foot" },
@@ -91,10 +92,12 @@ function renderStats(ready, overview) {
   $("#stat-plugin-states").textContent = Object.entries(byState).map(([s, n]) => `${n} ${s.toLowerCase()}`).join(" · ");
   $("#stat-pending").textContent = count(overview.jobs.pending);
   $("#stat-running").textContent = count(overview.jobs.running);
-  const ok = plugins.reduce((a, p) => a + p.success_count, 0);
-  const errors = plugins.reduce((a, p) => a + p.error_count, 0);
-  $("#stat-calls").textContent = count(ok + errors);
-  $("#stat-errors").textContent = `${count(errors)} errors`;
+  const sum = (field) => plugins.reduce((a, p) => a + (p[field] ?? 0), 0);
+  const total = { success_count: sum("success_count"), error_count: sum("error_count"), failure_count: sum("failure_count"), invalid_input_count: sum("invalid_input_count"), cancelled_count: sum("cancelled_count") };
+  $("#stat-calls").textContent = count(total.success_count + total.error_count);
+  const errors = $("#stat-errors");
+  errors.textContent = [`${count(total.failure_count)} failed`, ...callerNotes(total)].join(" · ");
+  errors.classList.toggle("err", total.failure_count > 0);
 }
 
 function renderRecentJobs(page) {

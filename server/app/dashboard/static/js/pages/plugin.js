@@ -3,7 +3,7 @@
 import { api, ApiError, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
 import { envelopeView } from "../lib/envelope.js";
-import { ago, badge, count, ms } from "../lib/format.js";
+import { ago, badge, callerNotes, count, ms } from "../lib/format.js";
 import { poll } from "../lib/live.js";
 import { IMAGE_FIELDS } from "../lib/schema_form.js";
 import { initSession } from "../lib/session.js";
@@ -83,7 +83,8 @@ function toolMetrics(m) {
   const metric = (label, value, cls) => h("div", {}, h("dt", {}, label), h("dd", { class: cls }, value));
   return [
     metric("Calls", count(m.calls)),
-    metric("Errors", count(m.errors), m.errors ? "err" : ""),
+    metric("Failed", count(m.failures), m.failures ? "err" : ""),
+    metric("Refused / cancelled", `${count(m.invalid_input)} / ${count(m.cancelled)}`),
     metric("p50 / p95", `${ms(m.p50_ms)} / ${ms(m.p95_ms)}`),
   ];
 }
@@ -94,7 +95,7 @@ function renderHealth(health) {
   fill(
     $("#plugin-stats"),
     stat("Succeeded", count(health.success_count)),
-    stat("Errors", count(health.error_count), health.last_execution_state ? `last call: ${health.last_execution_state}` : null),
+    stat("Failed", count(health.failure_count), [...callerNotes(health), health.no_tool_count ? `${count(health.no_tool_count)} before a tool was chosen` : null].filter(Boolean).join(" · ") || null),
     stat("Latency p50", ms(health.p50_ms), `mean ${ms(health.avg_execution_time_ms)}`),
     stat("Latency p95", ms(health.p95_ms)),
     stat("Last used", ago(health.last_used)),

@@ -6,7 +6,7 @@
 
 import { api, ApiError, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
-import { envelopeView } from "../lib/envelope.js";
+import { envelopeView, outcomeWords } from "../lib/envelope.js";
 import { badge, bytes, ms, plural, prettyJson } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
 import { collect, draw, findingsView, legendView, swatchesView } from "../lib/overlay.js";
@@ -431,7 +431,7 @@ function clearResult() {
 
 function showError(error, status) {
   fill(els.errorPanel, envelopeView(error, status));
-  els.status.textContent = "Failed.";
+  els.status.textContent = outcomeWords(error);
   revealResult();
 }
 
