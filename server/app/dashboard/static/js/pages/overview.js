@@ -4,6 +4,8 @@ import { api, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
 import { ago, badge, callerNotes, count, duration, ms, plural } from "../lib/format.js";
 import { poll } from "../lib/live.js";
+import { chartLegend, lineChart } from "../lib/chart.js";
+import { markdown } from "../lib/markdown.js";
 import { miniProgress } from "../lib/progress.js";
 import { initSession } from "../lib/session.js";
 import { targetText } from "../lib/video.js";
@@ -57,7 +59,7 @@ function pluginCard({ health, pool }, tools) {
       h("a", { class: "plugin-name", href: pluginUrl }, p.name),
       badge(p.state),
     ),
-    p.description ? h("p", { class: "plugin-desc" }, p.description) : null,
+    p.description ? markdown(p.description, "p", { class: "plugin-desc" }) : null,
     p.reason ? h("div", { class: `reason ${p.state === "FAILED" ? "err" : ""}`.trim() }, p.reason) : null,
     h(
       "dl",
@@ -117,6 +119,31 @@ function renderRecentJobs(page) {
   fill(table, head, body);
 }
 
+/** Calls, failures and latency per plugin over the last minutes (the server keeps them). */
+function renderCharts(history) {
+  const box = $("#charts");
+  const names = Object.keys(history?.plugins ?? {});
+  const per = history ? `${history.bucket_s} s` : "";
+  $("#activity-note").textContent = history ? `per ${per}, last ${Math.round((history.buckets * history.bucket_s) / 60)} minutes, since the server started` : "";
+  if (!names.length) {
+    fill(box, h("p", { class: "muted empty-chart" }, "No tool calls in the last minutes. Run one from the Try page and it shows here."));
+    return;
+  }
+  const series = (field) => names.map((name) => ({ name, values: history.plugins[name][field] }));
+  const common = { start: history.start, step: history.bucket_s };
+  fill(
+    box,
+    h(
+      "div",
+      { class: "chart-row" },
+      lineChart({ ...common, id: "chart-calls", title: `Calls per ${per}`, series: series("calls"), format: (v) => count(Math.round(v)) }),
+      lineChart({ ...common, id: "chart-failed", title: `Failed per ${per}`, series: series("failed"), format: (v) => count(Math.round(v)) }),
+      lineChart({ ...common, id: "chart-latency", title: "Mean latency", series: series("mean_ms"), format: (v) => ms(v) }),
+    ),
+    chartLegend(names),
+  );
+}
+
 async function refresh() {
   const [ready, overview, recent] = await Promise.all([
     readiness(),
@@ -124,6 +151,7 @@ async function refresh() {
     api("/v1/jobs?limit=5&results=false"),
   ]);
   renderStats(ready, overview);
+  renderCharts(overview.history);
   const cards = await Promise.all(overview.plugins.map(async (row) => pluginCard(row, await toolsOf(row.health.name))));
   fill($("#plugins"), cards.length ? cards : h("p", { class: "muted" }, "No plugins are installed."));
   renderRecentJobs(recent);
