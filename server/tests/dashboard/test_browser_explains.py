@@ -45,7 +45,8 @@ def test_overview_counts_failures_apart_and_charts_calls(page: Page, server: Liv
     # Charts over time: one series per plugin that was called, in each chart.
     for chart in ("#chart-calls", "#chart-failed", "#chart-latency"):
         expect(page.locator(f"{chart} svg [data-series='echo']")).to_have_count(1)
-    expect(page.locator("#chart-failed svg [data-series='raises'] :is(polyline, circle)")).not_to_have_count(0)
+    drawn = page.locator("#chart-failed svg [data-series='raises'] :is(polyline, circle)")
+    expect(drawn).not_to_have_count(0)
     expect(page.locator(".chart-legend li[data-series='raises']")).to_be_visible()
 
 
