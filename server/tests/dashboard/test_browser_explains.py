@@ -17,6 +17,10 @@ from playwright.sync_api import Page, expect
 from dashboard.dashboard_browser import QR_TEXT, qr_png
 
 VENV_BIN = Path(sys.executable).parent
+#: True once the image the selector finds now has loaded and decoded.
+LOADED_IMAGE = (
+    "s => { const i = document.querySelector(s); return !!i && i.complete && i.naturalWidth > 0; }"
+)
 
 
 def _health(server: LiveServer, plugin: str) -> dict:
@@ -93,11 +97,13 @@ def test_jobs_say_why_they_failed_and_show_their_input(page: Page, server: LiveS
     expect(page.locator(f"tr[data-job='{qr['id']}'] .job-input-name")).to_have_text(
         "input: PNG image"
     )
+    thumb = f"tr[data-job='{qr['id']}'] img.job-thumb"
+    expect(page.locator(thumb)).to_be_visible()
+    page.wait_for_function(LOADED_IMAGE, arg=thumb)  # the rows are re-rendered: ask anew
 
     page.goto(f"/ui/jobs/{qr['id']}")
-    image = page.locator("#job-image")
     expect(page.locator("#input-card")).to_be_visible()
-    assert image.evaluate("img => img.naturalWidth") > 0
+    page.wait_for_function(LOADED_IMAGE, arg="#job-image")
     page.click("#rerun-button")
     expect(page).not_to_have_url(re.compile(re.escape(qr["id"])))
     expect(page.locator("body")).to_have_attribute("data-status", "SUCCESS")

@@ -40,11 +40,22 @@ async function loadPluginFilter() {
   if (wanted) select.value = wanted;
 }
 
+const gone = new Set(); // jobs whose input image the server no longer keeps: not asked again
+
 /** Which input the job had: its image's type (the job page shows the image itself). */
 function inputText(job) {
   if (isVideoJob(job)) return null;
   const kind = job.input_mime_type ? `${job.input_mime_type.replace("image/", "").toUpperCase()} image` : "no image";
-  return h("div", { class: "muted job-input-name" }, `input: ${kind}`);
+  // The image itself, small (the browser caches it: a job's input never changes); an input
+  // the server no longer keeps leaves only the words.
+  const thumb = job.input_mime_type && !gone.has(job.id)
+    ? h("img", {
+        class: "job-thumb", loading: "lazy", alt: "",
+        src: url(`/v1/jobs/${encodeURIComponent(job.id)}/image`),
+        onerror: (event) => { gone.add(job.id); event.target.remove(); },
+      })
+    : null;
+  return h("div", { class: "muted job-input-name" }, thumb, `input: ${kind}`);
 }
 
 /** Why a job did not succeed, in one line: the envelope's code and message. */
