@@ -104,6 +104,7 @@ def test_jobs_say_why_they_failed_and_show_their_input(page: Page, server: LiveS
     page.goto(f"/ui/jobs/{qr['id']}")
     expect(page.locator("#input-card")).to_be_visible()
     page.wait_for_function(LOADED_IMAGE, arg="#job-image")
+    expect(page.locator("#job-overlay g[data-kind='barcodes'] polygon")).to_have_count(1)
     page.click("#rerun-button")
     expect(page).not_to_have_url(re.compile(re.escape(qr["id"])))
     expect(page.locator("body")).to_have_attribute("data-status", "SUCCESS")

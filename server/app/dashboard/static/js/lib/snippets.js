@@ -5,12 +5,16 @@ import { h } from "./dom.js";
 /** Shell single-quoting: 'it'\''s'. */
 const sq = (text) => `'${String(text).replace(/'/g, `'\\''`)}'`;
 
-/** Example arguments: each field's default, for the fields that have one. */
+/** Example arguments: only what the tool requires (the rest have defaults), each with its
+ * default, the schema's first example, or a placeholder of its type. */
 export function exampleArgs(schema, imageFields) {
   const args = {};
-  for (const [name, node] of Object.entries(schema?.properties ?? {})) {
-    if (imageFields.has(name) || node.default === undefined || node.default === null) continue;
-    args[name] = node.default;
+  const placeholder = { integer: 1, number: 1, boolean: true, string: "text", array: [], object: {} };
+  for (const name of schema?.required ?? []) {
+    const node = schema.properties?.[name] ?? {};
+    if (imageFields.has(name)) continue;
+    const type = Array.isArray(node.type) ? node.type[0] : node.type;
+    args[name] = node.default ?? node.examples?.[0] ?? node.enum?.[0] ?? placeholder[type] ?? null;
   }
   return args;
 }

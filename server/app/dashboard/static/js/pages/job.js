@@ -6,6 +6,7 @@ import { $, fill, h } from "../lib/dom.js";
 import { envelopeView } from "../lib/envelope.js";
 import { badge, duration, prettyJson, time } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
+import { collect, draw } from "../lib/overlay.js";
 import { progressView } from "../lib/progress.js";
 import { canRun, initSession } from "../lib/session.js";
 import { framesText, isVideoJob, targetText, videoResultView } from "../lib/video.js";
@@ -99,8 +100,21 @@ function showInput(job) {
   if (inputShown || !job.input_mime_type) return;
   inputShown = true;
   const img = $("#job-image");
-  img.addEventListener("load", () => { $("#input-card").hidden = false; }, { once: true });
+  img.addEventListener("load", () => {
+    $("#input-card").hidden = false;
+    drawResult(job);
+  }, { once: true });
   img.src = url(`/v1/jobs/${encodeURIComponent(job.id)}/image`);
+}
+
+/** A finished job's findings (boxes, polygons) drawn over its input, as on the Try page. */
+function drawResult(job) {
+  const img = $("#job-image");
+  if (job.status !== "SUCCESS" || !job.result || !img.naturalWidth) return;
+  const { shapes } = collect(job.result);
+  const width = Number.isFinite(job.result.width) ? job.result.width : img.naturalWidth;
+  const height = Number.isFinite(job.result.height) ? job.result.height : img.naturalHeight;
+  draw($("#job-overlay"), shapes, width, height);
 }
 
 function render(job) {
@@ -113,6 +127,7 @@ function render(job) {
   cancelButton.hidden = isTerminal(job) || !mayCancel;
   rerunButton.hidden = !isTerminal(job) || !mayCancel || isVideoJob(job);
   showInput(job);
+  drawResult(job);
 }
 
 rerunButton.addEventListener("click", async () => {
