@@ -44,6 +44,7 @@ from app.files.store import FileLimits, FileStore
 from app.mcp.factory import build_mcp_endpoint
 from app.mcp.refusals import render_refusal
 from app.models.service import ModelService
+from app.observability.history import CallHistory
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
 from app.pipelines.budget import PipelineLimits
@@ -111,6 +112,7 @@ def create_app(
     model_service = ModelService.from_settings(settings, plugin_service)  # a plugin source
     job_service = JobManagementService.from_settings(settings, plugin_service)
     prometheus = PrometheusMetrics(registry)
+    call_history = CallHistory(registry)  # the dashboard's charts over time
     auth = AuthService.from_settings(settings, job_service.store.engine)
     prometheus.registry.register(auth.collector())
     analysis_service = AnalysisService(plugin_service)
@@ -151,6 +153,7 @@ def create_app(
         configure_logging(settings.log_level, settings.log_format)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         prometheus.attach()
+        call_history.attach()
         await run_in_threadpool(plugin_service.load)
         widen_thread_pool(request_threads(settings, len(registry)))  # no plugin starves another
         await run_in_threadpool(job_service.start)
@@ -168,6 +171,7 @@ def create_app(
             unregister()
             await run_in_threadpool(file_store.close)
             prometheus.detach()
+            call_history.detach()
             tracer = installed_tracing()
             if tracer is not None:
                 await run_in_threadpool(tracer.force_flush)  # spans of the last calls
@@ -193,6 +197,7 @@ def create_app(
     # Bodies held in memory at once: requests, image_url downloads and live-stream frames.
     app.state.body_budget = bodies
     app.state.metrics = prometheus
+    app.state.call_history = call_history
     app.state.mcp = mcp
     app.state.auth = auth
     app.state.stream_limits = StreamLimits.from_settings(settings)

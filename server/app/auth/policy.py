@@ -48,6 +48,8 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("GET", "/v1/jobs/{job_id}"): READ,
     ("GET", "/v1/jobs/{job_id}/result"): READ,
     ("GET", "/v1/jobs/{job_id}/events"): READ,
+    ("GET", "/v1/jobs/{job_id}/image"): READ,
+    ("POST", "/v1/jobs/{job_id}/rerun"): RUN,
     ("DELETE", "/v1/jobs/{job_id}"): RUN,
     # uploaded files (each key sees only its own: app.files)
     ("GET", "/v1/files"): READ,

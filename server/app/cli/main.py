@@ -19,6 +19,7 @@ from app.cli.jobs import jobs
 from app.cli.keys import keys
 from app.cli.models import models
 from app.cli.pipelines import pipelines
+from app.cli.plugin_new import plugins_group
 from app.cli.plugins import plugins
 from app.cli.run import run
 from app.cli.video import video
@@ -86,7 +87,7 @@ def serve(
     )
 
 
-cli.command()(plugins)
+cli.add_typer(plugins_group(plugins), name="plugins")  # lists; `plugins new` scaffolds
 cli.command()(run)
 cli.command()(doctor)
 cli.add_typer(jobs, name="jobs")

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.jobs.status import JobStatus
+from app.observability.history import CallHistory, CallHistorySnapshot
 from app.plugins.loader.plugin_registry import PluginHealth
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
@@ -26,7 +27,13 @@ class WorkerPoolStats(BaseModel):
     busy: int
     starting: int = Field(description="Workers being booted.")
     queued: int = Field(description="Calls admitted and waiting for a free worker.")
-    replaced: int = Field(description="Workers replaced after a crash, timeout or kill.")
+    replaced: int = Field(
+        description="Workers replaced after a crash, timeout, memory kill or failed health check."
+    )
+    recycled: int = Field(
+        default=0,
+        description="Workers stopped because their caller cancelled the call (not a failure).",
+    )
     circuit_open: bool
 
 
@@ -45,6 +52,9 @@ class JobQueue(BaseModel):
 class Overview(BaseModel):
     plugins: list[PluginOverview]
     jobs: JobQueue
+    history: CallHistorySnapshot | None = Field(
+        None, description="Calls, failures and latency per plugin over the last minutes."
+    )
 
 
 def pool_stats(plugins: PluginManagementService, name: str) -> WorkerPoolStats | None:
@@ -65,11 +75,16 @@ def pool_stats(plugins: PluginManagementService, name: str) -> WorkerPoolStats |
         starting=stats["starting"],
         queued=stats["queued"],
         replaced=stats["replaced"],
+        recycled=stats.get("recycled", 0),
         circuit_open=stats["circuit_open"],
     )
 
 
-def build_overview(plugins: PluginManagementService, jobs: JobManagementService) -> Overview:
+def build_overview(
+    plugins: PluginManagementService,
+    jobs: JobManagementService,
+    history: CallHistory | None = None,
+) -> Overview:
     rows = [
         PluginOverview(health=health, pool=pool_stats(plugins, health.name))
         for health in plugins.list_plugins()
@@ -78,4 +93,5 @@ def build_overview(plugins: PluginManagementService, jobs: JobManagementService)
     return Overview(
         plugins=rows,
         jobs=JobQueue(pending=counts[JobStatus.PENDING], running=counts[JobStatus.RUNNING]),
+        history=history.snapshot() if history is not None else None,
     )

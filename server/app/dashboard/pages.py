@@ -92,7 +92,12 @@ def build_router(version: str) -> APIRouter:
     @router.get(f"{PREFIX}/api/overview", response_model=Overview)
     async def overview_data(request: Request) -> Response:
         state = request.app.state
-        overview = await run_in_threadpool(build_overview, state.plugin_service, state.job_service)
+        overview = await run_in_threadpool(
+            build_overview,
+            state.plugin_service,
+            state.job_service,
+            getattr(state, "call_history", None),
+        )
         return FastJSONResponse(overview.model_dump(mode="json"))
 
     return router

@@ -33,6 +33,11 @@ class Job(BaseModel):
     updated_at: str | None = Field(default=None, description="ISO-8601 UTC.")
     result: dict[str, Any] | None = None
     error: ErrorInfo | None = Field(default=None, description="The error envelope's error section.")
+    input_mime_type: str | None = Field(
+        default=None,
+        description="Mime type of the job's input image, when it had one; while the server "
+        "keeps the image, GET /v1/jobs/{id}/image returns it.",
+    )
     # The API key that submitted the job (app.auth), for ownership checks: server-side only,
     # so the job shape clients see does not change with authentication.
     _key_id: str | None = PrivateAttr(default=None)

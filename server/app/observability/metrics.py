@@ -1,5 +1,10 @@
 """Prometheus metrics: calls by plugin/tool/outcome, a latency histogram, plugins by state.
 
+The ``outcome`` label says whose doing a call's end was: ``SUCCESS``; ``CANCELLED`` (the
+caller cancelled) and ``INVALID_INPUT`` (the caller's input was refused), which are not
+the plugin's failures; else the registry's outcome (``ERROR``, ``FAILED``, ``UNAVAILABLE``).
+So ``outcome=~"ERROR|FAILED|UNAVAILABLE"`` is what to alert on.
+
 Each app gets its own ``CollectorRegistry`` so several apps (tests, replicas in one
 process) never collide. Call metrics are fed by the PluginRegistry's call observers; the
 plugin-state gauge is read from the PluginRegistry at scrape time.
@@ -13,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from app.plugins.loader.plugin_registry import CallRecord, PluginRegistry
+from app.plugins.loader.plugin_registry import CallKind, CallRecord, PluginRegistry
 
 UNKNOWN = "_unknown"
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -36,7 +41,8 @@ class PrometheusMetrics:
         self._plugins = plugins
         self.calls = Counter(
             "visor_tool_calls",
-            "Tool calls by plugin, tool, outcome and error code.",
+            "Tool calls by plugin, tool, outcome (SUCCESS, ERROR, FAILED, UNAVAILABLE, "
+            "CANCELLED, INVALID_INPUT) and error code.",
             ["plugin", "tool", "outcome", "code"],
             registry=self.registry,
         )
@@ -62,8 +68,15 @@ class PrometheusMetrics:
         # Unknown plugin names come from clients: never let them mint label values.
         plugin = call.plugin if call.known_plugin else UNKNOWN
         tool = call.tool if call.tool is not None else UNKNOWN
-        self.calls.labels(plugin, tool, call.outcome.value, call.code or "").inc()
+        self.calls.labels(plugin, tool, _outcome_label(call), call.code or "").inc()
         self.latency.labels(plugin, tool).observe(call.elapsed_ms / 1000.0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _outcome_label(call: CallRecord) -> str:
+    """The registry's outcome, except for calls that were the caller's doing."""
+    if call.kind in (CallKind.CANCELLED, CallKind.INVALID_INPUT):
+        return call.kind.value
+    return call.outcome.value

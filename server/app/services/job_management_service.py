@@ -242,6 +242,37 @@ class JobManagementService:
         self._events.publish(JobEventKind.STATUS, job)
         return job
 
+    def input_image(self, job_id: str) -> tuple[bytes, str]:
+        """The image a job ran on, while the store keeps it (for the dashboard's job page)."""
+        job = self.get(job_id)
+        image = self._store.get_image(job_id) if job.input_mime_type else None
+        if image is None or job.input_mime_type is None:
+            raise VisorError(
+                f"job {job_id} has no input image kept"
+                + ("" if job.input_mime_type else ": it ran without one"),
+                code=ErrorCode.NOT_FOUND,
+            )
+        return image, job.input_mime_type
+
+    def rerun(self, job_id: str) -> Job:
+        """A new job with the same plugin, tool and input as ``job_id``, owned by the caller."""
+        job = self.get(job_id)
+        if job.plugin != PIPELINE_JOB_PLUGIN and job.plugin not in self._plugins.registry:
+            raise VisorError(  # e.g. a video job: its video is not kept after it ends
+                f"job {job_id} ran {job.plugin!r}, which this server cannot run again as a job",
+                code=ErrorCode.CONFLICT,
+                details={"job_id": job_id},
+            )
+        job_input = self._store.stored_input(job_id)
+        if job_input is None:
+            raise VisorError(
+                f"job {job_id}'s input is no longer kept, so it cannot run again: submit the "
+                "input anew (inputs stored as files are freed when their job ends)",
+                code=ErrorCode.CONFLICT,
+                details={"job_id": job_id},
+            )
+        return self.submit_input(job.plugin, job.tool, job_input, max_attempts=job.max_attempts)
+
     def purge_expired(self) -> int:
         return self._dispatcher.purge()
 

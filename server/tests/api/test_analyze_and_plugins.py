@@ -200,14 +200,20 @@ def test_prometheus_metrics(client: TestClient) -> None:
     client.post("/v1/analyze", json={"plugin": "echo", "args": {"text": "x"}})
     client.post("/v1/analyze", json={"plugin": "raises"})
     client.post("/v1/analyze", json={"plugin": "no-such-plugin-" + "x" * 50})
+    client.post("/v1/analyze", json={"plugin": "echo", "args": {"text": 5}})
     text = client.get("/metrics").text
+    # The caller's mistake is not the plugin's error: its own outcome, not ERROR.
+    assert (
+        'visor_tool_calls_total{code="invalid_input",outcome="INVALID_INPUT",plugin="echo",'
+        'tool="echo"} 1.0' in text
+    )
     assert 'visor_tool_calls_total{code="",outcome="SUCCESS",plugin="echo",tool="echo"} 1.0' in text
     assert (
         'visor_tool_calls_total{code="tool_error",outcome="ERROR",plugin="raises",tool="boom"} 1.0'
         in text
     )
     assert 'plugin="_unknown"' in text and "no-such-plugin" not in text
-    assert 'visor_tool_duration_seconds_count{plugin="echo",tool="echo"} 1.0' in text
+    assert 'visor_tool_duration_seconds_count{plugin="echo",tool="echo"} 2.0' in text
     assert 'visor_plugins{state="UNAVAILABLE"} 1.0' in text
 
 

@@ -132,3 +132,17 @@ def test_every_openapi_reference_resolves_in_the_document(client: Any) -> None:
         if not (r.startswith("#/components/schemas/") and r.split("/")[-1] in schemas)
     ]
     assert not dangling, dangling
+
+
+def test_the_try_pages_samples_are_the_repositorys_and_are_served(client: Any) -> None:
+    """The packaged copies must not drift from samples/ (make_samples.py rewrites those)."""
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[3] / "samples"
+    html = client.get("/ui/try").text
+    for name in ("qr.png", "face.jpg", "page.png"):
+        packaged = STATIC_DIR / "img" / "samples" / name
+        assert packaged.read_bytes() == (samples / name).read_bytes(), name
+        urls = re.findall(rf'data-sample="([^"]+/{re.escape(name)})"', html)
+        assert urls, name
+        assert client.get(urls[0]).content == packaged.read_bytes()

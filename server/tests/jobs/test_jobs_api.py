@@ -19,7 +19,7 @@ from app.settings import Settings
 JOB_KEYS = {
     "id", "plugin", "tool", "status", "attempts", "max_attempts", "progress",
     "progress_message", "created_at", "started_at", "finished_at", "updated_at",
-    "result", "error",
+    "result", "error", "input_mime_type",
 }  # fmt: skip
 
 

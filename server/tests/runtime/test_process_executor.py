@@ -131,12 +131,15 @@ def test_cancel_kills_the_running_tool(stack: Stack) -> None:
     pool = stack.executor.pool("crashy")
     assert pool is not None
     eventually(lambda: pool.stats()["busy"] == 1, "the hang call to start")
+    replaced, recycled = pool.stats()["replaced"], pool.stats()["recycled"]
     ctx.cancel()
     thread.join(10)
     _, error = box["value"]
     assert error["error"]["details"]["code"] == "cancelled"
     assert eventually(lambda: gone([before]), "the cancelled worker to be gone")
     assert stack.run("crashy", "pid")[0]["pid"] != before
+    # The caller chose it: the worker is recycled, not "replaced" as after a failure.
+    assert (pool.stats()["replaced"], pool.stats()["recycled"]) == (replaced, recycled + 1)
 
 
 def test_sigkill_from_outside_costs_the_call_in_flight_only(stack: Stack) -> None:

@@ -239,3 +239,44 @@ def test_a_bug_in_visor_is_an_internal_error(
     assert error["error"]["type"] == "InternalError"
     assert error["error"]["message"] == "internal error"
     assert "registry bug" in error["_internal"]["traceback"]
+
+
+def test_counts_keep_the_callers_doing_apart_and_add_up(runner: ToolRunner) -> None:
+    """A cancel and refused input are counted apart from failures, per plugin and per tool,
+    and every call is counted once: the tools' calls plus the tool-less ones are the total."""
+    registry = runner.registry
+    assert runner.run("picky", {"n": 2}, "double")[1] == {}
+    assert _code(runner.run("picky", {"n": -1}, "double")[1]) == "invalid_input"
+    assert _code(runner.run("picky", {"n": 13}, "double")[1]) == "invalid_input"
+    assert _code(runner.run("picky", {"n": 1}, "nope")[1]) == "tool_not_found"
+    assert _code(runner.run("picky", {}, "hang")[1]) == "timeout"
+    cancelled = CallContext()
+    cancelled.cancel()
+    with call_context(cancelled):
+        assert _code(runner.run("picky", {"n": 3}, "double")[1]) == "cancelled"
+
+    health = registry.health("picky")
+    assert health is not None
+    assert (health.success_count, health.error_count) == (1, 5)
+    assert (health.failure_count, health.invalid_input_count, health.cancelled_count) == (1, 3, 1)
+    assert health.no_tool_count == 1  # the unknown tool: no tool to count it under
+    double, hang = health.tools["double"], health.tools["hang"]
+    assert (double.calls, double.errors, double.invalid_input, double.cancelled) == (4, 3, 2, 1)
+    assert (double.failures, hang.calls, hang.failures) == (0, 1, 1)
+    tool_calls = sum(t.calls for t in health.tools.values())
+    assert tool_calls + health.no_tool_count == health.success_count + health.error_count
+    # A cancel or a refused input says nothing about the plugin's health.
+    runner.run("picky", {"n": 2}, "double")
+    assert registry.health("picky").state is PluginState.RUNNING  # type: ignore[union-attr]
+
+
+def test_the_contract_signature_counts_a_cancel_apart(runner: ToolRunner) -> None:
+    """SPEC §2's four-argument call still counts; ``cancelled=True`` stays understood."""
+    registry = runner.registry
+    assert registry.update_execution_metrics("echo", "ERROR", 2.0, True)
+    assert registry.update_execution_metrics("echo", "ERROR", 4.0, True, cancelled=True)
+    assert registry.update_execution_metrics("echo", "SUCCESS", 6.0, False)
+    health = registry.health("echo")
+    assert health is not None
+    assert (health.success_count, health.error_count, health.avg_execution_time_ms) == (1, 2, 4.0)
+    assert (health.failure_count, health.cancelled_count, health.invalid_input_count) == (1, 1, 0)

@@ -159,6 +159,41 @@ async def get_job_result(job_id: str, jobs: JobServiceDep) -> Response:
     return FastJSONResponse(response.body())
 
 
+@router.get(
+    "/{job_id}/image",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/*": {}}, "description": "The image the job ran on."},
+        **error_responses(404),
+    },
+    summary="The job's input image, while the server keeps it",
+)
+async def get_job_image(job_id: str, jobs: JobServiceDep) -> Response:
+    image, mime_type = await run_in_threadpool(jobs.input_image, job_id)
+    return Response(image, media_type=mime_type, headers=_IMAGE_HEADERS)
+
+
+@router.post(
+    "/{job_id}/rerun",
+    status_code=202,
+    response_model=Job,
+    responses=error_responses(404, 409),
+    summary="Run a job again: a new job with the same plugin, tool and input",
+)
+async def rerun_job(job_id: str, jobs: JobServiceDep) -> Response:
+    job = await run_in_threadpool(jobs.rerun, job_id)
+    return _job_response(job, 202, {"Location": f"/v1/jobs/{job.id}"})
+
+
+#: A stored input never changes; it is shown, never run, by whoever fetches it.
+_IMAGE_HEADERS = {
+    "Cache-Control": "private, max-age=3600",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Content-Disposition": "inline",
+}
+
+
 @router.delete(
     "/{job_id}",
     response_model=Job,

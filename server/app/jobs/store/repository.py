@@ -189,6 +189,7 @@ def job_from_row(row: RowMapping | Mapping[str, Any]) -> Job:
             "updated_at": iso_from_micros(row["updated_us"]),
             "result": orjson.loads(result) if result is not None else None,
             "error": orjson.loads(error) if error is not None else None,
+            "input_mime_type": row.get("mime_type"),
         }
     )
     job._key_id = row["key_id"]
@@ -374,6 +375,24 @@ class JobStore:
         with self._engine.connect() as conn:
             row = conn.execute(_GET, {"b_id": job_id}).mappings().first()
         return job_from_row(row) if row is not None else None
+
+    def stored_input(self, job_id: str) -> JobInput | None:
+        """A job's input as stored, for a re-run; None once it is gone (an input kept in
+        files is freed when its job ends; an inline one lives until the job is purged)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(_GET, {"b_id": job_id}).mappings().first()
+        if row is None:
+            return None
+        image = self.get_image(job_id) if row["mime_type"] is not None else None
+        if row["mime_type"] is not None and image is None:
+            return None
+        args: dict[str, Any] = orjson.loads(row["args"])
+        if row["input_bytes"] is not None and self._input_files is not None:
+            try:
+                args = orjson.loads(self._input_files.read_args(job_id))
+            except FileNotFoundError:
+                return None
+        return JobInput(args, image, row["mime_type"])
 
     def get_image(self, job_id: str) -> bytes | None:
         if self._input_files is not None:

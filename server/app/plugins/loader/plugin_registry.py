@@ -4,6 +4,12 @@ Lifecycle (``PluginState``) and call outcomes (``ExecutionOutcome``) are differe
 a bad image is an ERROR outcome and leaves the plugin RUNNING; a crash or timeout is a
 FAILED outcome and takes the plugin to FAILED until a call succeeds again.
 
+Counting: every call lands in exactly one ``CallKind`` (succeeded, failed, refused input,
+cancelled), per plugin and per tool, so the numbers add up wherever they are shown:
+``success_count + error_count`` is every call, ``error_count`` is ``failure_count +
+invalid_input_count + cancelled_count``, and the tools' calls plus ``no_tool_count`` are the
+plugin's calls.
+
 State machine (anything else raises :class:`IllegalTransition`)::
 
     (loaded)     ──► LOADED ──startup ok──► INITIALIZED ──first success──► RUNNING
@@ -27,6 +33,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from app.errors import ErrorCode
 from app.plugins.base import Plugin, ToolSpec
 
 
@@ -73,8 +80,35 @@ class IllegalTransition(RuntimeError):
         self.target = target
 
 
+class CallKind(StrEnum):
+    """Whose doing a finished call's outcome was: the one classification every count uses.
+
+    A cancel is the caller's choice and refused input the caller's mistake; neither says
+    anything about the plugin's health, so neither is shown (or counted) as a failure.
+    """
+
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"  # the tool or the server failed the call (raised, crashed, overloaded …)
+    INVALID_INPUT = "INVALID_INPUT"  # the caller's input was refused
+    CANCELLED = "CANCELLED"  # the caller cancelled it
+
+
 #: ``details.code`` of a call its caller cancelled (app.errors.ErrorCode.CANCELLED).
-CANCELLED_CODE = "cancelled"
+CANCELLED_CODE = ErrorCode.CANCELLED.value
+#: ``details.code`` values that mean the caller's input was refused (the tool never ran).
+REFUSED_INPUT_CODES = frozenset({ErrorCode.INVALID_INPUT.value, ErrorCode.TOOL_NOT_FOUND.value})
+
+
+def classify_call(outcome: ExecutionOutcome, code: str | None) -> CallKind:
+    """The kind of a call that ended with ``outcome`` and (for errors) ``details.code``."""
+    if outcome is ExecutionOutcome.SUCCESS:
+        return CallKind.SUCCESS
+    if code == CANCELLED_CODE:
+        return CallKind.CANCELLED
+    if code in REFUSED_INPUT_CODES:
+        return CallKind.INVALID_INPUT
+    return CallKind.FAILED
+
 
 _WINDOW = 1024  # latency samples kept per plugin and per tool for percentiles
 
@@ -103,13 +137,32 @@ class _ToolStats:
     calls: int = 0
     errors: int = 0
     cancelled: int = 0
+    invalid_input: int = 0
+    failures: int = 0
     latency: _LatencyWindow = field(default_factory=_LatencyWindow)
+
+    def count(self, kind: CallKind) -> None:
+        self.calls += 1
+        if kind is CallKind.SUCCESS:
+            return
+        self.errors += 1
+        self.cancelled += int(kind is CallKind.CANCELLED)
+        self.invalid_input += int(kind is CallKind.INVALID_INPUT)
+        self.failures += int(kind is CallKind.FAILED)
 
 
 class ToolMetrics(BaseModel):
     calls: int
-    errors: int
+    errors: int = Field(
+        description="Calls that did not succeed: failures + invalid_input + cancelled."
+    )
     cancelled: int = Field(default=0, description="Calls their caller cancelled (also in errors).")
+    invalid_input: int = Field(
+        default=0, description="Calls refused for the caller's input (also in errors)."
+    )
+    failures: int = Field(
+        default=0, description="Calls the tool or the server failed (also in errors)."
+    )
     p50_ms: float | None
     p95_ms: float | None
 
@@ -126,9 +179,28 @@ class PluginHealth(BaseModel):
     last_used: str | None = Field(None, description="ISO-8601 UTC time of the last call.")
     last_execution_state: ExecutionOutcome | None = None
     success_count: int = 0
-    error_count: int = 0
+    error_count: int = Field(
+        default=0,
+        description="Calls that did not succeed, whoever caused it: "
+        "failure_count + invalid_input_count + cancelled_count.",
+    )
+    failure_count: int = Field(
+        default=0,
+        description="Calls the plugin or the server failed: the tool raised, broke its output "
+        "schema, timed out or crashed, or the plugin was unavailable or saturated.",
+    )
+    invalid_input_count: int = Field(
+        default=0,
+        description="Calls refused for the caller's input (details.code invalid_input or "
+        "tool_not_found): the caller's mistake, not the plugin's.",
+    )
     cancelled_count: int = Field(
         default=0, description="Calls the caller cancelled (also counted in error_count)."
+    )
+    no_tool_count: int = Field(
+        default=0,
+        description="Calls that ended before a tool was chosen (an unknown tool name, the "
+        "plugin unavailable); every other call is counted under its tool in `tools`.",
     )
     last_execution_time_ms: float | None = None
     avg_execution_time_ms: float | None = None
@@ -161,6 +233,9 @@ class PluginRecord:
     success_count: int = 0
     error_count: int = 0
     cancelled_count: int = 0
+    invalid_input_count: int = 0
+    failure_count: int = 0
+    no_tool_count: int = 0
     last_execution_time_ms: float | None = None
     avg_execution_time_ms: float | None = None
     total_execution_time_ms: float = 0.0
@@ -178,6 +253,7 @@ class CallRecord:
     code: str | None
     elapsed_ms: float
     known_plugin: bool
+    kind: CallKind
 
 
 CallObserver = Callable[[CallRecord], None]
@@ -305,10 +381,13 @@ class PluginRegistry:
         tool: str | None = None,
         reason: str | None = None,
         cancelled: bool = False,
+        code: str | None = None,
     ) -> bool:
         """Record one execution outcome (SUCCESS, ERROR, FAILED or UNAVAILABLE).
 
-        ``cancelled`` marks an ERROR the caller caused by cancelling the call.
+        ``code`` (the error's ``details.code``) says whose doing an error was, so a cancel
+        or refused input is counted apart from a failure (:func:`classify_call`);
+        ``cancelled=True`` is the older spelling of ``code="cancelled"``.
 
         Updates counters, the running mean, percentiles, ``last_used``,
         ``last_execution_state`` and the lifecycle. Returns False for an unknown plugin
@@ -320,9 +399,19 @@ class PluginRegistry:
             if record is None:
                 return False
             errored = had_error or outcome is not ExecutionOutcome.SUCCESS
+            if cancelled and code is None:
+                code = CANCELLED_CODE
+            kind = classify_call(
+                ExecutionOutcome.ERROR
+                if errored and outcome is ExecutionOutcome.SUCCESS
+                else outcome,
+                code,
+            )
             if errored:
                 record.error_count += 1
-                record.cancelled_count += int(cancelled)
+                record.cancelled_count += int(kind is CallKind.CANCELLED)
+                record.invalid_input_count += int(kind is CallKind.INVALID_INPUT)
+                record.failure_count += int(kind is CallKind.FAILED)
             else:
                 record.success_count += 1
             record.total_execution_time_ms += elapsed_ms
@@ -336,10 +425,10 @@ class PluginRegistry:
                 stats = record.tool_stats.get(tool)
                 if stats is None:
                     stats = record.tool_stats[tool] = _ToolStats()
-                stats.calls += 1
-                stats.errors += int(errored)
-                stats.cancelled += int(cancelled and errored)
+                stats.count(kind)
                 stats.latency.add(elapsed_ms)
+            else:
+                record.no_tool_count += 1
             self._apply_outcome_locked(record, outcome, reason)
         return True
 
@@ -376,11 +465,12 @@ class PluginRegistry:
             outcome is not ExecutionOutcome.SUCCESS,
             tool=tool,
             reason=reason,
-            cancelled=code == CANCELLED_CODE,
+            code=code,
         )
         observers = self._observers  # (un)subscribe mutate it under the lock: iterate a copy
         if observers:
-            call = CallRecord(plugin_name, tool, outcome, code, elapsed_ms, known)
+            kind = classify_call(outcome, code)
+            call = CallRecord(plugin_name, tool, outcome, code, elapsed_ms, known, kind)
             for observer in list(observers):
                 observer(call)
 
@@ -424,7 +514,10 @@ def _health_of(record: PluginRecord) -> PluginHealth:
         last_execution_state=record.last_execution_state,
         success_count=record.success_count,
         error_count=record.error_count,
+        failure_count=record.failure_count,
+        invalid_input_count=record.invalid_input_count,
         cancelled_count=record.cancelled_count,
+        no_tool_count=record.no_tool_count,
         last_execution_time_ms=_round(record.last_execution_time_ms),
         avg_execution_time_ms=_round(record.avg_execution_time_ms),
         p50_ms=record.latency.percentile(0.50),
@@ -442,6 +535,8 @@ def _tool_metrics(stats: _ToolStats | None) -> ToolMetrics:
         calls=stats.calls,
         errors=stats.errors,
         cancelled=stats.cancelled,
+        invalid_input=stats.invalid_input,
+        failures=stats.failures,
         p50_ms=stats.latency.percentile(0.5),
         p95_ms=stats.latency.percentile(0.95),
     )

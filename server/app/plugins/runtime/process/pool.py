@@ -73,7 +73,8 @@ class WorkerPool:
         self._stopping = threading.Event()  # in-flight calls are being cancelled
         self._respawners: list[threading.Thread] = []
         self._probe_lock = threading.Lock()
-        self.replaced = 0
+        self.replaced = 0  # workers lost to a crash, timeout, memory kill or failed probe
+        self.recycled = 0  # workers stopped because their caller cancelled the call
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -100,6 +101,7 @@ class WorkerPool:
                 "refused": admission["refused"],
                 "queue_size": self.config.queue_size,
                 "replaced": self.replaced,
+                "recycled": self.recycled,
                 "circuit_open": self.circuit.is_open,
             }
 
@@ -222,13 +224,17 @@ class WorkerPool:
                     stopping=self._stopping,
                 )
             except WorkerLost as lost:
-                opened = self._retire(worker, lost.message if lost.code in _COUNTED else None)
+                opened = self._retire(
+                    worker,
+                    lost.message if lost.code in _COUNTED else None,
+                    cancelled=lost.code is ErrorCode.CANCELLED,
+                )
                 raise self._lost_error(lost, opened) from None
             except WorkerFailure as failed:
                 failure = failed.failure
                 if failure.recycle:
                     counted = failure.message if failure.code in _COUNTED else None
-                    self._retire(worker, counted)
+                    self._retire(worker, counted, cancelled=failure.code == ErrorCode.CANCELLED)
                 else:
                     self._release(worker, time.monotonic() - started)
                 raise _failure_error(failure, self.name) from None
@@ -308,13 +314,21 @@ class WorkerPool:
             self._cond.notify_all()
         worker.stop(_KILL_GRACE_S)  # finished after close() gave up waiting: stop it here
 
-    def _retire(self, worker: WorkerHandle, failure: str | None) -> bool:
-        """Reap a worker that is gone; count ``failure`` against the circuit. True if it opened."""
+    def _retire(
+        self, worker: WorkerHandle, failure: str | None, *, cancelled: bool = False
+    ) -> bool:
+        """Reap a worker that is gone; count ``failure`` against the circuit. True if it opened.
+
+        A worker stopped for a cancelled call is ``recycled``, not ``replaced``: the caller
+        chose it, and the overview must not show it as a sign of an unhealthy plugin."""
         worker.kill()
         opened = failure is not None and self.circuit.record_failure(failure)
         with self._cond:
             self._busy.discard(worker)
-            self.replaced += 1
+            if cancelled:
+                self.recycled += 1
+            else:
+                self.replaced += 1
             self._replenish_locked()
             self._cond.notify_all()
         if opened:

@@ -3,6 +3,22 @@
 import { h } from "./dom.js";
 import { prettyJson } from "./format.js";
 
+/**
+ * A call's end in words: a cancel the user chose and input the server refused are not the
+ * tool failing, so they are not called "Failed".
+ */
+export function outcomeWords(error) {
+  const code = error?.details?.code;
+  if (code === "cancelled") return "Cancelled.";
+  if (code === "invalid_input" || code === "tool_not_found") return "Refused: check the input.";
+  return "Failed.";
+}
+
+/** A badge tone per code: the caller's doing is a warning, everything else an error. */
+function tone(code) {
+  return code === "cancelled" || code === "invalid_input" || code === "tool_not_found" ? "warn" : "err";
+}
+
 /** `error` is the envelope's error section; `status` the HTTP status when there was one. */
 export function envelopeView(error, status) {
   const code = error?.details?.code ?? "";
@@ -12,7 +28,7 @@ export function envelopeView(error, status) {
     h(
       "div",
       { class: "envelope-head" },
-      h("span", { class: "badge err keep-case" }, error?.type ?? "Error"),
+      h("span", { class: `badge ${tone(code)} keep-case` }, error?.type ?? "Error"),
       code ? h("code", {}, code) : null,
       status ? h("span", { class: "muted small" }, `HTTP ${status}`) : null,
       error?.plugin ? h("span", { class: "muted small" }, `plugin ${error.plugin}`) : null,

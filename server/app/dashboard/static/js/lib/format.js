@@ -24,6 +24,16 @@ export function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
+/**
+ * The caller's share of a plugin's (or tool's) errors: "2 refused input", "1 cancelled".
+ * They are not the plugin's failures, so pages show them apart from the red count.
+ */
+export function callerNotes(m) {
+  const refused = m.invalid_input_count ?? m.invalid_input ?? 0;
+  const cancelled = m.cancelled_count ?? m.cancelled ?? 0;
+  return [refused ? `${count(refused)} refused input` : null, cancelled ? `${count(cancelled)} cancelled` : null].filter(Boolean);
+}
+
 /** JSON with two-space indents, short arrays of numbers or strings kept on one line. */
 export function prettyJson(value) {
   return JSON.stringify(value, null, 2).replace(/\[\n\s+([^\[\]{}]*?)\n\s*\]/g, (whole, inner) => {

@@ -1,17 +1,19 @@
 // One job: live progress, timeline, result or error, and a cancel button. A video job's
 // result gets its own view (values, counts over time, frames) below.
 
-import { api, ApiError } from "../lib/api.js";
+import { api, ApiError, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
 import { envelopeView } from "../lib/envelope.js";
 import { badge, duration, prettyJson, time } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
+import { collect, draw } from "../lib/overlay.js";
 import { progressView } from "../lib/progress.js";
 import { canRun, initSession } from "../lib/session.js";
 import { framesText, isVideoJob, targetText, videoResultView } from "../lib/video.js";
 
 const jobId = $("#main").dataset.job;
 const cancelButton = $("#cancel-button");
+const rerunButton = $("#rerun-button");
 let mayCancel = false; // decided by the key's scope (a read key cannot cancel)
 let videoShown = false; // a video result is built once, not on every event
 
@@ -60,13 +62,59 @@ function outcome(job) {
   }
   if (job.status === "SUCCESS") {
     $("#outcome-title").textContent = "Result";
-    return h("pre", { class: "code", id: "job-result" }, prettyJson(job.result ?? {}));
+    const text = readableText(job.result);
+    return [
+      text ? h("pre", { class: "text-output", id: "job-text" }, text) : null,
+      h(
+        "details",
+        { class: "json-box", open: !text },
+        h("summary", {}, "JSON"),
+        h("pre", { class: "code", id: "job-result" }, prettyJson(job.result ?? {})),
+      ),
+    ];
   }
   if (job.error) {
     $("#outcome-title").textContent = job.status === "CANCELLED" ? "Cancelled" : "Error";
     return envelopeView(job.error);
   }
   return h("p", { class: "muted" }, job.status === "PENDING" ? "Waiting for a worker." : "Running…");
+}
+
+/** The text a result carries (OCR's `text`, or its lines'), shown as text, not JSON. */
+function readableText(result) {
+  if (!result || typeof result !== "object") return null;
+  if (typeof result.text === "string" && result.text.trim()) return result.text;
+  for (const key of ["lines", "blocks", "paragraphs"]) {
+    const items = result[key];
+    if (Array.isArray(items) && items.length && items.every((x) => typeof x?.text === "string")) {
+      return items.map((x) => x.text).join("\n");
+    }
+  }
+  return null;
+}
+
+let inputShown = false;
+
+/** The image the job ran on, while the server keeps it (a missing one hides the card). */
+function showInput(job) {
+  if (inputShown || !job.input_mime_type) return;
+  inputShown = true;
+  const img = $("#job-image");
+  img.addEventListener("load", () => {
+    $("#input-card").hidden = false;
+    drawResult(job);
+  }, { once: true });
+  img.src = url(`/v1/jobs/${encodeURIComponent(job.id)}/image`);
+}
+
+/** A finished job's findings (boxes, polygons) drawn over its input, as on the Try page. */
+function drawResult(job) {
+  const img = $("#job-image");
+  if (job.status !== "SUCCESS" || !job.result || !img.naturalWidth) return;
+  const { shapes } = collect(job.result);
+  const width = Number.isFinite(job.result.width) ? job.result.width : img.naturalWidth;
+  const height = Number.isFinite(job.result.height) ? job.result.height : img.naturalHeight;
+  draw($("#job-overlay"), shapes, width, height);
 }
 
 function render(job) {
@@ -77,7 +125,22 @@ function render(job) {
   fill($("#timeline"), ...timeline(job));
   fill($("#outcome"), outcome(job));
   cancelButton.hidden = isTerminal(job) || !mayCancel;
+  rerunButton.hidden = !isTerminal(job) || !mayCancel || isVideoJob(job);
+  showInput(job);
+  drawResult(job);
 }
+
+rerunButton.addEventListener("click", async () => {
+  rerunButton.disabled = true;
+  try {
+    const again = await api(`/v1/jobs/${encodeURIComponent(jobId)}/rerun`, { method: "POST" });
+    window.location.assign(url(`/ui/jobs/${again.id}`));
+  } catch (err) {
+    rerunButton.disabled = false;
+    if (err instanceof ApiError) fill($("#outcome"), envelopeView(err.envelope, err.status));
+    else throw err;
+  }
+});
 
 cancelButton.addEventListener("click", async () => {
   cancelButton.disabled = true;

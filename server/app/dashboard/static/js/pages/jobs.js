@@ -40,13 +40,46 @@ async function loadPluginFilter() {
   if (wanted) select.value = wanted;
 }
 
+const gone = new Set(); // jobs whose input image the server no longer keeps: not asked again
+
+/** Which input the job had: its image's type (the job page shows the image itself). */
+function inputText(job) {
+  if (isVideoJob(job)) return null;
+  const kind = job.input_mime_type ? `${job.input_mime_type.replace("image/", "").toUpperCase()} image` : "no image";
+  // The image itself, small (the browser caches it: a job's input never changes); an input
+  // the server no longer keeps leaves only the words.
+  const thumb = job.input_mime_type && !gone.has(job.id)
+    ? h("img", {
+        class: "job-thumb", loading: "lazy", alt: "",
+        src: url(`/v1/jobs/${encodeURIComponent(job.id)}/image`),
+        onerror: (event) => { gone.add(job.id); event.target.remove(); },
+      })
+    : null;
+  return h("div", { class: "muted job-input-name" }, thumb, `input: ${kind}`);
+}
+
+/** Why a job did not succeed, in one line: the envelope's code and message. */
+function whyText(job) {
+  if (!job.error || job.status === "SUCCESS") return null;
+  const code = job.error.details?.code ?? "";
+  const callers = code === "cancelled" || code === "invalid_input" || code === "tool_not_found";
+  return h("div", { class: `job-why ${callers ? "warn" : ""}`.trim(), title: job.error.message }, `${code}: ${job.error.message}`);
+}
+
 function row(job) {
   return h(
     "tr",
     { dataset: { job: job.id, status: job.status, plugin: job.plugin } },
     h("td", {}, badge(job.status)),
     h("td", {}, h("a", { class: "mono", href: url(`/ui/jobs/${job.id}`) }, job.id.slice(0, 8))),
-    h("td", { class: "mono job-target" }, targetText(job), isVideoJob(job) ? h("span", { class: "muted small show-narrow job-frames" }, framesText(job)) : null),
+    h(
+      "td",
+      { class: "job-target-cell" },
+      h("span", { class: "mono job-target" }, targetText(job)),
+      isVideoJob(job) ? h("span", { class: "muted small show-narrow job-frames" }, framesText(job)) : null,
+      inputText(job),
+      whyText(job),
+    ),
     h("td", { class: "hide-narrow" }, miniProgress(job), h("span", { class: "muted small job-progress-text" }, framesText(job))),
     h("td", { class: "hide-narrow num" }, job.started_at ? duration(job.started_at, job.finished_at) : "—"),
     h("td", { class: "num", title: job.created_at }, ago(job.created_at)),

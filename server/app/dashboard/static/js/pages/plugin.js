@@ -3,10 +3,12 @@
 import { api, ApiError, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
 import { envelopeView } from "../lib/envelope.js";
-import { ago, badge, count, ms } from "../lib/format.js";
+import { ago, badge, callerNotes, count, ms } from "../lib/format.js";
 import { poll } from "../lib/live.js";
-import { IMAGE_FIELDS } from "../lib/schema_form.js";
-import { initSession } from "../lib/session.js";
+import { inline, markdown, setMarkdown } from "../lib/markdown.js";
+import { IMAGE_FIELDS, takesImage } from "../lib/schema_form.js";
+import { initSession, session } from "../lib/session.js";
+import { exampleArgs, snippets, snippetsView } from "../lib/snippets.js";
 
 const name = $("#main").dataset.plugin;
 const POLL_MS = 3000;
@@ -39,7 +41,7 @@ function argsTable(schema) {
       h("td", {}, arg, required.has(arg) ? " *" : ""),
       h("td", { class: "mono" }, typeText(node), limits(node) ? h("div", { class: "muted" }, limits(node)) : null),
       h("td", { class: "mono" }, node.default !== undefined ? JSON.stringify(node.default) : ""),
-      h("td", {}, node.description ?? "", IMAGE_FIELDS.has(arg) ? h("span", { class: "muted" }, " (the image)") : null),
+      h("td", { class: "md" }, inline(node.description ?? ""), IMAGE_FIELDS.has(arg) ? h("span", { class: "muted" }, " (the image)") : null),
     ),
   );
   if (!rows.length) return h("p", { class: "muted small" }, "No arguments.");
@@ -48,6 +50,20 @@ function argsTable(schema) {
     { class: "table-wrap" },
     h("table", { class: "args" }, h("thead", {}, h("tr", {}, h("th", {}, "Argument"), h("th", {}, "Type"), h("th", {}, "Default"), h("th", {}, "Description"))), h("tbody", {}, rows)),
   );
+}
+
+let keyed = false; // the server asks for API keys: snippets send one
+
+function toolSnippets(tool) {
+  const code = snippets({
+    origin: window.location.origin + url(""),
+    plugin: name,
+    tool: tool.name,
+    args: exampleArgs(tool.input_schema, IMAGE_FIELDS),
+    takesImage: takesImage(tool.input_schema),
+    keyed,
+  });
+  return snippetsView(code);
 }
 
 function toolCard(tool, metrics) {
@@ -67,13 +83,14 @@ function toolCard(tool, metrics) {
       ),
       h("a", { class: "btn small", href: url(`/ui/try?plugin=${encodeURIComponent(name)}&tool=${encodeURIComponent(tool.name)}`) }, "Try"),
     ),
-    h("p", { class: "tool-desc" }, tool.description || h("span", { class: "muted" }, "No description.")),
+    tool.description ? markdown(tool.description, "div", { class: "tool-desc" }) : h("p", { class: "tool-desc muted" }, "No description."),
     h(
       "dl",
       { class: "metrics tool-metrics", dataset: { metricsFor: tool.name } },
       ...toolMetrics(m),
     ),
     argsTable(tool.input_schema),
+    toolSnippets(tool),
     h("details", { class: "schema-details" }, h("summary", {}, "Input schema"), h("pre", { class: "code" }, JSON.stringify(tool.input_schema, null, 2))),
     h("details", { class: "schema-details" }, h("summary", {}, "Output schema"), h("pre", { class: "code" }, JSON.stringify(tool.output_schema, null, 2))),
   );
@@ -83,7 +100,8 @@ function toolMetrics(m) {
   const metric = (label, value, cls) => h("div", {}, h("dt", {}, label), h("dd", { class: cls }, value));
   return [
     metric("Calls", count(m.calls)),
-    metric("Errors", count(m.errors), m.errors ? "err" : ""),
+    metric("Failed", count(m.failures), m.failures ? "err" : ""),
+    metric("Refused / cancelled", `${count(m.invalid_input)} / ${count(m.cancelled)}`),
     metric("p50 / p95", `${ms(m.p50_ms)} / ${ms(m.p95_ms)}`),
   ];
 }
@@ -94,7 +112,7 @@ function renderHealth(health) {
   fill(
     $("#plugin-stats"),
     stat("Succeeded", count(health.success_count)),
-    stat("Errors", count(health.error_count), health.last_execution_state ? `last call: ${health.last_execution_state}` : null),
+    stat("Failed", count(health.failure_count), [...callerNotes(health), health.no_tool_count ? `${count(health.no_tool_count)} before a tool was chosen` : null].filter(Boolean).join(" · ") || null),
     stat("Latency p50", ms(health.p50_ms), `mean ${ms(health.avg_execution_time_ms)}`),
     stat("Latency p95", ms(health.p95_ms)),
     stat("Last used", ago(health.last_used)),
@@ -117,8 +135,9 @@ async function load() {
     }
     throw err;
   }
-  $("#plugin-description").textContent = manifest.description;
+  setMarkdown($("#plugin-description"), manifest.description);
   $("#plugin-meta").textContent = [`version ${manifest.version}`, manifest.isolation.replace("_", "-"), manifest.origin].filter(Boolean).join(" · ");
+  keyed = Boolean((await session()).enabled);
   const health = await api(`/v1/plugins/${encodeURIComponent(name)}/health`);
   fill($("#tools"), manifest.tools.length ? manifest.tools.map((tool) => toolCard(tool, health.tools?.[tool.name])) : h("p", { class: "muted" }, "This plugin has no tools."));
   renderHealth(health);

@@ -6,11 +6,12 @@
 
 import { api, ApiError, url } from "../lib/api.js";
 import { $, fill, h } from "../lib/dom.js";
-import { envelopeView } from "../lib/envelope.js";
+import { envelopeView, outcomeWords } from "../lib/envelope.js";
 import { badge, bytes, ms, plural, prettyJson } from "../lib/format.js";
 import { isTerminal, watchJob } from "../lib/jobwatch.js";
 import { collect, draw, findingsView, legendView, swatchesView } from "../lib/overlay.js";
 import { asTool, dataUrl, PIPELINE, savedPipelines } from "../lib/pipelines.js";
+import { setMarkdown } from "../lib/markdown.js";
 import { progressView } from "../lib/progress.js";
 import { renderSchemaForm, takesImage } from "../lib/schema_form.js";
 import { canRun, initSession } from "../lib/session.js";
@@ -108,7 +109,7 @@ async function selectPlugin(wantedTool) {
 async function selectTool() {
   const m = await manifest(els.plugin.value);
   state.tool = m.tools.find((t) => t.name === els.tool.value) ?? null;
-  els.toolDescription.textContent = state.tool?.description ?? "";
+  setMarkdown(els.toolDescription, state.tool?.description ?? "");
   state.form = renderSchemaForm(argumentsSchema(state.tool), els.options);
   // Short forms stay open; long ones fold away until wanted.
   els.optionsBox.open = state.form.count <= OPEN_OPTIONS_UP_TO;
@@ -191,6 +192,15 @@ function wireImageInputs() {
   els.thumb.addEventListener("error", () => {
     els.thumb.hidden = true;
   });
+  // Sample images shipped with the dashboard: one click gives the tool something to read.
+  for (const button of document.querySelectorAll("#samples [data-sample]")) {
+    button.addEventListener("click", async () => {
+      const response = await fetch(button.dataset.sample);
+      if (!response.ok) return;
+      const blob = await response.blob();
+      setImage(new File([blob], button.dataset.name, { type: blob.type }), button.dataset.name);
+    });
+  }
   els.fileInput.addEventListener("change", () => {
     const file = els.fileInput.files[0];
     if (file) setImage(file, file.name);
@@ -431,7 +441,7 @@ function clearResult() {
 
 function showError(error, status) {
   fill(els.errorPanel, envelopeView(error, status));
-  els.status.textContent = "Failed.";
+  els.status.textContent = outcomeWords(error);
   revealResult();
 }
 
