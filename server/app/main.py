@@ -36,6 +36,7 @@ from app.api.routes import streams as stream_routes
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
+from app.blobs.factory import build_blob_store
 from app.body_budget import BodyBudget
 from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
@@ -82,6 +83,7 @@ def create_app(
     registry = registry if registry is not None else get_registry()
     executor = executor if executor is not None else build_executor(settings, registry)
 
+    blobs = build_blob_store(settings)  # files, job inputs, videos: VISOR_BLOB_URL
     file_store = FileStore(
         build_engine(settings.resolved_database_url()),
         settings.data_dir / "files",
@@ -92,6 +94,7 @@ def create_app(
             quota_bytes=settings.file_quota_bytes,
             max_files=settings.file_max_count,
         ),
+        blobs=blobs.scope("files"),
     )
     # Request bodies, downloaded images and stream frames share one budget (app/body_budget.py).
     bodies = BodyBudget(max(settings.max_bodies_in_flight_bytes, settings.max_request_bytes))
@@ -99,7 +102,9 @@ def create_app(
         settings, registry, executor, sources=plugin_sources, files=file_store.read, budget=bodies
     )
     model_service = ModelService.from_settings(settings, plugin_service)  # a plugin source
-    job_service = JobManagementService.from_settings(settings, plugin_service)
+    job_service = JobManagementService.from_settings(
+        settings, plugin_service, blobs=blobs.scope("job-inputs")
+    )
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
     prometheus.registry.register(auth.collector())

@@ -189,6 +189,18 @@ class Settings(BaseSettings):
         default=5.0, description="On shutdown, running jobs get this long before being requeued."
     )
 
+    # -- blobs: uploaded files, large job inputs, videos, model files (docs/deploy.md) ------
+    blob_url: str = Field(
+        default="",
+        description="Where blobs live: empty for data_dir (one host), 'database' for the job "
+        "store's database (a cluster without shared disks), file:///path, or "
+        "s3://bucket/prefix (the s3 extra).",
+    )
+    blob_s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible service (MinIO, Ceph…)."
+    )
+    blob_s3_region: str | None = Field(default=None, description="Region of the S3 bucket.")
+
     # -- requests ---------------------------------------------------------------------------
     max_request_bytes: int = 40 * 1024 * 1024
     max_bodies_in_flight_bytes: int = Field(

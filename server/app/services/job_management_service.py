@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from app.auth.principal import owner_filter, owner_of_new_records
+from app.blobs.base import BlobStore
 from app.errors import ErrorCode, VisorError, build_envelope, public_error
 from app.inputs.resolver import ResolvedImage
 from app.jobs.dispatcher import Dispatcher, DispatcherOptions
@@ -57,8 +58,14 @@ class JobManagementService:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, plugins: PluginManagementService
+        cls,
+        settings: Settings,
+        plugins: PluginManagementService,
+        *,
+        blobs: BlobStore | None = None,
     ) -> JobManagementService:
+        """``blobs``: where large inputs go (a scope of the app's blob store); default the
+        data directory's ``job-inputs``."""
         options = DispatcherOptions(
             slots=settings.job_concurrency,
             progress_interval_s=settings.job_progress_interval_s,
@@ -75,6 +82,7 @@ class JobManagementService:
                     settings.data_dir / "job-inputs",
                     inline_bytes=settings.job_input_inline_bytes,
                     max_total_bytes=settings.job_inputs_max_bytes,
+                    blobs=blobs,  # type: ignore[arg-type]  # None: data_dir/job-inputs
                 ),
             ),
             plugins,

@@ -22,6 +22,7 @@ TABLE_MODULES = (
     "app.files.tables",
     "app.pipelines.tables",
     "app.video.tables",
+    "app.blobs.tables",
 )
 
 
