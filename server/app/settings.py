@@ -317,6 +317,11 @@ class Settings(BaseSettings):
     )
     auth_rate_per_s: float = Field(default=20.0, gt=0, description="Requests/s per key.")
     auth_burst: int = Field(default=40, ge=1, description="Requests a key may make at once.")
+    quota_redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: keys' request rates and concurrent calls are "
+        "counted across every server sharing it (the redis extra); unset: per process.",
+    )
     auth_max_concurrent_calls: int = Field(
         default=4, ge=1, description="Tool calls one key may run at once."
     )

@@ -168,4 +168,3 @@ class DatabaseBlobStore:
     def local_file(self, key: str) -> Iterator[Path]:
         with temporary_copy(self, key, self._temp_dir) as path:
             yield path
-
