@@ -33,6 +33,7 @@ from app.api.routes import (
     video,
 )
 from app.api.routes import streams as stream_routes
+from app.api.scaling import read_signal
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
@@ -44,6 +45,7 @@ from app.mcp.factory import build_mcp_endpoint
 from app.models.service import ModelService
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
+from app.observability.scaling import ScalingCollector
 from app.pipelines.budget import PipelineLimits
 from app.pipelines.service import PipelineService
 from app.pipelines.store import PipelineStore
@@ -108,6 +110,9 @@ def create_app(
     prometheus = PrometheusMetrics(registry)
     auth = AuthService.from_settings(settings, job_service.store.engine)
     prometheus.registry.register(auth.collector())
+    prometheus.registry.register(  # the autoscaling signal (docs/deploy.md)
+        ScalingCollector(lambda: read_signal(plugin_service, job_service, settings.job_concurrency))
+    )
     analysis_service = AnalysisService(plugin_service)
     pipeline_service = PipelineService(
         plugin_service,

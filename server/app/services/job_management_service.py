@@ -267,6 +267,11 @@ class JobManagementService:
     def list_jobs(self, query: JobQuery) -> JobList:
         return self._store.list_jobs(query, key_id=owner_filter())
 
+    def pending_by_plugin(self) -> dict[str, tuple[int, int]]:
+        """Per plugin, PENDING jobs and the creation time (epoch µs) of the oldest, over
+        every server sharing the store."""
+        return self._store.pending_by_plugin()
+
     def count_by_status(self, statuses: Collection[JobStatus]) -> dict[JobStatus, int]:
         """Jobs per status, e.g. the queue depth (PENDING) an operator watches."""
         return self._store.count_by_status(statuses)

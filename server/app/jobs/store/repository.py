@@ -581,6 +581,16 @@ class JobStore:
             found = {status: int(n) for status, n in conn.execute(stmt).all()}
         return {s: found.get(s.value, 0) for s in statuses}
 
+    def pending_by_plugin(self) -> dict[str, tuple[int, int]]:
+        """Per plugin, ``(PENDING jobs, created_us of the oldest)``: the autoscaling signal."""
+        stmt = (
+            select(jobs.c.plugin, func.count(), func.min(jobs.c.created_us))
+            .where(jobs.c.status == _PENDING)
+            .group_by(jobs.c.plugin)
+        )
+        with self._engine.connect() as conn:
+            return {plugin: (int(n), int(oldest)) for plugin, n, oldest in conn.execute(stmt)}
+
     # -- retention --------------------------------------------------------------------------
 
     def purge_finished(self, before_us: int) -> int:
