@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Per plugin: {"ocr": {"num_cpus": 2, "num_gpus": 0.5, "memory_mb": 4096}}.',
     )
+    ray_actor_idle_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A Ray actor beyond VISOR_WARM_WORKERS idle this long is stopped (the pool "
+        "grows back, up to VISOR_PLUGIN_WORKERS, while calls wait); 0: never shrink.",
+    )
     ray_local_num_cpus: int | None = Field(
         default=None, ge=1, description="CPUs of the Ray this server starts (default: all)."
     )
