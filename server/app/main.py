@@ -148,6 +148,7 @@ def create_app(
         configure_logging(settings.log_level)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         prometheus.attach()
+        await run_in_threadpool(job_service.migrate)  # blobs (model files) may be rows
         await run_in_threadpool(plugin_service.load)
         widen_thread_pool(request_threads(settings, len(registry)))  # no plugin starves another
         await run_in_threadpool(job_service.start)

@@ -2,8 +2,8 @@
 
 A blob is ``<root>/<key>``. A write goes to ``.<name>.<random>.part`` beside its target and
 is renamed into place when complete, so a reader sees the whole blob or none; a crash
-leaves only the ``.part`` file, which :meth:`entries` reports as partial. ``.incoming/``
-under a scope held the partial uploads of earlier versions: its files are listed too.
+leaves only the ``.part`` file, which :meth:`entries` reports as partial (as it does the
+``.incoming/*.part`` files earlier versions left).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from app.blobs.base import CHUNK_BYTES, BlobEntry, BlobMissing, BlobStore, check_key
-
-_LEGACY_INCOMING = ".incoming"
 
 
 class LocalBlobStore:
@@ -106,22 +104,19 @@ class LocalBlobStore:
         return self.write(new_key, source.read_chunks(key))
 
     def entries(self, before: float | None = None) -> Iterator[BlobEntry]:
-        for directory, prefix in ((self.root, ""), (self.root / _LEGACY_INCOMING, ".incoming/")):
-            try:
-                found = list(directory.iterdir())
-            except FileNotFoundError:
-                continue
-            for path in found:
+        for directory, _subdirs, names in os.walk(self.root):
+            folder = Path(directory)
+            for name in names:
+                path = folder / name
                 try:
                     stat = path.stat()
                 except FileNotFoundError:
                     continue
-                if not path.is_file():
-                    continue
                 # renaming and linking set the change time, not the modification time
                 modified = max(stat.st_mtime, stat.st_ctime)
                 if before is None or modified < before:
-                    yield BlobEntry(prefix + path.name, stat.st_size, modified)
+                    key = path.relative_to(self.root).as_posix()
+                    yield BlobEntry(key, stat.st_size, modified)
 
     @contextlib.contextmanager
     def local_file(self, key: str) -> Iterator[Path]:

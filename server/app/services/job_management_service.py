@@ -55,6 +55,7 @@ class JobManagementService:
         self._default_max_attempts = default_max_attempts
         self._pipelines: PipelineService | None = None
         self._kinds: dict[str, JobKind] = {}
+        self._migrated = False
 
     @classmethod
     def from_settings(
@@ -124,9 +125,16 @@ class JobManagementService:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def migrate(self) -> None:
+        """Bring the database schema up to date (once; the app does it before plugins load,
+        since model plugins may read their files from blobs in the database)."""
+        if not self._migrated:
+            upgrade(self._store.engine)
+            self._migrated = True
+
     def start(self) -> None:
         """Migrate the store, recover interrupted jobs and start dispatching."""
-        upgrade(self._store.engine)
+        self.migrate()
         self._dispatcher.start()
 
     def stop(self) -> None:
