@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 from databases import postgres_url  # noqa: F401  (fixture)
-from live_server import LiveServer
+from live_server import LiveServer, free_port
+from waiting import wait_until
 
+from app.auth import shared_quotas
 from app.auth.keys import KeyCreate
 from app.auth.scopes import Scope
 from app.auth.shared_quotas import RedisQuotas
@@ -139,3 +141,30 @@ def test_concurrent_calls_are_counted_across_servers(redis_url: str) -> None:
     finally:
         one.stop()
         two.stop()
+
+
+def test_a_dead_servers_slots_come_back_when_its_leases_expire(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shared_quotas, "LEASE_S", 0.5)
+    key = uuid.uuid4().hex
+    dead, alive = RedisQuotas(redis_url), RedisQuotas(redis_url)  # dead: never renews
+    try:
+        assert dead.calls(key, 1).try_acquire()  # ... and is killed holding the slot
+        assert not alive.calls(key, 1).try_acquire()
+        wait_until(lambda: alive.calls(key, 1).try_acquire(), "the dead server's lease to expire")
+    finally:
+        dead.stop()
+        alive.stop()
+
+
+def test_an_unreachable_redis_lets_requests_through() -> None:
+    pytest.importorskip("redis")
+    quotas = RedisQuotas(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    try:
+        assert quotas.rate("k", 1.0, 1.0).take() == 0.0
+        calls = quotas.calls("k", 1)
+        assert calls.try_acquire() and calls.try_acquire()
+        calls.release()
+    finally:
+        quotas.stop()
