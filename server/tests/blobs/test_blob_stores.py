@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import sqlite_url
 
 from app.blobs import sweep
 from app.blobs.base import CHUNK_BYTES, BlobMissing, BlobStore
@@ -17,6 +16,11 @@ from app.blobs.database import DatabaseBlobStore
 from app.blobs.local import LocalBlobStore
 from app.store.engine import build_engine
 from app.store.migrate import upgrade
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'blobs.sqlite3'}"
+
 
 BIG = os.urandom(CHUNK_BYTES * 3 + 12345)  # several pieces and a short last one
 

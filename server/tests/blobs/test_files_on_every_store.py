@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import sqlite_url
 from helpers import png_bytes
 from sqlalchemy import update
 
@@ -21,6 +20,10 @@ from app.files.store import FileLimits, FileNotFound, FileStore
 from app.files.tables import files
 from app.store.engine import build_engine
 from app.store.migrate import upgrade
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'blobs.sqlite3'}"
 
 
 @pytest.fixture(params=["local", "database", pytest.param("s3", marks=pytest.mark.slow)])
