@@ -34,10 +34,12 @@ from app.api.routes import (
     video,
 )
 from app.api.routes import streams as stream_routes
+from app.api.scaling import read_signal
 from app.api.tracing import TracingMiddleware
 from app.auth.cors import install_cors
 from app.auth.middleware import AuthMiddleware
 from app.auth.service import AuthService
+from app.blobs.factory import build_blob_store
 from app.body_budget import BodyBudget
 from app.dashboard import install_dashboard
 from app.files.store import FileLimits, FileStore
@@ -47,6 +49,7 @@ from app.models.service import ModelService
 from app.observability.history import CallHistory
 from app.observability.logging import configure_logging
 from app.observability.metrics import PrometheusMetrics
+from app.observability.scaling import ScalingCollector
 from app.pipelines.budget import PipelineLimits
 from app.pipelines.service import PipelineService
 from app.pipelines.store import PipelineStore
@@ -93,6 +96,7 @@ def create_app(
     registry = registry if registry is not None else get_registry()
     executor = executor if executor is not None else build_executor(settings, registry)
 
+    blobs = build_blob_store(settings)  # files, job inputs, videos: VISOR_BLOB_URL
     file_store = FileStore(
         build_engine(settings.resolved_database_url()),
         settings.data_dir / "files",
@@ -103,6 +107,7 @@ def create_app(
             quota_bytes=settings.file_quota_bytes,
             max_files=settings.file_max_count,
         ),
+        blobs=blobs.scope("files"),
     )
     # Request bodies, downloaded images and stream frames share one budget (app/body_budget.py).
     bodies = BodyBudget(max(settings.max_bodies_in_flight_bytes, settings.max_request_bytes))
@@ -110,11 +115,16 @@ def create_app(
         settings, registry, executor, sources=plugin_sources, files=file_store.read, budget=bodies
     )
     model_service = ModelService.from_settings(settings, plugin_service)  # a plugin source
-    job_service = JobManagementService.from_settings(settings, plugin_service)
+    job_service = JobManagementService.from_settings(
+        settings, plugin_service, blobs=blobs.scope("job-inputs")
+    )
     prometheus = PrometheusMetrics(registry)
     call_history = CallHistory(registry)  # the dashboard's charts over time
     auth = AuthService.from_settings(settings, job_service.store.engine)
     prometheus.registry.register(auth.collector())
+    prometheus.registry.register(  # the autoscaling signal (docs/deploy.md)
+        ScalingCollector(lambda: read_signal(plugin_service, job_service, settings.job_concurrency))
+    )
     analysis_service = AnalysisService(plugin_service)
     pipeline_service = PipelineService(
         plugin_service,
@@ -154,6 +164,7 @@ def create_app(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         prometheus.attach()
         call_history.attach()
+        await run_in_threadpool(job_service.migrate)  # blobs (model files) may be rows
         await run_in_threadpool(plugin_service.load)
         widen_thread_pool(request_threads(settings, len(registry)))  # no plugin starves another
         await run_in_threadpool(job_service.start)

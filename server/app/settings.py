@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Per plugin: {"ocr": {"num_cpus": 2, "num_gpus": 0.5, "memory_mb": 4096}}.',
     )
+    ray_actor_idle_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A Ray actor beyond VISOR_WARM_WORKERS idle this long is stopped (the pool "
+        "grows back, up to VISOR_PLUGIN_WORKERS, while calls wait); 0: never shrink.",
+    )
     ray_local_num_cpus: int | None = Field(
         default=None, ge=1, description="CPUs of the Ray this server starts (default: all)."
     )
@@ -188,6 +194,18 @@ class Settings(BaseSettings):
     job_shutdown_grace_s: float = Field(
         default=5.0, description="On shutdown, running jobs get this long before being requeued."
     )
+
+    # -- blobs: uploaded files, large job inputs, videos, model files (docs/deploy.md) ------
+    blob_url: str = Field(
+        default="",
+        description="Where blobs live: empty for data_dir (one host), 'database' for the job "
+        "store's database (a cluster without shared disks), file:///path, or "
+        "s3://bucket/prefix (the s3 extra).",
+    )
+    blob_s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible service (MinIO, Ceph…)."
+    )
+    blob_s3_region: str | None = Field(default=None, description="Region of the S3 bucket.")
 
     # -- requests ---------------------------------------------------------------------------
     max_request_bytes: int = 40 * 1024 * 1024
@@ -388,6 +406,11 @@ class Settings(BaseSettings):
     )
     auth_rate_per_s: float = Field(default=20.0, gt=0, description="Requests/s per key.")
     auth_burst: int = Field(default=40, ge=1, description="Requests a key may make at once.")
+    quota_redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: keys' request rates and concurrent calls are "
+        "counted across every server sharing it (the redis extra); unset: per process.",
+    )
     auth_max_concurrent_calls: int = Field(
         default=4, ge=1, description="Tool calls one key may run at once."
     )

@@ -20,8 +20,8 @@ from enum import StrEnum
 from app.auth import keys, sessions
 from app.auth.credentials import Credential
 from app.auth.principal import Principal
-from app.auth.quotas import ConcurrencyLimit, TokenBucket
 from app.auth.sessions import SessionRow, SessionStore
+from app.auth.shared_quotas import MemoryQuotas, QuotaBackend
 from app.auth.store import KeyRow, KeyStore
 from app.store.clock import now_us
 
@@ -53,9 +53,15 @@ class _Entry:
 
 class KeyIndex:
     def __init__(
-        self, store: KeyStore, defaults: QuotaDefaults, sessions: SessionStore | None = None
+        self,
+        store: KeyStore,
+        defaults: QuotaDefaults,
+        sessions: SessionStore | None = None,
+        *,
+        quotas: QuotaBackend | None = None,
     ) -> None:
         self._store = store
+        self.quotas: QuotaBackend = quotas if quotas is not None else MemoryQuotas()
         self._sessions_store = sessions or SessionStore(store.engine)
         self._defaults = defaults
         self._entries: dict[str, _Entry] = {}
@@ -204,6 +210,7 @@ class KeyIndex:
             self._store.touch(batch)
 
     def start(self, refresh_s: float) -> None:
+        self.quotas.start()
         self.reload()
         self._stop.clear()
         self._thread = threading.Thread(
@@ -220,6 +227,7 @@ class KeyIndex:
             self.flush()
         except Exception:
             log.warning("could not write the keys' last-used times", exc_info=True)
+        self.quotas.stop()
 
     def _refresh_loop(self, refresh_s: float) -> None:
         while not self._stop.wait(refresh_s):
@@ -237,8 +245,10 @@ class KeyIndex:
             key_id=row.id,
             name=row.name,
             scope=row.scope,
-            requests=TokenBucket(rate=rate, burst=float(burst)),
-            calls=ConcurrencyLimit(calls if calls is not None else self._defaults.max_concurrent),
+            requests=self.quotas.rate(row.id, rate, float(burst)),
+            calls=self.quotas.calls(
+                row.id, calls if calls is not None else self._defaults.max_concurrent
+            ),
         )
 
 

@@ -32,6 +32,7 @@ ROUTE_SCOPES: dict[tuple[str, str], Access] = {
     ("GET", "/v1/ready"): PUBLIC,
     # observability and API docs
     ("GET", "/metrics"): READ,
+    ("GET", "/v1/scaling"): READ,
     ("GET", "/openapi.json"): READ,
     ("GET", "/docs"): READ,
     ("GET", "/redoc"): READ,

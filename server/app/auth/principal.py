@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from app.auth.quotas import ConcurrencyLimit, TokenBucket
 from app.auth.scopes import Access, Scope
+from app.auth.shared_quotas import CallLimit, RateLimit
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,8 +26,8 @@ class Principal:
     key_id: str
     name: str
     scope: Scope
-    requests: TokenBucket = field(repr=False)
-    calls: ConcurrencyLimit = field(repr=False)
+    requests: RateLimit = field(repr=False)  # per process, or shared (Redis)
+    calls: CallLimit = field(repr=False)
 
     @property
     def is_admin(self) -> bool:

@@ -21,6 +21,7 @@ from app.auth.metrics import AuthCollector, AuthCounters
 from app.auth.origins import OriginPolicy
 from app.auth.principal import Principal
 from app.auth.quotas import FailureThrottle
+from app.auth.shared_quotas import build_quotas
 from app.auth.store import KeyStore
 from app.settings import Settings
 
@@ -56,7 +57,7 @@ class AuthService:
             max_concurrent=settings.auth_max_concurrent_calls,
         )
         return cls(
-            KeyIndex(KeyStore(engine), defaults),
+            KeyIndex(KeyStore(engine), defaults, quotas=build_quotas(settings.quota_redis_url)),
             mode=AuthMode(settings.auth),
             host=settings.host,
             origins=OriginPolicy(

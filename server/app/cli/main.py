@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli.blobs import blobs
 from app.cli.doctor import doctor
 from app.cli.errors import debug_mode
 from app.cli.jobs import jobs
@@ -90,6 +91,7 @@ def serve(
 cli.add_typer(plugins_group(plugins), name="plugins")  # lists; `plugins new` scaffolds
 cli.command()(run)
 cli.command()(doctor)
+cli.add_typer(blobs, name="blobs")
 cli.add_typer(jobs, name="jobs")
 cli.add_typer(keys, name="keys")
 cli.add_typer(models, name="models")

@@ -1,27 +1,30 @@
-"""FileStore: uploaded files on disk, their metadata in the database.
+"""FileStore: uploaded files as blobs (:mod:`app.blobs`), their metadata in the database.
 
-An upload is copied in chunks from the request's spooled part to ``<root>/.incoming``,
-hashed and counted on the way (never held in memory whole), checked (an image, or a video
-for video jobs, within its size limit and the owner's quota) and only then renamed into
-place and recorded. Lookups
+An upload is streamed in chunks from the request's spooled part into the blob store
+(the data directory, the database or S3: ``VISOR_BLOB_URL``), hashed and counted on the
+way (never held in memory whole, cut off at its size limit), then checked (an image, or a
+video for video jobs, within the owner's quota) and only then recorded. Lookups
 treat a missing, expired and someone else's file alike: "no such file", so ids of other
 owners cannot be probed. Expired files are purged lazily on upload and listing, and so,
-at most every few minutes, is what a crash left: a half-copied ``.part`` file, or a file
-renamed into place whose row was never committed (once older than any upload in progress).
+at most every few minutes, is what a crash left: a partial write, or a blob whose row was
+never committed (once older than any upload in progress).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, insert, or_, select
 
+from app.blobs import sweep as blob_sweep
+from app.blobs.base import BlobMissing, BlobStore
+from app.blobs.local import LocalBlobStore
 from app.errors import ErrorCode, VisorError
 from app.files.models import FileInfo, FileList, FileQuery
 from app.files.sniff import is_video_type, sniff_video_type
@@ -54,16 +57,27 @@ class FileNotFound(VisorError):
 
 
 class FileStore:
-    def __init__(self, engine: Engine, root: Path, limits: FileLimits | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        root: Path,
+        limits: FileLimits | None = None,
+        *,
+        blobs: BlobStore | None = None,
+    ) -> None:
         self._engine = engine
-        self._root = root
-        self._incoming = root / ".incoming"
+        self._blobs: BlobStore = blobs if blobs is not None else LocalBlobStore(root)
         self._limits = limits or FileLimits()
         self._next_sweep = 0.0  # monotonic time of the next leftovers sweep (0: at once)
 
     @property
     def limits(self) -> FileLimits:
         return self._limits
+
+    @property
+    def blobs(self) -> BlobStore:
+        """Where the files' bytes are (a video job copies one from here)."""
+        return self._blobs
 
     def close(self) -> None:
         self._engine.dispose()
@@ -73,11 +87,11 @@ class FileStore:
     def save(self, source: BinaryIO, *, filename: str | None, owner: str | None) -> FileInfo:
         """Store the bytes readable from ``source`` for ``owner``; returns the new file."""
         self.purge_expired()
-        self._incoming.mkdir(parents=True, exist_ok=True)
         file_id = new_id()
-        partial = self._incoming / f"{file_id}.part"
+        copy = _Copy(source, self._limits)
         try:
-            size, digest, head = self._copy(source, partial)
+            size = self._blobs.write(file_id, copy.chunks())
+            digest, head = copy.digest.hexdigest(), copy.head
             mime = self._check(size, head, owner)
             stamp = now_us()
             row = {
@@ -90,11 +104,10 @@ class FileStore:
                 "created_us": stamp,
                 "expires_us": stamp + int(self._limits.ttl_s * 1_000_000),
             }
-            os.replace(partial, self._path(file_id))
             with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
                 conn.execute(insert(files), row)
         except BaseException:
-            partial.unlink(missing_ok=True)
+            self._blobs.delete(file_id)
             raise
         return _info(row)
 
@@ -102,7 +115,7 @@ class FileStore:
         info = self.get(file_id, owner)
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(delete(files).where(files.c.id == file_id))
-        self._path(file_id).unlink(missing_ok=True)
+        self._blobs.delete(file_id)
         return info
 
     def purge_expired(self) -> int:
@@ -116,7 +129,7 @@ class FileStore:
             if ids:
                 conn.execute(delete(files).where(files.c.id.in_(ids)))
         for file_id in ids:
-            self._path(file_id).unlink(missing_ok=True)
+            self._blobs.delete(file_id)
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + _SWEEP_EVERY_S
             swept = self.sweep_leftovers()
@@ -127,14 +140,9 @@ class FileStore:
     def sweep_leftovers(self, older_than_s: float = leftovers.LEFTOVER_AGE_S) -> int:
         """Delete partial uploads and file bodies without a row, untouched for
         ``older_than_s``; returns how many files went."""
-        candidates = [*leftovers.files_in(self._incoming), *leftovers.files_in(self._root)]
-        return leftovers.sweep(
-            candidates, self._file_of, self._existing_ids, older_than_s=older_than_s
+        return blob_sweep.sweep(
+            self._blobs, _file_of, self._existing_ids, older_than_s=older_than_s
         )
-
-    def _file_of(self, path: Path) -> str | None:
-        """The file id a body in the root belongs to (None for anything else)."""
-        return path.name if path.parent == self._root and path.name.isalnum() else None
 
     def _existing_ids(self, file_ids: list[str]) -> set[str]:
         with self._engine.connect() as conn:
@@ -165,19 +173,18 @@ class FileStore:
                 details={"field": "image_ref"},
             )
         try:
-            return self._path(file_id).read_bytes(), str(row["mime_type"])
-        except FileNotFoundError:
+            return self._blobs.read_bytes(file_id), str(row["mime_type"])
+        except BlobMissing:
             return None
 
-    def local_path(self, file_id: str, owner: str | None) -> tuple[Path, FileInfo]:
-        """Where the owner's live file is on disk (to stream or link it), with its info."""
+    def blob(self, file_id: str, owner: str | None) -> tuple[str, FileInfo]:
+        """The blob key of the owner's live file (to copy it), with its info."""
         info = self.get(file_id, owner)
-        path = self._path(file_id)
-        if not path.exists():
+        if not self._blobs.exists(file_id):
             raise FileNotFound(
                 f"file {file_id!r} does not exist or has expired", details={"file_id": file_id}
             )
-        return path, info
+        return file_id, info
 
     def list_files(self, owner: str | None, query: FileQuery | None = None) -> FileList:
         """One page of the owner's live files, newest first (``query.cursor`` continues)."""
@@ -229,28 +236,6 @@ class FileStore:
         with self._engine.connect() as conn:
             return conn.execute(stmt).mappings().first()
 
-    def _copy(self, source: BinaryIO, target: Path) -> tuple[int, str, bytes]:
-        limit = self._limits.max_bytes
-        digest = hashlib.sha256()
-        size = 0
-        head = b""
-        with open(target, "wb") as out:
-            while chunk := source.read(_CHUNK):
-                if not size and sniff_video_type(chunk[:64]) is not None:
-                    limit = self._limits.max_video_bytes  # a video: its own size limit
-                size += len(chunk)
-                if size > limit:
-                    raise VisorError(
-                        f"file is larger than the limit of {limit} bytes",
-                        code=ErrorCode.PAYLOAD_TOO_LARGE,
-                        details={"field": "file", "limit_bytes": limit},
-                    )
-                if len(head) < 512:
-                    head += chunk[: 512 - len(head)]
-                digest.update(chunk)
-                out.write(chunk)
-        return size, digest.hexdigest(), head
-
     def _check(self, size: int, head: bytes, owner: str | None) -> str:
         if size == 0:
             raise VisorError(
@@ -283,8 +268,39 @@ class FileStore:
             )
         return mime
 
-    def _path(self, file_id: str) -> Path:
-        return self._root / file_id
+
+
+class _Copy:
+    """An upload's chunks on their way to the blob store: counted, hashed, capped."""
+
+    def __init__(self, source: BinaryIO, limits: FileLimits) -> None:
+        self._source = source
+        self._limits = limits
+        self.digest = hashlib.sha256()
+        self.head = b""
+
+    def chunks(self) -> Iterator[bytes]:
+        limit = self._limits.max_bytes
+        size = 0
+        while chunk := self._source.read(_CHUNK):
+            if not size and sniff_video_type(chunk[:64]) is not None:
+                limit = self._limits.max_video_bytes  # a video: its own size limit
+            size += len(chunk)
+            if size > limit:
+                raise VisorError(
+                    f"file is larger than the limit of {limit} bytes",
+                    code=ErrorCode.PAYLOAD_TOO_LARGE,
+                    details={"field": "file", "limit_bytes": limit},
+                )
+            if len(self.head) < 512:
+                self.head += chunk[: 512 - len(self.head)]
+            self.digest.update(chunk)
+            yield chunk
+
+
+def _file_of(key: str) -> str | None:
+    """The file id a blob belongs to (None for anything else)."""
+    return key if key.isalnum() else None
 
 
 def _owned_by(owner: str | None) -> ColumnElement[bool]:

@@ -31,7 +31,7 @@ from app.models.manifest import Manifest, Task
 from app.models.outline import polygon
 from app.models.runtime import Decoded, LoadedModel, smoke_image
 from app.models.schemas import OUTPUTS, input_model, labels_text
-from app.models.store import LocalModelStore
+from app.models.store import ModelStore, open_model_store
 from app.plugins.base import InvalidInput, Plugin, PluginUnavailable, ToolContext, tool
 from app.plugins.builtin.pixels import to_rgb
 from app.plugins.images import load_image
@@ -53,6 +53,10 @@ class ModelPluginConfig:
     name: str
     threads: int
     providers: tuple[str, ...]
+    blob_url: str = ""  # VISOR_BLOB_URL: where the repository is (empty: the directory root)
+
+    def store(self) -> ModelStore:
+        return open_model_store(Path(self.root), self.blob_url)
 
     def token(self) -> str:
         raw = json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -62,7 +66,13 @@ class ModelPluginConfig:
     def from_token(cls, token: str) -> ModelPluginConfig:
         padded = token.upper() + "=" * (-len(token) % 8)
         data = json.loads(base64.b32decode(padded))
-        return cls(data["root"], data["name"], int(data["threads"]), tuple(data["providers"]))
+        return cls(
+            data["root"],
+            data["name"],
+            int(data["threads"]),
+            tuple(data["providers"]),
+            data.get("blob_url", ""),
+        )
 
     def origin(self) -> str:
         return f"{__name__}:models.{self.token()}"
@@ -92,7 +102,7 @@ class ModelPlugin(Plugin):
     timeout_s = 60.0
 
     def __init__(self) -> None:
-        self._store = LocalModelStore(Path(self.config.root))
+        self._store = self.config.store()
         self._lock = threading.Lock()
         self._loaded: dict[int, LoadedModel] = {}
         self._current: LoadedModel | None = None
@@ -267,7 +277,7 @@ def _keypoint_names(manifest: Manifest) -> list[str]:
 
 def plugin_class(config: ModelPluginConfig) -> type[Plugin]:
     """The plugin class for one model, with its tool's schemas from the default manifest."""
-    store = LocalModelStore(Path(config.root))
+    store = config.store()
     version = store.default(config.name)
     if version is None:
         raise PluginUnavailable(f"model {config.name!r} has no versions in the repository")

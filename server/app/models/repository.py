@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from app.errors import ErrorCode, VisorError
 from app.models.checks import ModelRejected, check_model
 from app.models.manifest import Manifest, ManifestError, Task, check_name, parse_manifest
-from app.models.store import LocalModelStore
+from app.models.store import ModelStore, open_model_store
 from app.settings import Settings
 
 log = logging.getLogger("visor.models")
@@ -73,7 +73,7 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
 class ModelRepository:
     def __init__(
         self,
-        store: LocalModelStore,
+        store: ModelStore,
         *,
         providers: list[str],
         max_bytes: int,
@@ -90,7 +90,7 @@ class ModelRepository:
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelRepository:
         return cls(
-            LocalModelStore(settings.resolved_model_dir()),
+            open_model_store(settings.resolved_model_dir(), settings.blob_url, settings),
             providers=list(settings.onnx_providers),
             max_bytes=settings.model_max_bytes,
             check_memory_mb=settings.model_check_memory_mb,
@@ -196,7 +196,7 @@ class ModelRepository:
                     labels=manifest.labels,
                     input=manifest.input.model_dump(mode="json", exclude={"normalization"}),
                     decoder=manifest.decoder.family,
-                    size_bytes=self.store.model_path(name, version).stat().st_size,
+                    size_bytes=self.store.model_size(name, version),
                 )
             )
         task = next(v.task for v in versions if v.default)

@@ -48,6 +48,7 @@ class ModelService:
             name=name,
             threads=configured_threads(settings, workers),
             providers=tuple(settings.onnx_providers),
+            blob_url=settings.blob_url,
         )
 
     def source(self, name: str) -> PluginSource:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from app.auth.principal import owner_filter, owner_of_new_records
+from app.blobs.base import BlobStore
 from app.errors import ErrorCode, VisorError, build_envelope, public_error
 from app.inputs.resolver import ResolvedImage
 from app.jobs.dispatcher import Dispatcher, DispatcherOptions
@@ -54,11 +55,18 @@ class JobManagementService:
         self._default_max_attempts = default_max_attempts
         self._pipelines: PipelineService | None = None
         self._kinds: dict[str, JobKind] = {}
+        self._migrated = False
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, plugins: PluginManagementService
+        cls,
+        settings: Settings,
+        plugins: PluginManagementService,
+        *,
+        blobs: BlobStore | None = None,
     ) -> JobManagementService:
+        """``blobs``: where large inputs go (a scope of the app's blob store); default the
+        data directory's ``job-inputs``."""
         options = DispatcherOptions(
             slots=settings.job_concurrency,
             progress_interval_s=settings.job_progress_interval_s,
@@ -75,6 +83,7 @@ class JobManagementService:
                     settings.data_dir / "job-inputs",
                     inline_bytes=settings.job_input_inline_bytes,
                     max_total_bytes=settings.job_inputs_max_bytes,
+                    blobs=blobs,  # type: ignore[arg-type]  # None: data_dir/job-inputs
                 ),
             ),
             plugins,
@@ -116,9 +125,16 @@ class JobManagementService:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def migrate(self) -> None:
+        """Bring the database schema up to date (once; the app does it before plugins load,
+        since model plugins may read their files from blobs in the database)."""
+        if not self._migrated:
+            upgrade(self._store.engine)
+            self._migrated = True
+
     def start(self) -> None:
         """Migrate the store, recover interrupted jobs and start dispatching."""
-        upgrade(self._store.engine)
+        self.migrate()
         self._dispatcher.start()
 
     def stop(self) -> None:
@@ -289,6 +305,11 @@ class JobManagementService:
 
     def list_jobs(self, query: JobQuery) -> JobList:
         return self._store.list_jobs(query, key_id=owner_filter())
+
+    def pending_by_plugin(self) -> dict[str, tuple[int, int]]:
+        """Per plugin, PENDING jobs and the creation time (epoch µs) of the oldest, over
+        every server sharing the store."""
+        return self._store.pending_by_plugin()
 
     def count_by_status(self, statuses: Collection[JobStatus]) -> dict[JobStatus, int]:
         """Jobs per status, e.g. the queue depth (PENDING) an operator watches."""

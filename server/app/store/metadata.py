@@ -23,6 +23,7 @@ TABLE_MODULES = (
     "app.pipelines.tables",
     "app.video.tables",
     "app.sources.tables",
+    "app.blobs.tables",
 )
 
 

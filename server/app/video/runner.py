@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -172,16 +173,22 @@ class _Run:
         self._last_flush = time.monotonic()
 
     def run(self) -> Outcome:
-        runner, job_id, rule = self._runner, self._job_id, self._stored.sample
+        runner, job_id = self._runner, self._job_id
         runner._checkpoints.sweep()  # checkpoints of jobs that ended some other way
         files = runner._store.input_files
-        path = files.media_path(job_id) if files is not None else None
-        if path is None or not path.exists():
+        if files is None or not files.has_media(job_id):
             return {}, build_envelope(
                 ErrorCode.INTERNAL,
                 f"the video of job {job_id} is missing (servers sharing a job store must "
-                "share their data directory)",
+                "share their data directory, or keep blobs in the database: "
+                "VISOR_BLOB_URL=database)",
             )
+        # The decoder reads a file: the blob itself on a local store, else a streamed copy.
+        with files.media_file(files.media_key(job_id)) as path:
+            return self._decode(path)
+
+    def _decode(self, path: Path) -> Outcome:
+        runner, job_id, rule = self._runner, self._job_id, self._stored.sample
         done = runner._checkpoints.load(job_id)
         target = runner.target(self._stored)
         summary = SummaryBuilder()

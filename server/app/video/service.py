@@ -13,11 +13,7 @@ input a running job rejects.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import uuid
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from app.errors import ErrorCode, VisorError
@@ -25,6 +21,7 @@ from app.files.owner import current_owner
 from app.files.store import FileStore
 from app.jobs.idempotency import Idempotency
 from app.jobs.models import Job
+from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.repository import JobInput
 from app.pipelines.plan import plan
 from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineService
@@ -124,10 +121,11 @@ class VideoService:
         """Accept a video job (202): the video is pinned into the job's input files."""
         target = self._target(request)
         staged, video = self._stage(request, upload, filename)
+        files = self._input_files()
         try:
             self._check_frames(request.sample, staged)
         except BaseException:
-            staged.unlink(missing_ok=True)
+            files.discard(staged)
             raise
         stored = VideoJobInput(
             target=target, sample=request.sample, video=video, frames=request.frames
@@ -141,7 +139,7 @@ class VideoService:
                 idempotency=idempotency,
             )
         finally:
-            staged.unlink(missing_ok=True)  # moved in on success; ours to clean otherwise
+            files.discard(staged)  # moved in on success; ours to clean otherwise
 
     # -- checks -----------------------------------------------------------------------------
 
@@ -172,19 +170,20 @@ class VideoService:
             )
         return ToolTarget(plugin=request.plugin, tool=tool, args=request.args)
 
-    def _check_frames(self, rule: SampleRule, staged: Path) -> None:
+    def _check_frames(self, rule: SampleRule, staged: str) -> None:
         """Refuse a rule that would sample more than the frame cap, from the probe."""
         options = self._options
         ceiling = rule.estimate(rule.end_s, None)  # a rate and an end: known without the video
         if ceiling is not None and ceiling <= options.max_frames:
             return  # no probe needed (it costs a decoder process)
         try:
-            info = probe(
-                staged,
-                max_pixels=options.max_pixels,
-                memory_limit_mb=options.decoder_memory_mb,
-                timeout_s=_PROBE_TIMEOUT_S,
-            )
+            with self._input_files().media_file(staged) as path:
+                info = probe(
+                    path,
+                    max_pixels=options.max_pixels,
+                    memory_limit_mb=options.decoder_memory_mb,
+                    timeout_s=_PROBE_TIMEOUT_S,
+                )
         except VisorError:
             return  # unreadable: the job says why, as for any hostile file
         estimate = rule.estimate(info.duration_s, info.fps)
@@ -202,57 +201,57 @@ class VideoService:
 
     # -- the video's bytes ------------------------------------------------------------------
 
-    def _stage(
-        self, request: VideoJobRequest, upload: BinaryIO | None, filename: str | None
-    ) -> tuple[Path, StoredVideo]:
-        """The video as a file in the job inputs' staging area (never held in memory)."""
+    def _input_files(self) -> JobInputFiles:
         files = self._jobs.store.input_files
         if files is None:
             raise VisorError("video jobs need the job input files area", code=ErrorCode.INTERNAL)
-        staged = files.staging() / f"{uuid.uuid4().hex}.part"
+        return files
+
+    def _stage(
+        self, request: VideoJobRequest, upload: BinaryIO | None, filename: str | None
+    ) -> tuple[str, StoredVideo]:
+        """The video as a staged blob beside the job inputs (streamed, never held whole)."""
+        files = self._input_files()
         if upload is not None and request.video_ref is not None:
             raise _refuse("give the video as a file part or as video_ref, not both")
-        try:
-            if upload is not None:
-                size = self._copy(upload, staged)
-            elif request.video_ref is not None:
-                if self._files is None:
-                    raise _refuse("video_ref needs a server with uploaded files", field="video_ref")
-                source, info = self._files.local_path(request.video_ref, current_owner())
-                if info.size_bytes > self._max_bytes:
-                    raise _too_large(self._max_bytes)
-                _link_or_copy(source, staged)
-                size, filename = info.size_bytes, info.filename
-            else:
-                raise _refuse(
-                    "give the video: video_ref (an id from POST /v1/files) or a multipart "
-                    "'file' part",
-                    field="video_ref",
-                )
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
-        return staged, StoredVideo(filename=filename, size_bytes=size)
-
-    def _copy(self, source: BinaryIO, target: Path) -> int:
-        size = 0
-        with open(target, "wb") as out:
-            while chunk := source.read(_CHUNK):
-                size += len(chunk)
-                if size > self._max_bytes:
-                    raise _too_large(self._max_bytes)
-                out.write(chunk)
-        return size
+        if upload is not None:
+            counted = _Counted(upload, self._max_bytes)
+            staged = files.stage(counted.chunks())
+            return staged, StoredVideo(filename=filename, size_bytes=counted.size)
+        if request.video_ref is not None:
+            if self._files is None:
+                raise _refuse("video_ref needs a server with uploaded files", field="video_ref")
+            key, info = self._files.blob(request.video_ref, current_owner())
+            if info.size_bytes > self._max_bytes:
+                raise _too_large(self._max_bytes)
+            staged = files.staging_key()
+            try:  # a link or a copy inside the store: the upload may expire, the job's stays
+                files.blobs.copy_from(self._files.blobs, key, staged)
+            except BaseException:
+                files.discard(staged)
+                raise
+            return staged, StoredVideo(filename=info.filename, size_bytes=info.size_bytes)
+        raise _refuse(
+            "give the video: video_ref (an id from POST /v1/files) or a multipart 'file' part",
+            field="video_ref",
+        )
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    """A hard link (instant; the upload may expire, the job's name stays), else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            target.unlink()
-        shutil.copyfile(source, target)
+
+class _Counted:
+    """An uploaded video's chunks on their way to the blob store: counted and capped."""
+
+    def __init__(self, source: BinaryIO, limit: int) -> None:
+        self._source = source
+        self._limit = limit
+        self.size = 0
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self._source.read(_CHUNK):
+            self.size += len(chunk)
+            if self.size > self._limit:
+                raise _too_large(self._limit)
+            yield chunk
 
 
 def _refuse(message: str, field: str = "args", **details: Any) -> VisorError:

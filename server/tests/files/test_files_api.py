@@ -77,7 +77,8 @@ def test_size_limit(make_client: Any) -> None:
         _upload(client, png_bytes((200, 200), (1, 2, 3)) + b"\0" * 2000), 413, "payload_too_large"
     )
     assert "limit of 1000 bytes" in error["message"]
-    assert not any((Path(client.app.state.settings.data_dir) / "files" / ".incoming").iterdir())
+    stored = Path(client.app.state.settings.data_dir) / "files"
+    assert not [p for p in stored.rglob("*") if p.is_file()]  # no partial write is left
 
 
 def test_quota_per_owner(make_client: Any) -> None:
@@ -119,6 +120,7 @@ def test_uploads_a_crash_left_behind_are_swept(client: TestClient, settings: Any
     store = client.app.state.file_store
     kept = _upload(client, png_bytes()).json()["id"]
     root = Path(settings.data_dir) / "files"
+    (root / ".incoming").mkdir(exist_ok=True)  # where earlier versions left partial uploads
     (root / ".incoming" / "copying.part").write_bytes(b"half an upload")
     orphan = root / ("ab" * 16)  # renamed into place, then the crash: no row
     orphan.write_bytes(png_bytes())

@@ -170,7 +170,8 @@ def test_a_sweep_deletes_what_a_crash_left_and_nothing_else(
     live = _insert(store, JobInput({"note": "x" * 100}, BIG, "image/png"))
     orphan = uuid.uuid4().hex
     files.write(orphan, b'{"note": 1}', BIG)  # written, then the crash: its row never came
-    staging = files.staging()
+    staging = files.root / ".incoming"  # where videos are staged (key .incoming/<id>.part)
+    staging.mkdir(parents=True, exist_ok=True)
     (staging / "video.part").write_bytes(b"half a video")
     (files.root / f".{orphan}.image.{uuid.uuid4().hex}.part").write_bytes(b"half an image")
     time.sleep(1.2)  # what follows is newer than the sweep's age limit

@@ -7,7 +7,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.dependencies import PluginServiceDep
+from app.api.scaling import read_signal
 from app.api.schemas import Liveness, Readiness
+from app.observability.scaling import ScalingSignal
 from app.responses import FastJSONResponse
 
 router = APIRouter(prefix="/v1", tags=["health"])
@@ -33,3 +35,14 @@ async def ready(request: Request, plugins: PluginServiceDep) -> Response:
         is_ready, status = False, "job store unreachable"
     body = Readiness(status=status, plugins=counts)
     return FastJSONResponse(body.model_dump(), status_code=200 if is_ready else 503)
+
+
+@router.get(
+    "/scaling",
+    response_model=ScalingSignal,
+    summary="Autoscaling signal: jobs pending per plugin, their age, admission queues",
+)
+async def scaling(request: Request, plugins: PluginServiceDep) -> ScalingSignal:
+    state = request.app.state
+    slots = state.settings.job_concurrency
+    return await run_in_threadpool(read_signal, plugins, state.job_service, slots)

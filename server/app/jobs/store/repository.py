@@ -17,7 +17,6 @@ import contextlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -145,7 +144,7 @@ class JobInput:
     args: dict[str, Any]
     image: bytes | None = None
     mime_type: str | None = None
-    media: Path | None = None  # a staged file moved in with the input (a video job's video)
+    media: str | None = None  # a staged blob moved in with the input (a video job's video)
 
 
 @dataclass(frozen=True)
@@ -357,8 +356,9 @@ class JobStore:
                 args = orjson.loads(self._input_files.read_args(job_id))
             except FileNotFoundError:
                 raise MissingInput(
-                    f"the input of job {job_id} is missing from {self._input_files.root} "
-                    "(servers sharing a job store must share their data directory)"
+                    f"the input of job {job_id} is missing from {self._input_files.where()} "
+                    "(servers sharing a job store must share their data directory, or keep "
+                    "blobs in the database: VISOR_BLOB_URL=database)"
                 ) from None
         else:
             args = item.args
@@ -625,6 +625,16 @@ class JobStore:
         with self._engine.connect() as conn:
             found = {status: int(n) for status, n in conn.execute(stmt).all()}
         return {s: found.get(s.value, 0) for s in statuses}
+
+    def pending_by_plugin(self) -> dict[str, tuple[int, int]]:
+        """Per plugin, ``(PENDING jobs, created_us of the oldest)``: the autoscaling signal."""
+        stmt = (
+            select(jobs.c.plugin, func.count(), func.min(jobs.c.created_us))
+            .where(jobs.c.status == _PENDING)
+            .group_by(jobs.c.plugin)
+        )
+        with self._engine.connect() as conn:
+            return {plugin: (int(n), int(oldest)) for plugin, n, oldest in conn.execute(stmt)}
 
     # -- retention --------------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ def isolated_executor(
             num_cpus=settings.ray_num_cpus,
             resources=dict(settings.ray_plugin_resources),
             local_num_cpus=settings.ray_local_num_cpus,
+            idle_s=settings.ray_actor_idle_s or None,
         )
         return RayExecutor(ray_options, registry=registry)
     return ProcessExecutor(options, registry=registry)

@@ -22,6 +22,7 @@ class EchoOutput(BaseModel):
 class SleepInput(BaseModel):
     seconds: float = Field(0.1, ge=0, le=600)
     steps: int = Field(1, ge=1, le=1000)
+    pad: str = Field("", description="Ballast, ignored: an input as large as a test needs.")
 
 
 class EchoPlugin(Plugin):

@@ -30,6 +30,7 @@ class ActorConfig:
     num_gpus: float
     memory_mb: int | None  # reserved on the node (Ray's ``memory`` resource)
     import_path: tuple[str, ...] = ()  # extra sys.path entries for the actor (local Ray)
+    idle_s: float | None = None  # an actor beyond min_workers idle this long is stopped
 
     def actor_options(self) -> dict[str, Any]:
         """Keyword arguments for ``ActorClass.options``."""
@@ -53,6 +54,7 @@ class RayOptions:
     num_cpus: float = 1.0
     resources: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     local_num_cpus: int | None = None
+    idle_s: float | None = 60.0  # shrink: actors beyond min_workers idle this long stop
 
     def actor_config(self, record: PluginRecord, pool: PoolConfig | None = None) -> ActorConfig:
         pool = pool or self.limits.pool_config(record)
@@ -71,4 +73,5 @@ class RayOptions:
             num_cpus=float(self.num_cpus if num_cpus is None else num_cpus),
             num_gpus=float(num_gpus or 0),
             memory_mb=int(memory) if memory else None,
+            idle_s=self.idle_s,
         )
