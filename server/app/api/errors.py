@@ -128,6 +128,8 @@ def _to_envelope(request: Request, exc: Exception) -> tuple[dict[str, Any], dict
             details["allowed"] = allowed
         elif limit := getattr(exc, "limit", None):
             details["limit_bytes"] = limit
+            if setting := getattr(exc, "setting", None):
+                details["setting"] = setting
         envelope = build_envelope(code, message, details=details)
         return envelope, headers
     return build_envelope(ErrorCode.INTERNAL, "internal error", exc=exc), {}
