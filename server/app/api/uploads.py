@@ -53,12 +53,15 @@ UPLOAD_PART = "file"
 UPLOAD_ALIASES = ("image",)
 
 
-def upload_part(form: FormData) -> UploadFile | None:
+def upload_part(form: FormData, *, given_otherwise: bool = False) -> UploadFile | None:
     """The uploaded file of a multipart request: the ``file`` part, or ``image``.
 
     The one place every upload route reads its file, so a part under another name, a
     text field where the file belongs or two files get the same ``invalid_input`` naming
     the part Visor expects, instead of a schema error about a property the client did send.
+    An empty file part under another name is ignored, and any when the input is
+    ``given_otherwise`` (an ``image_ref`` in ``args``, a ``video_ref``): some clients add
+    one only to make the request multipart.
     """
     names = (UPLOAD_PART, *UPLOAD_ALIASES)
     found = {name: form.get(name) for name in names if form.get(name) is not None}
@@ -80,9 +83,10 @@ def upload_part(form: FormData) -> UploadFile | None:
     if files:
         return next(iter(files.values()))
     stray = sorted(
-        {key for key, value in form.multi_items() if isinstance(value, UploadFile)} - set(names)
+        {key for key, value in form.multi_items() if isinstance(value, UploadFile) and value.size}
+        - set(names)
     )
-    if stray:
+    if stray and not given_otherwise:
         raise VisorError(
             f"the file part is named {stray[0]!r}: name it {UPLOAD_PART!r} "
             f"(curl -F {UPLOAD_PART}=@photo.png; {' or '.join(map(repr, UPLOAD_ALIASES))} "
@@ -93,14 +97,18 @@ def upload_part(form: FormData) -> UploadFile | None:
     return None
 
 
-async def form_file(form: FormData) -> tuple[bytes, str | None] | None:
+#: Arguments that give the image without an upload.
+_IMAGE_ARGUMENTS = ("image", "image_ref", "image_url", "image_path")
+
+
+async def form_file(form: FormData, args: dict[str, Any]) -> tuple[bytes, str | None] | None:
     """The optional upload (:func:`upload_part`): its bytes and declared type (None when
     it says nothing).
 
     Without one the call is judged like a JSON call with the same ``args``: an image
     reference there is resolved, a missing image is the tool schema's to report.
     """
-    upload = upload_part(form)
+    upload = upload_part(form, given_otherwise=any(name in args for name in _IMAGE_ARGUMENTS))
     if upload is None:
         return None
     data = await upload.read()

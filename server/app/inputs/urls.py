@@ -287,8 +287,7 @@ class UrlFetcher:
                 if size > limit:
                     raise refuse(
                         FIELD,
-                        f"is more than {human_bytes(limit)}; "
-                        f"{limit_text(human_bytes(limit), _SETTING)}",
+                        f"is more than {human_bytes(limit)}, the limit ({_SETTING})",
                         limit_bytes=limit,
                         setting=_SETTING,
                     )

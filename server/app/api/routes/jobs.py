@@ -210,7 +210,7 @@ async def _read_multipart(
         raise VisorError("multipart submit needs a 'plugin' part", code=ErrorCode.INVALID_INPUT)
     tool = form.get("tool")
     args = form_args(form)
-    upload = await form_file(form)
+    upload = await form_file(form, args)
     max_attempts = _optional_int(form.get("max_attempts"))
     return plugin, tool if isinstance(tool, str) and tool else None, args, upload, max_attempts
 

@@ -117,7 +117,7 @@ async def _read_payload(request: Request) -> dict[str, Any]:
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
         payload = form_args(form)
-        upload = await form_file(form)
+        upload = await form_file(form, payload)
         if upload is not None:
             data, declared = upload
             payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))

@@ -93,7 +93,7 @@ async def submit_video_job(
         try:
             submission = _from_form(form)
             video.check_nesting(submission.args)
-            upload = upload_part(form)
+            upload = upload_part(form, given_otherwise=submission.video_ref is not None)
             file = upload.file if upload is not None else None
             name = upload.filename if upload is not None else None
             parts: list[Any] = ["multipart", submission.model_dump(mode="json"), name]
