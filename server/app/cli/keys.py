@@ -127,10 +127,44 @@ def revoke(
     name: Annotated[str, typer.Argument(help="The key's name.")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Revoke the active key with this name (servers stop accepting it within seconds)."""
+    """Revoke the active key with this name (servers stop accepting it within seconds).
+
+    Revoked keys still count: keys stay on until `visor keys delete` removes them all."""
     with _store(data_dir) as store:
         revoked = store.revoke(name)
-    output.out.print(f"revoked key [bold]{escape(revoked.name)}[/] (id {revoked.id})")
+    output.err.print(
+        f"revoked key [bold]{escape(revoked.name)}[/] (id {revoked.id}); keys stay on "
+        "while any key exists, revoked or not: 'visor keys delete --all' turns them off"
+    )
+
+
+@keys.command("delete")
+@guarded
+def delete(
+    name: Annotated[
+        str | None, typer.Argument(help="The key's name (its revoked namesakes go too).")
+    ] = None,
+    all_keys: Annotated[bool, typer.Option("--all", help="Delete every key.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Forget keys for good. With none left, VISOR_AUTH=auto turns keys off again: a
+    loopback server answers without a key (other machines are still refused)."""
+    if (name is None) == (not all_keys):
+        raise CliFailure.of(
+            ErrorCode.INVALID_INPUT, "name a key, or pass --all (not both)", ExitCode.USAGE
+        )
+    with _store(data_dir) as store:
+        deleted = store.delete(None if all_keys else name)
+        left = store.count()
+    for key in deleted:
+        output.err.print(f"deleted key [bold]{escape(key.name)}[/] (id {key.id})")
+    if left:
+        output.err.print(f"{left} key(s) left: requests still need a key")
+    else:
+        output.err.print(
+            "no keys left: with VISOR_AUTH=auto a server on 127.0.0.1 answers without a key "
+            "(within VISOR_AUTH_REFRESH_S seconds); other machines are refused"
+        )
 
 
 def _short(stamp: str | None) -> str:
