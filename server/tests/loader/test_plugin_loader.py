@@ -9,6 +9,7 @@ from helpers import plugin_sources
 from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import (
     ENTRY_POINT_GROUP,
+    PluginSource,
     discover,
     load_plugins,
     source_for_class,
@@ -116,3 +117,34 @@ def test_contract_violations_are_reported() -> None:
     assert "more than one default" in (records["two_defaults"].reason or "")
     assert "JSON object schema" in (records["list_schema"].reason or "")
     assert all(r.state is PluginState.UNAVAILABLE for r in records.values())
+
+
+def test_opt_in_plugins_load_only_when_the_allowlist_names_them() -> None:
+    """Visor's test plugins stay out of a development environment's server (issue 29)."""
+    sources = {s.key: s for s in discover()}
+    assert sources["visor_test_echo"].opt_in and not sources["image_info"].opt_in
+    everything = load_plugins([sources["visor_test_echo"], sources["image_info"]])
+    assert [r.name for r in everything] == ["image_info"]
+    named = load_plugins([sources["visor_test_echo"]], allowlist=["visor_test_echo"])
+    assert [r.name for r in named] == ["echo"]
+
+
+def test_an_import_deadlock_between_loader_threads_is_retried() -> None:
+    """Two plugins importing each other's modules from concurrent loader threads make
+    Python's import lock raise _DeadlockError in one of them: it is retried, not fatal."""
+    from importlib._bootstrap import _DeadlockError  # type: ignore[attr-defined]
+
+    from visor_test_plugins.echo import EchoPlugin
+
+    attempts: list[int] = []
+
+    def load() -> type[Plugin]:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise _DeadlockError("deadlock detected by _ModuleLock('x')")
+        return EchoPlugin
+
+    source = PluginSource("echo", "visor_test_plugins.echo:EchoPlugin", None, load)
+    [record] = load_plugins([source])
+    assert record.state is PluginState.LOADED, record.reason
+    assert len(attempts) == 2

@@ -24,7 +24,15 @@ from app.plugins.runtime.deadline import call_with_deadline
 log = logging.getLogger("visor.loader")
 
 ENTRY_POINT_GROUP = "visor.plugins"
+#: Plugins that load only when ``VISOR_PLUGINS_ALLOWLIST`` names them: a package lists a
+#: ``visor.plugins`` entry point here too (same name) to stay out of servers that did not
+#: ask for it — Visor's own test plugins do, so a development environment's server does
+#: not serve them.
+OPT_IN_GROUP = "visor.plugins.opt_in"
 BUILTIN_DISTRIBUTION = "visor-server"
+#: Times an import that Python's import lock reports as a deadlock is retried (two
+#: plugins importing each other's modules from concurrent loader threads).
+_IMPORT_DEADLOCK_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -35,14 +43,16 @@ class PluginSource:
     origin: str
     distribution: str | None
     load: Callable[[], Any]
+    opt_in: bool = False  # loads only when the allowlist names it (:data:`OPT_IN_GROUP`)
 
 
 def discover(group: str = ENTRY_POINT_GROUP) -> list[PluginSource]:
     """Installed plugin entry points, built-ins first, then by distribution and name."""
     found: list[PluginSource] = []
+    opt_in = {ep.name for ep in entry_points(group=OPT_IN_GROUP)}
     for ep in entry_points(group=group):
         dist = ep.dist.name if ep.dist is not None else None
-        found.append(PluginSource(ep.name, f"{ep.value}", dist, _loader_for(ep)))
+        found.append(PluginSource(ep.name, f"{ep.value}", dist, _loader_for(ep), ep.name in opt_in))
     found.sort(key=lambda s: (s.distribution != BUILTIN_DISTRIBUTION, s.distribution or "", s.key))
     return found
 
@@ -106,9 +116,22 @@ def unavailable_record(key: str, origin: str | None, reason: str) -> PluginRecor
 def _build_with_deadline(
     source: PluginSource, timeout_s: float, force_in_process: bool, in_process: Collection[str]
 ) -> PluginRecord:
+    def build() -> PluginRecord:
+        for attempt in range(_IMPORT_DEADLOCK_RETRIES + 1):
+            try:
+                return build_record(
+                    source, force_in_process=force_in_process, in_process=in_process
+                )
+            except RuntimeError as exc:
+                # importlib's _DeadlockError: another loader thread holds a module this
+                # import needs, and waits for one this thread holds; it finishes, we retry.
+                if type(exc).__name__ != "_DeadlockError" or attempt == _IMPORT_DEADLOCK_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
+
     try:
         return call_with_deadline(
-            lambda: build_record(source, force_in_process=force_in_process, in_process=in_process),
+            build,
             timeout_s,
             name=f"visor-load-{source.key}",
         )
@@ -133,7 +156,9 @@ def load_plugins(
     in_process: Collection[str] = (),
 ) -> list[PluginRecord]:
     """Build records for every allowed source, concurrently, each within ``timeout_s``."""
-    allowed = [s for s in sources if allowlist is None or s.key in allowlist]
+    allowed = [
+        s for s in sources if (s.key in allowlist if allowlist is not None else not s.opt_in)
+    ]
     results: list[PluginRecord | None] = [None] * len(allowed)
 
     def work(index: int, source: PluginSource) -> None:
