@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -32,7 +33,8 @@ OPT_IN_GROUP = "visor.plugins.opt_in"
 BUILTIN_DISTRIBUTION = "visor-server"
 #: Times an import that Python's import lock reports as a deadlock is retried (two
 #: plugins importing each other's modules from concurrent loader threads).
-_IMPORT_DEADLOCK_RETRIES = 3
+_IMPORT_DEADLOCK_RETRIES = 5
+_IMPORT_DEADLOCK_PAUSE_S = 0.05  # doubled each retry: 1.55 s in all
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ def _build_with_deadline(
                 # import needs, and waits for one this thread holds; it finishes, we retry.
                 if type(exc).__name__ != "_DeadlockError" or attempt == _IMPORT_DEADLOCK_RETRIES:
                     raise
+                time.sleep(_IMPORT_DEADLOCK_PAUSE_S * 2**attempt)  # let the other import end
         raise AssertionError("unreachable")
 
     try:
