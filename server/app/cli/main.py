@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli.arguments import HELP_MARKUP
 from app.cli.doctor import doctor
 from app.cli.errors import debug_mode
 from app.cli.jobs import jobs
@@ -27,14 +28,28 @@ cli = typer.Typer(
     help="Visor: run vision plugin tools.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # tracebacks only with --debug, and then plain ones
-    rich_markup_mode="rich",
+    rich_markup_mode=HELP_MARKUP,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"visor {version('visor-server')}")
+        raise typer.Exit()
 
 
 @cli.callback()
 def root(
     debug: Annotated[
         bool, typer.Option("--debug", envvar="VISOR_DEBUG", help="Show tracebacks on errors.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """Visor: run vision plugin tools from the shell, or serve them."""
