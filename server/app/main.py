@@ -144,7 +144,13 @@ def create_app(
         await run_in_threadpool(auth.start)  # keys live in the job store's database
         app.state.ready = True
         unregister = register(stop)
-        log.info("visor ready: %d plugins", len(registry))
+        serving = registry.available_names()
+        unavailable = sorted(set(registry.names()) - set(serving))
+        log.info(
+            "visor ready: %d plugins%s",
+            len(serving),
+            f", {len(unavailable)} unavailable ({', '.join(unavailable)})" if unavailable else "",
+        )
         try:
             async with mcp.running():
                 yield

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Any
 
-from helpers import plugin_sources
+import pytest
+from helpers import builtin_sources, plugin_sources
 
 from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import (
@@ -148,3 +151,33 @@ def test_an_import_deadlock_between_loader_threads_is_retried() -> None:
     [record] = load_plugins([source])
     assert record.state is PluginState.LOADED, record.reason
     assert len(attempts) == 2
+
+
+def test_an_optional_plugin_without_its_extra_is_not_a_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process CLI commands print WARNING records (no log setup): an optional plugin
+    whose extra is not installed is expected, so it is INFO; a broken one stays WARNING."""
+    from app.plugins.builtin.rapid_ocr import bundle
+
+    monkeypatch.setattr(bundle, "REQUIRED_MODULES", ("rapidocr", "visor_no_such_module"))
+    caplog.set_level(logging.INFO, logger="visor.loader")
+    sources = [*builtin_sources("ocr-rapid"), *plugin_sources("import_fails")]
+    records = load_plugins(sources)
+    assert all(r.state is PluginState.UNAVAILABLE for r in records)
+    levels = {r.getMessage().split()[1]: r.levelno for r in caplog.records}
+    assert levels["ocr-rapid"] == logging.INFO
+    assert levels["import_fails"] == logging.WARNING
+
+
+def test_ready_line_counts_only_the_plugins_that_serve(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    visor = logging.getLogger("visor")  # it does not propagate once the app set it up
+    visor.addHandler(caplog.handler)
+    try:
+        make_client(plugin_sources("echo", "import_fails"))
+    finally:
+        visor.removeHandler(caplog.handler)
+    ready = [r.getMessage() for r in caplog.records if r.getMessage().startswith("visor ready")]
+    assert ready == ["visor ready: 1 plugins, 1 unavailable (import_fails)"]

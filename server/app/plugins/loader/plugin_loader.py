@@ -117,7 +117,10 @@ def unavailable_record(key: str, origin: str | None, reason: str) -> PluginRecor
 
 def _build_with_deadline(
     source: PluginSource, timeout_s: float, force_in_process: bool, in_process: Collection[str]
-) -> PluginRecord:
+) -> tuple[PluginRecord, bool]:
+    """The plugin's record, and whether its being UNAVAILABLE was expected (it said so
+    itself: an optional extra that is not installed)."""
+
     def build() -> PluginRecord:
         for attempt in range(_IMPORT_DEADLOCK_RETRIES + 1):
             try:
@@ -133,21 +136,20 @@ def _build_with_deadline(
         raise AssertionError("unreachable")
 
     try:
-        return call_with_deadline(
+        record = call_with_deadline(
             build,
             timeout_s,
             name=f"visor-load-{source.key}",
         )
     except TimeoutError:
-        return unavailable_record(
-            source.key,
-            source.origin,
-            f"loading took longer than {timeout_s:g}s (import or constructor hangs)",
-        )
+        reason = f"loading took longer than {timeout_s:g}s (import or constructor hangs)"
+        return unavailable_record(source.key, source.origin, reason), False
     except PluginUnavailable as exc:  # the plugin's own words, e.g. the extra to install
-        return unavailable_record(source.key, source.origin, exc.message)
+        return unavailable_record(source.key, source.origin, exc.message), True
     except BaseException as exc:
-        return unavailable_record(source.key, source.origin, f"{type(exc).__name__}: {exc}")
+        reason = f"{type(exc).__name__}: {exc}"
+        return unavailable_record(source.key, source.origin, reason), False
+    return record, False
 
 
 def load_plugins(
@@ -162,7 +164,7 @@ def load_plugins(
     allowed = [
         s for s in sources if (s.key in allowlist if allowlist is not None else not s.opt_in)
     ]
-    results: list[PluginRecord | None] = [None] * len(allowed)
+    results: list[tuple[PluginRecord, bool] | None] = [None] * len(allowed)
 
     def work(index: int, source: PluginSource) -> None:
         results[index] = _build_with_deadline(source, timeout_s, force_in_process, in_process)
@@ -178,7 +180,10 @@ def load_plugins(
     records: list[PluginRecord] = []
     taken: dict[str, PluginRecord] = {}
     for source, maybe in zip(allowed, results, strict=True):
-        record = maybe or unavailable_record(source.key, source.origin, "loader did not finish")
+        record, expected = maybe or (
+            unavailable_record(source.key, source.origin, "loader did not finish"),
+            False,
+        )
         previous = taken.get(record.name)
         if previous is not None:
             key = f"{source.key}@{source.distribution or source.origin}"
@@ -189,7 +194,11 @@ def load_plugins(
             )
         taken[record.name] = record if previous is None else previous
         if record.state is PluginState.UNAVAILABLE:
-            log.warning("plugin %s is unavailable: %s", record.name, record.reason)
+            # An optional plugin without its extra is expected: logged at INFO, so
+            # in-process commands (no log setup: WARNING reaches stderr) do not repeat it;
+            # `visor plugins` and `visor doctor` show the reason.
+            level = logging.INFO if expected and previous is None else logging.WARNING
+            log.log(level, "plugin %s is unavailable: %s", record.name, record.reason)
         records.append(record)
     return records
 
