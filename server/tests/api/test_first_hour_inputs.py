@@ -7,6 +7,7 @@ errors with a line and column, and files that are no video refused at video subm
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import zlib
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import b64, builtin_sources, png_bytes
+from helpers import b64, builtin_sources, plugin_sources, png_bytes
 from PIL import Image
 
 RUN = "/v1/plugins/image_info/tools/describe/run"
@@ -125,3 +126,28 @@ def test_video_submit_refuses_a_file_that_is_no_video(
     assert said in error["message"], error["message"]
     assert error["details"]["field"] == "video"
     assert client.get("/v1/jobs").json()["jobs"] == []  # nothing was accepted
+
+
+def test_user_mistakes_and_bad_output_log_one_line_without_a_traceback(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A too-large image is the caller's mistake; an invalid output is the plugin's, and
+    the traceback would only show Visor's own output check: neither logs one."""
+    sources = [*builtin_sources("image_info"), *plugin_sources("bad_output")]
+    client = make_client(sources, max_image_bytes=2048)
+    runner = logging.getLogger("visor.runner")
+    runner.addHandler(caplog.handler)  # "visor" does not propagate once the app set it up
+    caplog.set_level(logging.DEBUG, logger="visor.runner")
+    try:
+        noise = io.BytesIO()
+        Image.frombytes("RGB", (64, 64), os.urandom(64 * 64 * 3)).save(noise, "PNG")
+        big = {"plugin": "image_info", "image": b64(noise.getvalue())}
+        assert client.post("/v1/analyze", json=big).status_code == 413
+        assert client.post("/v1/analyze", json={"plugin": "bad_output"}).status_code == 500
+    finally:
+        runner.removeHandler(caplog.handler)
+    failures = {r.getMessage().split(":")[1].split("/")[1]: r for r in caplog.records}
+    assert failures["payload_too_large"].levelno == logging.INFO
+    assert "bad_output" in failures["invalid_output"].getMessage()
+    for record in failures.values():
+        assert "Traceback" not in record.getMessage(), record.getMessage()
