@@ -59,6 +59,8 @@ async def list_plugins(plugins: PluginServiceDep) -> PluginList:
     "/reload",
     response_model=PluginList,
     summary="Rediscover and restart all plugins (admin)",
+    description="Per-plugin call counts and latencies restart at zero; Prometheus counters "
+    "keep counting.",
 )
 async def reload_plugins(plugins: PluginServiceDep) -> PluginList:
     await run_in_threadpool(plugins.load)
