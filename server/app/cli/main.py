@@ -69,6 +69,7 @@ def serve(
     """Start the server on its embedded defaults (SQLite, built-in plugins, 127.0.0.1)."""
     from app.auth.exposure import serve_refusal
     from app.http_protocol import ConnectionLimits
+    from app.serving import port_taken
     from app.serving import serve as serve_app
     from app.settings import Settings
 
@@ -83,6 +84,14 @@ def serve(
     refused = serve_refusal(settings)  # no API key on a public interface (docs/security.md)
     if refused is not None:
         typer.echo(f"error: {refused}", err=True)
+        raise typer.Exit(2)
+    taken = port_taken(settings.host, settings.port)  # before any plugin starts
+    if taken is not None:
+        typer.echo(
+            f"error: cannot listen on {settings.host}:{settings.port}: {taken} (another "
+            "server?); choose another with --port or VISOR_PORT",
+            err=True,
+        )
         raise typer.Exit(2)
     serve_app(
         "app.main:app",  # an import string: required for workers > 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -138,3 +139,12 @@ def test_run_on_a_video_points_to_video_submit(invoke: Invoke) -> None:
     assert result.exit_code == 1
     assert "is a video (video/mp4)" in result.stderr
     assert f"visor video submit image_info {ROOT / 'samples' / 'codes.mp4'}" in result.stderr
+
+
+def test_serve_on_a_busy_port_fails_before_starting_plugins(invoke: Invoke) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = invoke("serve", "--port", str(port))
+    assert result.exit_code == 2, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port or VISOR_PORT" in result.stderr
