@@ -132,3 +132,22 @@ def test_every_openapi_reference_resolves_in_the_document(client: Any) -> None:
         if not (r.startswith("#/components/schemas/") and r.split("/")[-1] in schemas)
     ]
     assert not dangling, dangling
+
+
+def test_docs_pages_lead_back_to_the_dashboard(client: Any) -> None:
+    for path, other in (("/docs", "/redoc"), ("/redoc", "/docs")):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert '<a href="/">&larr; Visor dashboard</a>' in page.text
+        assert f'<a href="{other}">' in page.text
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_a_browser_gets_a_page_for_a_wrong_link_and_programs_get_json(client: Any) -> None:
+    page = client.get("/v1/nothing-here", headers={"accept": "text/html,*/*;q=0.8"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Go to the dashboard" in page.text and "<code>/v1/nothing-here</code>" in page.text
+    hostile = client.get("/<script>x", headers={"accept": "text/html"})
+    assert "<script>x" not in hostile.text  # the path is escaped
+    data = client.get("/v1/nothing-here")
+    assert data.status_code == 404 and data.json()["error"]["details"]["code"] == "not_found"
