@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import struct
 import zlib
 from typing import Any
@@ -146,7 +147,12 @@ def test_user_mistakes_and_bad_output_log_one_line_without_a_traceback(
         assert client.post("/v1/analyze", json={"plugin": "bad_output"}).status_code == 500
     finally:
         runner.removeHandler(caplog.handler)
-    failures = {r.getMessage().split(":")[1].split("/")[1]: r for r in caplog.records}
+    failures = {
+        found.group(1): record
+        for record in caplog.records
+        if record.name == "visor.runner"
+        and (found := re.search(r" failed: \w+/(\w+): ", record.getMessage()))
+    }
     assert failures["payload_too_large"].levelno == logging.INFO
     assert "bad_output" in failures["invalid_output"].getMessage()
     for record in failures.values():
