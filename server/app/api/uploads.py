@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from app.errors import ErrorCode, VisorError
+from app.plugins.loader.plugin_registry import PluginRegistry
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,9 +60,10 @@ def upload_part(form: FormData, *, given_otherwise: bool = False) -> UploadFile 
     The one place every upload route reads its file, so a part under another name, a
     text field where the file belongs or two files get the same ``invalid_input`` naming
     the part Visor expects, instead of a schema error about a property the client did send.
-    An empty file part under another name is ignored, and any when the input is
-    ``given_otherwise`` (an ``image_ref`` in ``args``, a ``video_ref``): some clients add
-    one only to make the request multipart.
+    A file part under another name is refused only where the file was needed: not when
+    the input is ``given_otherwise`` (an ``image_ref`` in ``args``, a ``video_ref``, a tool
+    that takes no image), and never an empty one (some clients add one only to make the
+    request multipart). Elsewhere it is ignored, and the call is judged without it.
     """
     names = (UPLOAD_PART, *UPLOAD_ALIASES)
     found = {name: form.get(name) for name in names if form.get(name) is not None}
@@ -101,14 +103,25 @@ def upload_part(form: FormData, *, given_otherwise: bool = False) -> UploadFile 
 _IMAGE_ARGUMENTS = ("image", "image_ref", "image_url", "image_path")
 
 
-async def form_file(form: FormData, args: dict[str, Any]) -> tuple[bytes, str | None] | None:
+def wants_image(registry: PluginRegistry, plugin: str, tool: str | None) -> bool:
+    """Whether the tool (``tool``, else the plugin's default) is known and takes an image."""
+    record = registry.get(plugin)
+    name = tool or (record.default_tool if record else None)
+    spec = record.tools.get(name) if record is not None and name else None
+    return spec is not None and "image" in (spec.input_schema.get("properties") or {})
+
+
+async def form_file(
+    form: FormData, args: dict[str, Any], *, needs_image: bool
+) -> tuple[bytes, str | None] | None:
     """The optional upload (:func:`upload_part`): its bytes and declared type (None when
     it says nothing).
 
     Without one the call is judged like a JSON call with the same ``args``: an image
     reference there is resolved, a missing image is the tool schema's to report.
     """
-    upload = upload_part(form, given_otherwise=any(name in args for name in _IMAGE_ARGUMENTS))
+    given = not needs_image or any(name in args for name in _IMAGE_ARGUMENTS)
+    upload = upload_part(form, given_otherwise=given)
     if upload is None:
         return None
     data = await upload.read()
