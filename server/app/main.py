@@ -172,7 +172,13 @@ def create_app(
         await run_in_threadpool(source_service.start, job_service.events)
         app.state.ready = True
         unregister = register(stop)
-        log.info("visor ready: %d plugins", len(registry))
+        serving = registry.available_names()
+        unavailable = sorted(set(registry.names()) - set(serving))
+        log.info(
+            "visor ready: %d plugins%s",
+            len(serving),
+            f", {len(unavailable)} unavailable ({', '.join(unavailable)})" if unavailable else "",
+        )
         try:
             async with mcp.running():
                 yield
@@ -242,12 +248,13 @@ def create_app(
     return app
 
 
-def _spooled_upload_paths(settings: Settings) -> dict[str, int]:
+def _spooled_upload_paths(settings: Settings) -> dict[str, tuple[int, str]]:
     """Upload routes whose parts go to disk: they take videos, so a video's body limit
-    (plus room for the multipart framing)."""
-    limit = max(settings.max_request_bytes, settings.max_video_bytes + 64 * 1024)
-    models_limit = settings.model_max_bytes + 1024 * 1024  # the manifest and the framing
-    return {"/v1/files": limit, "/v1/video/jobs": limit, "/v1/models": models_limit}
+    (plus room for the multipart framing); each with the setting that sets it."""
+    video = (settings.max_video_bytes + 64 * 1024, "VISOR_MAX_VIDEO_BYTES")
+    limit = max((settings.max_request_bytes, "VISOR_MAX_REQUEST_BYTES"), video)
+    models = (settings.model_max_bytes + 1024 * 1024, "VISOR_MODEL_MAX_BYTES")  # + manifest
+    return {"/v1/files": limit, "/v1/video/jobs": limit, "/v1/models": models}
 
 
 app = create_app()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import threading
 import time
 import weakref
@@ -149,6 +150,18 @@ class VisorServer(uvicorn.Server):
     async def shutdown(self, sockets: list[Any] | None = None) -> None:
         begin_shutdown()
         await super().shutdown(sockets=sockets)
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (another server has it), or ``None``.
+
+    Checked before the app starts: uvicorn finds out only after the lifespan has loaded and
+    started every plugin, seconds later, and then fails with a bind error."""
+    try:
+        with socket.create_server((host, port), reuse_port=False):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 def serve(

@@ -140,6 +140,12 @@ def localised(block: Block, port: int) -> str:
 README_TEXT = README.read_text()
 RUNNABLE = runnable_blocks(README_TEXT)
 PYTHON_EXAMPLES = python_examples(README_TEXT)
+#: docs/ pages' Python examples that state their output: run the same way (issue 29).
+DOCS_PYTHON_EXAMPLES = [
+    (page.name, block)
+    for page in sorted((ROOT / "docs").glob("*.md"))
+    for block in python_examples(page.read_text())
+]
 
 
 # -- the rules themselves -------------------------------------------------------------------
@@ -300,6 +306,37 @@ def test_readme_python_example(block: Block, stage: Stage) -> None:
     )
     output = completed.stdout
     where = f"README line {block.line} ({block.heading}, Python)"
+    assert completed.returncode == 0, f"{where} failed ({completed.returncode}):\n{output}"
+    missing = missing_expectations(expectations(block), output)
+    assert not missing, f"{where}: output lacks {missing}:\n{output}"
+
+
+def test_docs_python_examples_include_streams_and_mcp() -> None:
+    pages = {page for page, _ in DOCS_PYTHON_EXAMPLES}
+    assert {"streams.md", "mcp.md"} <= pages, pages
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("page", "block"),
+    DOCS_PYTHON_EXAMPLES,
+    ids=[f"{page}-{block.label}" for page, block in DOCS_PYTHON_EXAMPLES],
+)
+def test_docs_python_example(page: str, block: Block, stage: Stage) -> None:
+    """A docs/ page's Python example runs to its end against the server and prints what
+    its ``# =>`` lines say (a stream example that never returned would time out here)."""
+    completed = subprocess.run(
+        [sys.executable, "-"],
+        input=localised(block, stage.port),
+        cwd=stage.workdir,
+        env=stage.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=BLOCK_TIMEOUT_S,
+    )
+    output = completed.stdout
+    where = f"docs/{page} line {block.line} ({block.heading}, Python)"
     assert completed.returncode == 0, f"{where} failed ({completed.returncode}):\n{output}"
     missing = missing_expectations(expectations(block), output)
     assert not missing, f"{where}: output lacks {missing}:\n{output}"

@@ -7,13 +7,14 @@ table, so clients parse exactly one error shape.
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Match
 
 from app.errors import (
@@ -128,6 +129,8 @@ def _to_envelope(request: Request, exc: Exception) -> tuple[dict[str, Any], dict
             details["allowed"] = allowed
         elif limit := getattr(exc, "limit", None):
             details["limit_bytes"] = limit
+            if setting := getattr(exc, "setting", None):
+                details["setting"] = setting
         envelope = build_envelope(code, message, details=details)
         return envelope, headers
     return build_envelope(ErrorCode.INTERNAL, "internal error", exc=exc), {}
@@ -144,7 +147,40 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
     traceback = envelope.get("_internal", {}).get("traceback")
     if envelope["error"]["type"] == "InternalError":
         log.error("request %s failed: %s\n%s", _request_id(request), exc, traceback or "")
+    if _browser_page_not_found(request, exc):
+        return _not_found_page(request)
     return envelope_response(envelope, headers)
+
+
+def _browser_page_not_found(request: Request, exc: Exception) -> bool:
+    """A browser that followed a wrong link (it asks for HTML, no route matched): it gets
+    a page with a way to the dashboard. Programs (no ``text/html`` in Accept) get JSON."""
+    return (
+        isinstance(exc, StarletteHTTPException)
+        and exc.status_code == 404
+        and request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _not_found_page(request: Request) -> Response:
+    home = html.escape(str(request.scope.get("root_path", "")).rstrip("/") + "/", quote=True)
+    path = html.escape(request.url.path)
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found · Visor'
+        '</title></head><body style="font:16px system-ui,sans-serif;margin:48px">'
+        f"<h1>Not found</h1><p>Nothing is at <code>{path}</code> on this Visor server.</p>"
+        f'<p><a href="{home}">Go to the dashboard</a> &middot; <a href="{home}docs">API docs'
+        "</a></p></body></html>"
+    )
+    return HTMLResponse(
+        page,
+        status_code=404,
+        headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ Cheap on the hot path: a header scan and two integer updates per request.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,14 +26,16 @@ from app.body_budget import BodyBudget
 from app.errors import DEFAULT_RETRY_AFTER_S, ErrorCode, build_envelope, public_error
 from app.observability import correlation
 from app.responses import FastJSONResponse
+from app.units import human_bytes
 
 REQUEST_ID_HEADER = b"x-request-id"
 
 
 class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body exceeds {limit} bytes")
+    def __init__(self, limit: int, setting: str = "VISOR_MAX_REQUEST_BYTES") -> None:
+        super().__init__(413, f"request body exceeds {human_bytes(limit)} ({setting})")
         self.limit = limit
+        self.setting = setting
 
 
 class BodiesInFlight(HTTPException):
@@ -41,7 +44,8 @@ class BodiesInFlight(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(
             503,
-            f"the server is receiving {limit} bytes of request bodies already; retry shortly",
+            f"the server is receiving {human_bytes(limit)} of request bodies already "
+            "(VISOR_MAX_BODIES_IN_FLIGHT_BYTES); retry shortly",
             headers={"Retry-After": str(DEFAULT_RETRY_AFTER_S)},
         )
         self.limit = limit
@@ -56,12 +60,13 @@ class RequestContextMiddleware:
         *,
         max_body_bytes: int,
         budget: BodyBudget,
-        spooled_paths: dict[str, int] | None = None,
+        spooled_paths: dict[str, tuple[int, str]] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         # Upload routes whose multipart parts are spooled to disk: their own (larger) body
-        # limit, and not counted in flight (their bodies do not stay in memory).
+        # limit (and the setting that sets it), and not counted in flight (their bodies do
+        # not stay in memory).
         self.spooled_paths = dict(spooled_paths or {})
         self.budget = budget
         self.max_in_flight_bytes = budget.limit_bytes
@@ -79,12 +84,12 @@ class RequestContextMiddleware:
                 declared = int(value) if value.isdigit() else None
         request_id = _printable(request_id) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        limit = self.max_body_bytes
+        limit, setting = self.max_body_bytes, "VISOR_MAX_REQUEST_BYTES"
         spooled = self.spooled_paths.get(scope["path"])
         if spooled is not None:
-            limit = spooled
+            limit, setting = spooled
         if declared is not None and declared > limit:
-            await self._refuse(scope, receive, send, request_id, BodyTooLarge(limit))
+            await self._refuse(scope, receive, send, request_id, BodyTooLarge(limit, setting))
             return
         with self.budget.share() as share:
             held = (declared or 0) if spooled is None else 0
@@ -101,7 +106,7 @@ class RequestContextMiddleware:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > limit:
-                        raise BodyTooLarge(limit)
+                        raise BodyTooLarge(limit, setting)
                     if received > held and spooled is None:  # chunked body: count as it comes
                         if not share.take(received - held):
                             raise BodiesInFlight(self.max_in_flight_bytes)
@@ -132,7 +137,8 @@ class RequestContextMiddleware:
         exc: BodyTooLarge | BodiesInFlight,
     ) -> None:
         if isinstance(exc, BodyTooLarge):
-            code, details = ErrorCode.PAYLOAD_TOO_LARGE, {"limit_bytes": exc.limit}
+            code = ErrorCode.PAYLOAD_TOO_LARGE
+            details: dict[str, Any] = {"limit_bytes": exc.limit, "setting": exc.setting}
         else:
             code = ErrorCode.OVERLOADED
             details = {"limit_bytes": exc.limit, "retry_after_s": DEFAULT_RETRY_AFTER_S}

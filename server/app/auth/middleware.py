@@ -8,7 +8,8 @@ and whatever is mounted later all pass it. Per request, in order:
    while authentication is off, go straight through — except that with ``VISOR_AUTH=auto``
    and no key yet, a request that arrived on a non-loopback interface → 403 ``forbidden``
    (``reason: no_keys``), however the server was started;
-3. no key → 401 ``unauthorized`` with ``WWW-Authenticate: Bearer``;
+3. no key → 401 ``unauthorized`` with ``WWW-Authenticate: Bearer`` (every 401 says why a key
+   is needed and how to get one: :mod:`app.auth.guidance`);
 4. an address that failed too often → 429 ``rate_limited`` (before its key is checked);
 5. a wrong, revoked or expired key → 401 (and one more failure for its address);
 6. a key below the route's level → 403 ``forbidden``;
@@ -29,7 +30,7 @@ from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from app.auth import keys
+from app.auth import guidance, keys
 from app.auth.credentials import Credential, client_address, presented
 from app.auth.exposure import reached_from_outside
 from app.auth.index import Refusal
@@ -117,7 +118,9 @@ class AuthMiddleware:
         credential = presented(scope)
         if credential is None:
             auth.counters.refusals[RefusalReason.MISSING_KEY] += 1
-            await self._unauthorized(scope, receive, send, "an API key is required", invalid=False)
+            await self._unauthorized(
+                scope, receive, send, guidance.missing_key(auth.mode), invalid=False
+            )
             return
         address = client_address(scope)
         wait = auth.failures.blocked_for(address)
@@ -135,7 +138,9 @@ class AuthMiddleware:
             auth.failures.failed(address)
             auth.counters.refusals[RefusalReason.INVALID_KEY] += 1
             log.info("refused %s from %s: %s", _named(credential), address, principal.value)
-            await self._unauthorized(scope, receive, send, principal.value, invalid=True)
+            await self._unauthorized(
+                scope, receive, send, guidance.bad_key(principal.value), invalid=True
+            )
             return
         if not principal.allows(access):
             auth.counters.refusals[RefusalReason.SCOPE] += 1
@@ -171,8 +176,13 @@ class AuthMiddleware:
         self, scope: Scope, receive: Receive, send: Send, message: str, *, invalid: bool
     ) -> None:
         challenge = _CHALLENGE + (', error="invalid_token"' if invalid else "")
+        details = {
+            "reason": "invalid_key" if invalid else "missing_key",
+            "auth": self.auth.mode.value,
+            "hint": guidance.HINT,
+        }
         await self._refuse(
-            scope, receive, send, ErrorCode.UNAUTHORIZED, message, {},
+            scope, receive, send, ErrorCode.UNAUTHORIZED, message, details,
             {"WWW-Authenticate": challenge},
         )  # fmt: skip
 

@@ -135,6 +135,31 @@ class KeyStore:
             raise VisorError(f"no active key named {name!r}", code=ErrorCode.NOT_FOUND)
         return _public(row)
 
+    def delete(self, name: str | None) -> list[ApiKey]:
+        """Delete every key called ``name`` (active and revoked; every key for ``None``)
+        and their dashboard sessions; the deleted keys, oldest first.
+
+        Unlike revoking, this forgets the key: a name nobody knows answers "unknown", and
+        once no key is left ``VISOR_AUTH=auto`` turns keys off again (docs/security.md).
+        """
+        chosen = select(api_keys).order_by(api_keys.c.created_us, api_keys.c.id)
+        if name is not None:
+            chosen = chosen.where(api_keys.c.name == name)
+        with self._transaction() as conn:
+            rows = conn.execute(chosen).mappings().all()
+            ids = [row["id"] for row in rows]
+            if ids:
+                conn.execute(delete(dashboard_sessions).where(dashboard_sessions.c.key_id.in_(ids)))
+                conn.execute(delete(api_keys).where(api_keys.c.id.in_(ids)))
+        if not rows and name is not None:
+            raise VisorError(f"no key named {name!r}", code=ErrorCode.NOT_FOUND)
+        return [_public(row) for row in rows]
+
+    def count(self) -> int:
+        """How many keys exist, revoked ones included (they keep ``auto`` auth on)."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(api_keys)).scalar() or 0)
+
     def list_keys(self) -> list[ApiKey]:
         stmt = select(api_keys).order_by(api_keys.c.created_us, api_keys.c.id)
         with self._engine.connect() as conn:

@@ -9,6 +9,7 @@ Exit code 1 only when a required check fails.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -72,6 +73,7 @@ def run_checks() -> Iterator[Check]:
     yield Check("settings", Status.OK, f"data directory {settings.data_dir}")
     yield _writable(settings.data_dir)
     yield _job_store(settings)
+    yield _api_keys(settings)
     yield from _plugins(settings)
     yield from _extras()
 
@@ -102,6 +104,43 @@ def _job_store(settings: Settings) -> Check:
             f"PostgreSQL URL set but psycopg is missing: {install_hint('postgres')}",
         )
     return Check("job store", Status.OK, f"{url.split('://', 1)[0]} (connection not tested)")
+
+
+def _api_keys(settings: Settings) -> Check:
+    """Whether a server on these settings wants keys, and how to send one or turn them off."""
+    from app.auth.exposure import AuthMode
+    from app.auth.store import KeyStore
+    from app.store.engine import build_engine
+    from app.store.migrate import upgrade
+
+    mode = AuthMode(settings.auth)
+    if mode is AuthMode.OFF:
+        return Check("api keys", Status.OK, "off (VISOR_AUTH=off): no request needs a key")
+    engine = build_engine(settings.resolved_database_url())
+    try:
+        upgrade(engine)
+        found = KeyStore(engine).list_keys()
+    except Exception as exc:  # the job store check reports the database itself
+        return Check("api keys", Status.WARN, f"cannot read the keys: {type(exc).__name__}")
+    finally:
+        engine.dispose()
+    active = sum(1 for key in found if key.revoked_at is None)
+    if not found and mode is AuthMode.AUTO:
+        return Check(
+            "api keys",
+            Status.OK,
+            "off: no keys, so a server on 127.0.0.1 answers this machine without one "
+            "(VISOR_AUTH=auto; the first 'visor keys create' turns keys on)",
+        )
+    why = "VISOR_AUTH=required" if mode is AuthMode.REQUIRED else "VISOR_AUTH=auto"
+    counts = f"{active} active, {len(found) - active} revoked"
+    sending = os.environ.get("VISOR_API_KEY")
+    detail = f"on ({why}; {counts}): every request needs a key; this shell " + (
+        "sends VISOR_API_KEY" if sending else "sends none: export VISOR_API_KEY=KEY"
+    )
+    if mode is AuthMode.AUTO:
+        detail += "; 'visor keys delete --all' turns keys off again"
+    return Check("api keys", Status.OK if sending else Status.WARN, detail)
 
 
 def _plugins(settings: Settings) -> Iterator[Check]:

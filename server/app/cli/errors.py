@@ -7,6 +7,7 @@ a one-line message on stderr and an exit code. Tracebacks appear only with ``--d
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from contextvars import ContextVar
 from enum import IntEnum
@@ -36,8 +37,12 @@ class CliFailure(Exception):
         self.exit_code = exit_code
 
     def describe(self) -> str:
-        """What the user reads: the envelope's ``Type/code: message``."""
-        return one_line(self.error)
+        """What the user reads: the envelope's ``Type/code: message`` (and, for a refused
+        key, what this shell sends: the server cannot know)."""
+        text = one_line(self.error)
+        if (self.error.get("details") or {}).get("code") == ErrorCode.UNAUTHORIZED.value:
+            text += "\nhint: " + key_hint()
+        return text
 
     @classmethod
     def of(
@@ -65,6 +70,19 @@ class ServerUnreachable(CliFailure):
 
     def describe(self) -> str:
         return f"{self.error['message']}\nhint: {self.hint}"
+
+
+def key_hint() -> str:
+    """Whether this shell sends a key, and how to make it send one."""
+    if os.environ.get("VISOR_API_KEY"):
+        return (
+            "VISOR_API_KEY is set, but the server refused it: check it with "
+            "'visor keys list' on the server's machine, or make a new one there"
+        )
+    return (
+        "no key was sent: export VISOR_API_KEY=KEY with a key from "
+        "'visor keys create NAME --scope run' on the server's machine"
+    )
 
 
 def one_line(error: dict[str, Any]) -> str:

@@ -19,6 +19,9 @@ from app.cli.arguments import (
     ArgOption,
     ArgsJsonOption,
     JsonFlag,
+    QuietFlag,
+    TargetArgument,
+    command_group,
     image_arguments,
     parse_args,
     parse_target,
@@ -26,10 +29,11 @@ from app.cli.arguments import (
 from app.cli.client import VisorClient
 from app.cli.errors import CliFailure, ExitCode, guarded
 from app.errors import ErrorCode
+from app.jobs.status import JobStatus
 
 FINISHED = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
 
-jobs = typer.Typer(help="Submit and follow jobs on a Visor server.", no_args_is_help=True)
+jobs = command_group("Submit and follow jobs on a Visor server.")
 
 JobServerOption = Annotated[
     str | None,
@@ -37,23 +41,28 @@ JobServerOption = Annotated[
         "--server",
         "-s",
         envvar="VISOR_SERVER",
+        metavar="URL",
         help="The Visor server: a URL or host:port (default: where `visor serve` listens, "
         "from VISOR_HOST/VISOR_PORT).",
     ),
 ]
-JobId = Annotated[str, typer.Argument(help="The job id.")]
+JobId = Annotated[str, typer.Argument(metavar="JOB_ID", help="The job id.")]
 TimeoutOption = Annotated[
-    float | None, typer.Option("--timeout", help="Give up waiting after this many seconds.")
+    float | None,
+    typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this long."),
 ]
-PollOption = Annotated[float, typer.Option("--poll", help="Seconds between status checks.")]
+PollOption = Annotated[
+    float, typer.Option("--poll", metavar="SECONDS", help="Time between status checks.")
+]
 
 
 @jobs.command("submit")
 @guarded
 def submit(
-    target: Annotated[str, typer.Argument(help="PLUGIN.TOOL, or PLUGIN for its default tool.")],
+    target: TargetArgument,
     file: Annotated[
-        Path | None, typer.Argument(help="Image file.", exists=True, dir_okay=False)
+        Path | None,
+        typer.Argument(metavar="FILE", help="Image file.", exists=True, dir_okay=False),
     ] = None,
     arg: ArgOption = None,
     args_json: ArgsJsonOption = None,
@@ -65,14 +74,16 @@ def submit(
     poll: PollOption = 0.25,
     server: JobServerOption = None,
     json_output: JsonFlag = False,
+    quiet: QuietFlag = False,
 ) -> None:
-    """Submit a job (202 + id); with --wait, follow it and print its result."""
+    """Submit a job and print its id (alone on stdout); with --wait, follow it and print
+    its result."""
     plugin, tool = parse_target(target)
     body: dict[str, Any] = {"plugin": plugin, "args": parse_args(arg, args_json)}
     if tool is not None:
         body["tool"] = tool
     if file is not None:
-        body.update(image_arguments(file))
+        body.update(image_arguments(file, target))
     if max_attempts is not None:
         body["max_attempts"] = max_attempts
     with VisorClient(server) as client:
@@ -83,13 +94,28 @@ def submit(
     if json_output:
         output.print_json_line(job)
     else:
-        output.out.print(f"submitted job [bold]{job['id']}[/] ({output.state(job.get('status'))})")
+        job_id = str(job["id"])
+        output.print_id(
+            job_id,
+            f"submitted job [bold]{job_id}[/] ({output.state(job.get('status'))}); "
+            f"follow it: visor jobs wait {job_id}",
+            quiet=quiet,
+        )
 
 
 @jobs.command("list")
 @guarded
 def list_jobs(
-    status: Annotated[str | None, typer.Option(help="PENDING, RUNNING, SUCCESS, ...")] = None,
+    status: Annotated[
+        JobStatus | None,
+        typer.Option(
+            case_sensitive=False,
+            metavar="STATUS",
+            help="Only jobs in this status: "
+            + ", ".join(status.value for status in JobStatus)
+            + " (any case).",
+        ),
+    ] = None,
     plugin: Annotated[str | None, typer.Option(help="Only this plugin's jobs.")] = None,
     tool: Annotated[str | None, typer.Option(help="Only this tool's jobs.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Jobs per page.")] = 50,
@@ -145,7 +171,9 @@ def cancel(job_id: JobId, server: JobServerOption = None, json_output: JsonFlag 
     if json_output:
         output.print_json_line(job)
     else:
-        output.out.print(f"job [bold]{job['id']}[/] is {output.state(job.get('status'))}")
+        output.print_id(
+            str(job["id"]), f"job [bold]{job['id']}[/] is {output.state(job.get('status'))}"
+        )
 
 
 def _follow(

@@ -16,19 +16,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 from rich.markup import escape
-from rich.table import Table
 
 from app.auth.keys import KeyCreate
 from app.auth.scopes import Scope
 from app.cli import output
-from app.cli.arguments import JsonFlag
+from app.cli.arguments import JsonFlag, command_group
 from app.cli.errors import CliFailure, ExitCode, guarded
 from app.errors import ErrorCode, VisorError
 
 if TYPE_CHECKING:  # SQLAlchemy loads only when a keys command runs: other commands start fast
     from app.auth.store import KeyStore
 
-keys = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+keys = command_group("Create, list and revoke API keys.")
 
 DataDirOption = Annotated[
     Path | None, typer.Option(help="The server's data directory (default: VISOR_DATA_DIR).")
@@ -107,18 +106,7 @@ def list_keys(data_dir: DataDirOption = None, json_output: JsonFlag = False) -> 
         for key in found:
             output.print_json_line(key.model_dump(mode="json"))
         return
-    table = Table("name", "id", "scope", "created", "last used", "expires", "revoked")
-    for key in found:
-        table.add_row(
-            escape(key.name),
-            key.id,
-            key.scope.value,
-            _short(key.created_at),
-            _short(key.last_used_at),
-            _short(key.expires_at) or "never",
-            _short(key.revoked_at),
-        )
-    output.out.print(table)
+    output.out.print(output.keys_table(key.model_dump(mode="json") for key in found))
 
 
 @keys.command("revoke")
@@ -127,11 +115,41 @@ def revoke(
     name: Annotated[str, typer.Argument(help="The key's name.")],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Revoke the active key with this name (servers stop accepting it within seconds)."""
+    """Revoke the active key with this name (servers stop accepting it within seconds).
+
+    Revoked keys still count: keys stay on until `visor keys delete` removes them all."""
     with _store(data_dir) as store:
         revoked = store.revoke(name)
-    output.out.print(f"revoked key [bold]{escape(revoked.name)}[/] (id {revoked.id})")
+    output.err.print(
+        f"revoked key [bold]{escape(revoked.name)}[/] (id {revoked.id}); keys stay on "
+        "while any key exists, revoked or not: 'visor keys delete --all' turns them off"
+    )
 
 
-def _short(stamp: str | None) -> str:
-    return stamp[:19].replace("T", " ") if stamp else ""
+@keys.command("delete")
+@guarded
+def delete(
+    name: Annotated[
+        str | None, typer.Argument(help="The key's name (its revoked namesakes go too).")
+    ] = None,
+    all_keys: Annotated[bool, typer.Option("--all", help="Delete every key.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Forget keys for good. With none left, VISOR_AUTH=auto turns keys off again: a
+    loopback server answers without a key (other machines are still refused)."""
+    if (name is None) == (not all_keys):
+        raise CliFailure.of(
+            ErrorCode.INVALID_INPUT, "name a key, or pass --all (not both)", ExitCode.USAGE
+        )
+    with _store(data_dir) as store:
+        deleted = store.delete(None if all_keys else name)
+        left = store.count()
+    for key in deleted:
+        output.err.print(f"deleted key [bold]{escape(key.name)}[/] (id {key.id})")
+    if left:
+        output.err.print(f"{left} key(s) left: requests still need a key")
+    else:
+        output.err.print(
+            "no keys left: with VISOR_AUTH=auto a server on 127.0.0.1 answers without a key "
+            "(within VISOR_AUTH_REFRESH_S seconds); other machines are refused"
+        )

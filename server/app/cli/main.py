@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli.arguments import HELP_MARKUP
 from app.cli.blobs import blobs
 from app.cli.doctor import doctor
 from app.cli.errors import debug_mode
@@ -30,14 +31,28 @@ cli = typer.Typer(
     help="Visor: run vision plugin tools.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # tracebacks only with --debug, and then plain ones
-    rich_markup_mode="rich",
+    rich_markup_mode=HELP_MARKUP,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"visor {version('visor-server')}")
+        raise typer.Exit()
 
 
 @cli.callback()
 def root(
     debug: Annotated[
         bool, typer.Option("--debug", envvar="VISOR_DEBUG", help="Show tracebacks on errors.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """Visor: run vision plugin tools from the shell, or serve them."""
@@ -57,6 +72,7 @@ def serve(
     """Start the server on its embedded defaults (SQLite, built-in plugins, 127.0.0.1)."""
     from app.auth.exposure import serve_refusal
     from app.http_protocol import ConnectionLimits
+    from app.serving import port_taken
     from app.serving import serve as serve_app
     from app.settings import Settings
 
@@ -71,6 +87,14 @@ def serve(
     refused = serve_refusal(settings)  # no API key on a public interface (docs/security.md)
     if refused is not None:
         typer.echo(f"error: {refused}", err=True)
+        raise typer.Exit(2)
+    taken = port_taken(settings.host, settings.port)  # before any plugin starts
+    if taken is not None:
+        typer.echo(
+            f"error: cannot listen on {settings.host}:{settings.port}: {taken} (another "
+            "server?); choose another with --port or VISOR_PORT",
+            err=True,
+        )
         raise typer.Exit(2)
     serve_app(
         "app.main:app",  # an import string: required for workers > 1

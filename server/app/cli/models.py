@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from app.cli import output
-from app.cli.arguments import JsonFlag, ServerOption
+from app.cli.arguments import JsonFlag, ServerOption, command_group
 from app.cli.client import VisorClient
 from app.cli.errors import CliFailure, guarded
 
-models = typer.Typer(help="Register, list and remove ONNX models.", no_args_is_help=True)
+models = command_group("Register, list and remove ONNX models.")
 
 
 def _local_repository() -> Any:
@@ -64,7 +63,7 @@ def add(
     if json_output:
         output.print_json_line(answer)
     else:
-        output.out.print(f"registered {name}@{version}")
+        output.print_id(f"{name}@{version}", f"registered {name}@{version}")
 
 
 @models.command("list")
@@ -80,18 +79,7 @@ def list_models(server: ServerOption = None, json_output: JsonFlag = False) -> N
     if json_output:
         output.print_json_line({"models": listed})
         return
-    table = Table("model", "task", "default", "versions", "labels")
-    for model in listed:
-        versions = ", ".join(str(v["version"]) for v in model["versions"])
-        labels = next(v["labels"] for v in model["versions"] if v["default"])
-        table.add_row(
-            model["name"],
-            model["task"],
-            str(model["default_version"]),
-            versions,
-            str(len(labels)),
-        )
-    output.out.print(table)
+    output.out.print(output.models_table(listed))
 
 
 @models.command("remove")
@@ -113,4 +101,4 @@ def remove(
             _local_repository().remove(name, version)
         except VisorError as exc:
             raise _failure(exc) from None
-    output.out.print(f"removed {ref}")
+    output.print_message(f"removed {ref}")

@@ -1,14 +1,15 @@
 """Rendering for the CLI: Rich tables for people, JSON lines for machines.
 
-Results go to stdout and everything else (errors, progress bars) to stderr, so
-``visor run ... --json | jq`` always sees clean JSON.
+Results go to stdout and everything else (errors, progress bars, "submitted ..." and other
+sentences) to stderr, so ``visor run ... --json | jq`` always sees clean JSON and
+``J=$(visor jobs submit ...)`` gets the job id alone.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -42,6 +43,20 @@ def print_json_line(value: Any) -> None:
     """One compact JSON document per line on stdout (never wrapped, never styled)."""
     sys.stdout.write(orjson.dumps(value).decode("utf-8") + "\n")
     sys.stdout.flush()
+
+
+def print_id(identifier: str, message: str, *, quiet: bool = False) -> None:
+    """What a command made: its id alone on stdout (what ``$(...)`` captures), the
+    sentence for people on stderr (left out with ``--quiet``)."""
+    if not quiet:
+        err.print(message)
+    sys.stdout.write(identifier + "\n")
+    sys.stdout.flush()
+
+
+def print_message(message: str) -> None:
+    """A sentence for people (done, deleted, ...): stderr, so stdout stays data."""
+    err.print(message)
 
 
 def print_result(title: str, result: Mapping[str, Any], elapsed_ms: float | None = None) -> None:
@@ -93,31 +108,111 @@ def plugins_table(plugins: Iterable[Mapping[str, Any]]) -> RenderableType:
 
 
 def jobs_table(jobs: Iterable[Mapping[str, Any]]) -> Table:
-    """Jobs, one line each at 120 columns: ids never wrap (they are what you copy), no
-    vertical borders, times to the second."""
-    table = Table(title="Jobs", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("id", no_wrap=True, min_width=32)
-    for column in ("tool", "status", "progress", "attempts"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("created", overflow="fold")  # the first to give way on a narrow terminal
+    """Jobs in 80 columns: the id whole on its own line (it is what you copy), the tool and
+    attempts under it, status with progress, created (UTC, to the minute) and time taken."""
+    table = Table(title="Jobs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("job", no_wrap=True, min_width=32)
+    table.add_column("status", no_wrap=True)
+    table.add_column("created", no_wrap=True)
     table.add_column("took", justify="right", no_wrap=True)
     for job in jobs:
+        tool = f"{job.get('plugin')}.{job.get('tool') or ''}".rstrip(".")
+        attempts, most = job.get("attempts", 0), job.get("max_attempts")
+        if attempts and most and attempts > 1:
+            tool += f" · try {attempts}/{most}"
+        status = state(job.get("status"))
         progress = job.get("progress")
+        if job.get("status") == "RUNNING" and progress is not None:
+            status += f" {float(progress) * 100:.0f}%"
         table.add_row(
-            escape(str(job["id"])),
-            escape(f"{job.get('plugin')}.{job.get('tool') or ''}"),
-            state(job.get("status")),
-            "" if progress is None else f"{float(progress) * 100:.0f}%",
-            f"{job.get('attempts', 0)}/{job.get('max_attempts', '?')}",
-            escape(_second(job.get("created_at"))),
+            f"{escape(str(job['id']))}\n[dim]{escape(_fit(tool, 32))}[/]",
+            status,
+            escape(_minute(job.get("created_at"))),
             _took(job.get("started_at"), job.get("finished_at")),
         )
     return table
 
 
-def _second(timestamp: Any) -> str:
-    """``2026-11-27T11:13:38.538404Z`` → ``2026-11-27 11:13:38`` (UTC)."""
-    return str(timestamp or "")[:19].replace("T", " ")
+def keys_table(keys: Iterable[Mapping[str, Any]]) -> Table:
+    """API keys in 80 columns (never a secret): dates to the day, one state column."""
+    table = Table(title="API keys", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("name", overflow="fold", max_width=20)
+    table.add_column("id", no_wrap=True)
+    for column in ("scope", "created", "last used", "state"):
+        table.add_column(column, no_wrap=True)
+    for key in keys:
+        if key.get("revoked_at"):
+            shown = f"[yellow]revoked {_day(key['revoked_at'])}[/]"
+        elif key.get("expires_at") and str(key["expires_at"]) <= _now_iso():
+            shown = "[yellow]expired[/]"
+        elif key.get("expires_at"):
+            shown = f"[green]active[/] to {_day(key['expires_at'])}"
+        else:
+            shown = "[green]active[/]"
+        table.add_row(
+            escape(str(key["name"])),
+            escape(str(key["id"])),
+            escape(str(key["scope"])),
+            _day(key.get("created_at")),
+            _day(key.get("last_used_at")) or "never",
+            shown,
+        )
+    return table
+
+
+def models_table(models: Iterable[Mapping[str, Any]]) -> Table:
+    """Models with their versions (the default first) in 80 columns."""
+    table = Table(title="Models", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("model", overflow="fold", max_width=24)
+    table.add_column("task", no_wrap=True)
+    table.add_column("default", justify="right", no_wrap=True)
+    table.add_column("versions", overflow="fold", max_width=16)
+    table.add_column("labels", justify="right", no_wrap=True)
+    for model in models:
+        versions = [v for v in model.get("versions") or []]
+        default = next((v for v in versions if v.get("default")), versions[0] if versions else {})
+        table.add_row(
+            escape(str(model["name"])),
+            escape(str(model.get("task") or "")),
+            str(model.get("default_version") or ""),
+            ", ".join(str(v["version"]) for v in versions),
+            str(len(default.get("labels") or [])),
+        )
+    return table
+
+
+def pipelines_table(pipelines: Iterable[Mapping[str, Any]]) -> Table:
+    """Saved pipelines, a step a line, in 80 columns."""
+    table = Table(title="Pipelines", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("pipeline", overflow="fold", max_width=24)
+    table.add_column("steps", overflow="fold", max_width=28)
+    table.add_column("description", overflow="fold")
+    for saved in pipelines:
+        steps = saved["spec"]["steps"]
+        table.add_row(
+            escape(saved["name"]),
+            escape("\n".join(f"{s['id']}: {s['tool']}" for s in steps)),
+            escape(saved["spec"].get("description") or ""),
+        )
+    return table
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _minute(timestamp: Any) -> str:
+    """``2026-11-27T11:13:38.538404Z`` → ``11-27 11:13`` (UTC)."""
+    text = str(timestamp or "")
+    return f"{text[5:10]} {text[11:16]}" if len(text) >= 16 else text
+
+
+def _day(timestamp: Any) -> str:
+    return str(timestamp or "")[:10]
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _took(started: Any, finished: Any) -> str:

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from app.cli import output
-from app.cli.arguments import JsonFlag, ServerOption, image_arguments
+from app.cli.arguments import JsonFlag, ServerOption, command_group, image_arguments
 from app.cli.client import VisorClient
 from app.cli.errors import CliFailure, ExitCode, guarded
 from app.cli.run import Call, Outcome, run_batch
@@ -31,7 +30,7 @@ if TYPE_CHECKING:  # SQLAlchemy loads only when a pipeline command runs
     from app.pipelines.service import PipelineService
     from app.pipelines.store import PipelineStore
 
-pipelines = typer.Typer(help="Save, list, show, delete and run pipelines.", no_args_is_help=True)
+pipelines = command_group("Save, list, show, delete and run pipelines.")
 
 NameArgument = Annotated[str, typer.Argument(help="The pipeline's name.")]
 
@@ -48,7 +47,7 @@ def list_pipelines(server: ServerOption = None, json_output: JsonFlag = False) -
     if json_output:
         output.print_json_line({"pipelines": listed})
     else:
-        output.out.print(_table(listed))
+        output.out.print(output.pipelines_table(listed))
 
 
 @pipelines.command("show")
@@ -92,7 +91,9 @@ def save(
         output.print_json_line(saved)
     else:
         steps = len(saved["spec"]["steps"])
-        output.out.print(f"saved pipeline [bold]{escape(saved['name'])}[/] ({steps} steps)")
+        output.print_id(
+            saved["name"], f"saved pipeline [bold]{escape(saved['name'])}[/] ({steps} steps)"
+        )
 
 
 @pipelines.command("delete")
@@ -107,7 +108,7 @@ def delete(name: NameArgument, server: ServerOption = None, json_output: JsonFla
     if json_output:
         output.print_json_line(deleted)
     else:
-        output.out.print(f"deleted pipeline [bold]{escape(name)}[/]")
+        output.print_message(f"deleted pipeline [bold]{escape(name)}[/]")
 
 
 @pipelines.command("run")
@@ -238,17 +239,3 @@ def _envelopes() -> Iterator[None]:
         yield
     except VisorError as exc:
         raise CliFailure(public_error(envelope_from_exception(exc))["error"]) from None
-
-
-def _table(listed: list[dict[str, Any]]) -> Table:
-    table = Table(title="Pipelines", title_justify="left")
-    for column in ("pipeline", "steps", "description"):
-        table.add_column(column, overflow="fold")
-    for saved in listed:
-        steps = saved["spec"]["steps"]
-        table.add_row(
-            escape(saved["name"]),
-            escape("\n".join(f"{s['id']}: {s['tool']}" for s in steps)),
-            escape(saved["spec"].get("description") or ""),
-        )
-    return table

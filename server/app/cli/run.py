@@ -27,6 +27,7 @@ from app.cli.arguments import (
     image_arguments,
     parse_args,
     parse_target,
+    refuse_video,
     usage_error,
 )
 from app.cli.client import VisorClient
@@ -163,7 +164,9 @@ def _local_call(
     def call(file: Path | None) -> Outcome:
         source = str(file) if file else None
         try:
-            payload = {**image_arguments(file), **args} if file else dict(args)
+            payload = (
+                {**image_arguments(file, _target(plugin, tool)), **args} if file else dict(args)
+            )
         except CliFailure as exc:
             return Outcome(source, plugin, tool, error=exc.error)
         started = time.perf_counter()
@@ -178,6 +181,10 @@ def _local_call(
     return call
 
 
+def _target(plugin: str, tool: str | None) -> str:
+    return f"{plugin}.{tool}" if tool else plugin
+
+
 def _remote_call(client: VisorClient, plugin: str, tool: str | None, args: dict[str, Any]) -> Call:
     def call(file: Path | None) -> Outcome:
         source = str(file) if file else None
@@ -185,9 +192,12 @@ def _remote_call(client: VisorClient, plugin: str, tool: str | None, args: dict[
             if tool is None:  # the server picks the default tool
                 body: dict[str, Any] = {"plugin": plugin, "args": args}
                 if file is not None:
-                    body.update(image_arguments(file))
+                    body.update(image_arguments(file, plugin))
                 answer = client.analyze(body)
             else:
+                if file is not None:
+                    with file.open("rb") as handle:
+                        refuse_video(file, handle.read(64), _target(plugin, tool))
                 answer = client.run_tool(plugin, tool, args, file)
         except CliFailure as exc:
             if exc.exit_code is ExitCode.UNREACHABLE:

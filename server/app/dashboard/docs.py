@@ -8,11 +8,13 @@ machine (Swagger UI's online validator badge, ReDoc's web fonts).
 
 from __future__ import annotations
 
+import html
+
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from starlette.responses import HTMLResponse
 
-from app.dashboard.paths import static_url
+from app.dashboard.paths import root, static_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,10 +46,22 @@ DOCS_CSP = "; ".join(
 )
 
 
-def _secured(response: HTMLResponse) -> HTMLResponse:
-    response.headers["Content-Security-Policy"] = DOCS_CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+def _secured(response: HTMLResponse, request: Request) -> HTMLResponse:
+    """With the page's security headers, and a bar at the top that leads back to the
+    dashboard (the vendored pages have no way back of their own)."""
+    home = html.escape(root(request) + "/", quote=True)
+    other = "redoc" if request.url.path.endswith("/docs") else "docs"
+    bar = (
+        '<nav style="font:14px system-ui,sans-serif;padding:8px 16px;'
+        'border-bottom:1px solid #ddd">'
+        f'<a href="{home}">&larr; Visor dashboard</a> &middot; '
+        f'<a href="{home}{other}">{"ReDoc" if other == "redoc" else "Swagger UI"}</a></nav>'
+    )
+    page = bytes(response.body).decode("utf-8").replace("<body>", "<body>" + bar, 1)
+    secured = HTMLResponse(page, status_code=response.status_code)
+    secured.headers["Content-Security-Policy"] = DOCS_CSP
+    secured.headers["X-Content-Type-Options"] = "nosniff"
+    return secured
 
 
 def _openapi_url(request: Request) -> str:
@@ -64,7 +78,8 @@ async def swagger_ui(request: Request) -> HTMLResponse:
             swagger_css_url=static_url(request, "vendor/swagger-ui/swagger-ui.css"),
             swagger_favicon_url=static_url(request, "img/favicon.svg"),
             swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
-        )
+        ),
+        request,
     )
 
 
@@ -77,5 +92,6 @@ async def redoc(request: Request) -> HTMLResponse:
             redoc_js_url=static_url(request, "vendor/redoc/redoc.standalone.js"),
             redoc_favicon_url=static_url(request, "img/favicon.svg"),
             with_google_fonts=False,
-        )
+        ),
+        request,
     )

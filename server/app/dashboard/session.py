@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from app.auth import guidance
 from app.auth.credentials import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -86,7 +87,11 @@ def build_router() -> APIRouter:
         opened = await run_in_threadpool(auth.index.open_session, body.key, SESSION_MAX_AGE_S)
         if isinstance(opened, Refusal):
             auth.failures.failed(address)
-            raise VisorError(opened.value, code=ErrorCode.UNAUTHORIZED)
+            raise VisorError(
+                guidance.bad_key(opened.value),
+                code=ErrorCode.UNAUTHORIZED,
+                details={"reason": "invalid_key", "hint": guidance.HINT},
+            )
         principal, token = opened
         response = FastJSONResponse(_info(auth, principal, via_cookie=True).model_dump())
         secure = request.url.scheme == "https"

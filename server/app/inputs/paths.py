@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from app.plugins.base64_text import refuse
+from app.units import human_bytes, limit_text
 
 FIELD = "image_path"
 
@@ -59,8 +60,10 @@ class PathReader:
             if info.st_size > self._max_bytes:
                 raise refuse(
                     FIELD,
-                    f"is {info.st_size} bytes; the limit is {self._max_bytes}",
+                    f"is {human_bytes(info.st_size)}; "
+                    f"{limit_text(human_bytes(self._max_bytes), 'VISOR_MAX_IMAGE_BYTES')}",
                     limit_bytes=self._max_bytes,
+                    setting="VISOR_MAX_IMAGE_BYTES",
                 )
             with os.fdopen(os.dup(fd), "rb") as handle:
                 data = handle.read(self._max_bytes + 1)

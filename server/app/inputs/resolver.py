@@ -38,6 +38,7 @@ from app.plugins.base64_text import (
 )
 from app.plugins.images import image_mime_type
 from app.settings import Settings
+from app.units import human_bytes, limit_text
 
 __all__ = ["IMAGE_FIELDS", "FileReader", "InputResolver", "ResolvedImage"]
 
@@ -214,9 +215,15 @@ class InputResolver:
     def _mime(self, data: bytes, declared: object, field: str) -> str:
         if len(data) > self._max_bytes:
             raise VisorError(
-                f"{field} is {len(data)} bytes; the limit is {self._max_bytes}",
+                f"{field} is {human_bytes(len(data))}; "
+                f"{limit_text(human_bytes(self._max_bytes), 'VISOR_MAX_IMAGE_BYTES')}",
                 code=ErrorCode.PAYLOAD_TOO_LARGE,
-                details={"field": field, "limit_bytes": self._max_bytes},
+                details={
+                    "field": field,
+                    "size_bytes": len(data),
+                    "limit_bytes": self._max_bytes,
+                    "setting": "VISOR_MAX_IMAGE_BYTES",
+                },
             )
         try:
             return image_mime_type(data, declared)

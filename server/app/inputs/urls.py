@@ -33,11 +33,13 @@ import httpx
 from app.body_budget import BodyBudget, Share, current_share
 from app.errors import DEFAULT_RETRY_AFTER_S, ErrorCode, VisorError
 from app.plugins.base64_text import refuse
+from app.units import human_bytes, limit_text
 
 FIELD = "image_url"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _USER_AGENT = b"Visor image fetcher"
 _SPOOL_IN_MEMORY_BYTES = 1024 * 1024  # larger downloads are spooled to a temporary file
+_SETTING = "VISOR_MAX_IMAGE_BYTES"  # the download limit is the image limit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -259,7 +261,12 @@ class UrlFetcher:
         limit = self._policy.max_bytes
         declared = fields.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise refuse(FIELD, f"is {declared} bytes; the limit is {limit}", limit_bytes=limit)
+            raise refuse(
+                FIELD,
+                f"is {human_bytes(int(declared))}; {limit_text(human_bytes(limit), _SETTING)}",
+                limit_bytes=limit,
+                setting=_SETTING,
+            )
         share = current_share()
         if self._budget is None or (share is not None and share.budget is not self._budget):
             return self._read_into(resp, None)
@@ -278,11 +285,17 @@ class UrlFetcher:
             for chunk in resp.iter_stream():
                 size += len(chunk)
                 if size > limit:
-                    raise refuse(FIELD, f"is more than {limit} bytes", limit_bytes=limit)
+                    raise refuse(
+                        FIELD,
+                        f"is more than {human_bytes(limit)}, the limit ({_SETTING})",
+                        limit_bytes=limit,
+                        setting=_SETTING,
+                    )
                 if share is not None and not share.take(len(chunk)):
                     raise VisorError(
                         f"{FIELD} cannot be downloaded now: the server holds "
-                        f"{share.budget.limit_bytes} bytes of bodies already; retry shortly",
+                        f"{human_bytes(share.budget.limit_bytes)} of bodies already "
+                        "(VISOR_MAX_BODIES_IN_FLIGHT_BYTES); retry shortly",
                         code=ErrorCode.OVERLOADED,
                         details={
                             "field": FIELD,

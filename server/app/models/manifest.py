@@ -26,6 +26,7 @@ from app.inference.decoders import (
 )
 from app.inference.geometry import PAD_VALUE, Resize
 from app.inference.tensor import ColorOrder, Layout
+from app.yaml_errors import yaml_problem
 
 #: Model names are plugin names: lower-case letters, digits, ``_`` and ``-``.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -121,7 +122,8 @@ def parse_manifest(text: str | bytes) -> Manifest:
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ManifestError(f"the manifest is neither JSON nor YAML: {exc}") from None
+            where, _position = yaml_problem(exc)
+            raise ManifestError(f"the manifest is neither JSON nor YAML: {where}") from None
     if not isinstance(raw, dict):
         raise ManifestError("the manifest must be a JSON or YAML object")
     try:

@@ -19,6 +19,7 @@ from app.models.checks import ModelRejected, check_model
 from app.models.manifest import Manifest, ManifestError, Task, check_name, parse_manifest
 from app.models.store import ModelStore, open_model_store
 from app.settings import Settings
+from app.units import human_bytes, limit_text
 
 log = logging.getLogger("visor.models")
 
@@ -110,8 +111,8 @@ class ModelRepository:
         if size > self._max_bytes:
             raise ModelRejected(
                 "too_large",
-                f"the model file is {size} bytes; the limit is {self._max_bytes} "
-                "(VISOR_MODEL_MAX_BYTES)",
+                f"the model file is {human_bytes(size)}; "
+                f"{limit_text(human_bytes(self._max_bytes), 'VISOR_MODEL_MAX_BYTES')}",
                 limit_bytes=self._max_bytes,
             )
         if size == 0:

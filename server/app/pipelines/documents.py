@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from app.errors import ErrorCode, VisorError
+from app.yaml_errors import yaml_problem
 
 #: Deepest nesting of a spec (objects and lists); real specs use about five levels. Above
 #: the largest ``VISOR_MAX_ARGS_DEPTH`` (200) plus the spec's own levels, so a step's args
@@ -48,8 +49,11 @@ def _load_yaml(text: str | bytes) -> Any:
         loader = _BoundedLoader(text)  # reads the first bytes: may refuse them already
         return loader.get_single_data()
     except yaml.YAMLError as exc:
+        where, position = yaml_problem(exc)
         raise VisorError(
-            "the pipeline spec is neither JSON nor YAML", code=ErrorCode.INVALID_INPUT
+            f"the pipeline spec is neither JSON nor YAML: {where}",
+            code=ErrorCode.INVALID_INPUT,
+            details=position,
         ) from exc
     finally:
         if loader is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from app.plugins.base import InvalidInput
 from app.plugins.base64_text import decode_base64_text
+from app.units import human_bytes, limit_text, megapixels
 
 SUPPORTED_MIME_TYPES: dict[str, str] = {
     "image/png": "PNG",
@@ -33,6 +35,8 @@ _ALLOWED_FORMATS = set(SUPPORTED_MIME_TYPES.values()) | {"MPO"}  # MPO: multi-pi
 #: which worker processes inherit through their environment.
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+#: The pixel count in Pillow's DecompressionBomb message ("Image size (N pixels) exceeds ...").
+_PILLOW_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,24 @@ def check_mime_type(mime_type: str) -> str:
     return normalised
 
 
+def _bomb(exc: Exception, limits: ImageLimits) -> InvalidInput:
+    """Pillow's own guard fired before Visor's pixel check could (its header claims far more
+    pixels than Pillow allows): say how many, and which setting is the limit."""
+    claimed = _PILLOW_PIXELS.search(str(exc))
+    pixels = int(claimed.group(1)) if claimed else None
+    size = f" of {megapixels(pixels)}" if pixels is not None else ""
+    return InvalidInput(
+        f"image declares a size{size} that looks like a decompression bomb; "
+        f"{limit_text(megapixels(limits.max_pixels), 'VISOR_MAX_IMAGE_PIXELS')}",
+        details={
+            "field": "image",
+            "pixels": pixels,
+            "limit_pixels": limits.max_pixels,
+            "setting": "VISOR_MAX_IMAGE_PIXELS",
+        },
+    )
+
+
 def open_image(data: bytes, *, limits: ImageLimits | None = None) -> Image.Image:
     """Decode image bytes fully, refusing oversized, truncated and bomb images."""
     limits = limits or ImageLimits.from_env()
@@ -168,8 +190,14 @@ def open_image(data: bytes, *, limits: ImageLimits | None = None) -> Image.Image
         raise InvalidInput("image is empty", details={"field": "image"})
     if len(data) > limits.max_bytes:
         raise InvalidInput(
-            f"image is {len(data)} bytes; the limit is {limits.max_bytes}",
-            details={"field": "image", "limit_bytes": limits.max_bytes},
+            f"image is {human_bytes(len(data))}; "
+            f"{limit_text(human_bytes(limits.max_bytes), 'VISOR_MAX_IMAGE_BYTES')}",
+            details={
+                "field": "image",
+                "size_bytes": len(data),
+                "limit_bytes": limits.max_bytes,
+                "setting": "VISOR_MAX_IMAGE_BYTES",
+            },
         )
     try:
         with warnings.catch_warnings():
@@ -180,8 +208,14 @@ def open_image(data: bytes, *, limits: ImageLimits | None = None) -> Image.Image
                 raise InvalidInput("image has zero size", details={"field": "image"})
             if width * height > limits.max_pixels:
                 raise InvalidInput(
-                    f"image is {width}x{height} pixels; the limit is {limits.max_pixels} pixels",
-                    details={"field": "image", "limit_pixels": limits.max_pixels},
+                    f"image is {width}x{height} pixels ({megapixels(width * height)}); "
+                    f"{limit_text(megapixels(limits.max_pixels), 'VISOR_MAX_IMAGE_PIXELS')}",
+                    details={
+                        "field": "image",
+                        "pixels": width * height,
+                        "limit_pixels": limits.max_pixels,
+                        "setting": "VISOR_MAX_IMAGE_PIXELS",
+                    },
                 )
             if image.format not in _ALLOWED_FORMATS:
                 raise InvalidInput(
@@ -191,9 +225,7 @@ def open_image(data: bytes, *, limits: ImageLimits | None = None) -> Image.Image
     except InvalidInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidInput(
-            "image looks like a decompression bomb", details={"field": "image"}
-        ) from exc
+        raise _bomb(exc, limits) from exc
     except UnidentifiedImageError as exc:
         raise InvalidInput("image could not be decoded", details={"field": "image"}) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -131,6 +131,10 @@ class PluginManagementService:
         one tool pays only for what it uses.
         """
         with self._reload_lock:
+            if len(self._registry):
+                # Said, not silent: the counters in GET /v1/plugins start again (the
+                # Prometheus counters are cumulative and keep counting).
+                log.info("reloading plugins: their call counts and latencies restart at zero")
             for name in self._registry.names():
                 self._executor.stop_plugin(name)
             if self._sources is None and len(self._registry):  # a reload: see new installs

@@ -45,6 +45,7 @@ from app.plugins.runtime.executor import call_context
 from app.streams.frames import Frame, accept_frame
 from app.streams.slot import LatestFrameSlot, Taken
 from app.tracing import spans as tracing
+from app.units import human_bytes
 
 log = logging.getLogger("visor.streams")
 
@@ -127,8 +128,9 @@ class StreamSession:
     def _hold(self, frame: Frame) -> None:
         if not self._budget.take(len(frame.data)):
             raise VisorError(
-                "the server holds as many request bodies and frames as it may; "
-                "this frame was not run",
+                "the server holds as many request bodies and frames as it may "
+                f"({human_bytes(self._budget.limit_bytes)}, "
+                "VISOR_MAX_BODIES_IN_FLIGHT_BYTES); this frame was not run",
                 code=ErrorCode.OVERLOADED,
                 details={
                     "frame": frame.number,

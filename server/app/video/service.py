@@ -6,9 +6,10 @@ moves the video into the job's input files (streamed from the upload, or linked 
 uploaded file), so an expiring file id cannot fail the job. It then probes the video in a
 decoder process (as the job will) and refuses a sampling rule whose estimate is over
 ``VISOR_VIDEO_MAX_FRAMES``, before any frame is processed; the job keeps its own check
-for what the estimate cannot see. Whether the bytes are a readable video is the job's to
-find out: a hostile file ends the job FAILED with ``invalid_input``, like every other
-input a running job rejects.
+for what the estimate cannot see. A file whose first bytes are no video container (an
+image, a text file) is refused at submit, as ``/v1/files`` refuses a file that is no
+image; whether a container's contents decode is the job's to find out: a hostile file
+ends the job FAILED with ``invalid_input``, like every other input a running job rejects.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, BinaryIO
 
 from app.errors import ErrorCode, VisorError
 from app.files.owner import current_owner
+from app.files.sniff import sniff_video_type
 from app.files.store import FileStore
 from app.jobs.idempotency import Idempotency
 from app.jobs.models import Job
@@ -25,10 +27,12 @@ from app.jobs.store.input_files import JobInputFiles
 from app.jobs.store.repository import JobInput
 from app.pipelines.plan import plan
 from app.pipelines.service import PIPELINE_JOB_PLUGIN, PipelineService
+from app.plugins.images import describe_bytes, sniff_mime_type
 from app.plugins.runtime.validation import summarise, validator_for
 from app.services.job_management_service import JobManagementService
 from app.services.plugin_management_service import PluginManagementService
 from app.settings import Settings
+from app.units import human_bytes, limit_text
 from app.video.checkpoints import CheckpointStore
 from app.video.decoder import probe
 from app.video.models import (
@@ -217,8 +221,8 @@ class VideoService:
         if upload is not None:
             counted = _Counted(upload, self._max_bytes)
             staged = files.stage(counted.chunks())
-            return staged, StoredVideo(filename=filename, size_bytes=counted.size)
-        if request.video_ref is not None:
+            video = StoredVideo(filename=filename, size_bytes=counted.size)
+        elif request.video_ref is not None:
             if self._files is None:
                 raise _refuse("video_ref needs a server with uploaded files", field="video_ref")
             key, info = self._files.blob(request.video_ref, current_owner())
@@ -230,11 +234,18 @@ class VideoService:
             except BaseException:
                 files.discard(staged)
                 raise
-            return staged, StoredVideo(filename=info.filename, size_bytes=info.size_bytes)
-        raise _refuse(
-            "give the video: video_ref (an id from POST /v1/files) or a multipart 'file' part",
-            field="video_ref",
-        )
+            video = StoredVideo(filename=info.filename, size_bytes=info.size_bytes)
+        else:
+            raise _refuse(
+                "give the video: video_ref (an id from POST /v1/files) or a multipart 'file' part",
+                field="video_ref",
+            )
+        try:
+            _check_container(next(iter(files.blobs.read_chunks(staged)), b"")[:512])
+        except BaseException:
+            files.discard(staged)
+            raise
+        return staged, video
 
 
 
@@ -254,13 +265,35 @@ class _Counted:
             yield chunk
 
 
+def _check_container(head: bytes) -> None:
+    """Refuse a file whose first bytes (``head``) are no video container Visor decodes."""
+    if sniff_video_type(head[:64]) is not None:
+        return
+    image = sniff_mime_type(head)
+    if image is not None:
+        raise _refuse(
+            f"the file is an image ({image}), not a video: run a tool on it directly "
+            "(POST /v1/plugins/{plugin}/tools/{tool}/run, or `visor run PLUGIN.TOOL FILE`)",
+            field="video",
+            looks_like=image,
+        )
+    looks = "an empty file" if not head else describe_bytes(head)
+    raise _refuse(
+        f"the file is not a video: the bytes look like {looks} (video jobs take mp4, mov, "
+        "webm and mkv)",
+        field="video",
+        looks_like=looks,
+    )
+
+
 def _refuse(message: str, field: str = "args", **details: Any) -> VisorError:
     return VisorError(message, code=ErrorCode.INVALID_INPUT, details={"field": field, **details})
 
 
 def _too_large(limit: int) -> VisorError:
     return VisorError(
-        f"the video is larger than the limit of {limit} bytes (VISOR_MAX_VIDEO_BYTES)",
+        f"the video is larger than {human_bytes(limit)}; "
+        f"{limit_text(human_bytes(limit), 'VISOR_MAX_VIDEO_BYTES')}",
         code=ErrorCode.PAYLOAD_TOO_LARGE,
-        details={"field": "video", "limit_bytes": limit},
+        details={"field": "video", "limit_bytes": limit, "setting": "VISOR_MAX_VIDEO_BYTES"},
     )

@@ -20,6 +20,7 @@ import av
 import av.error
 
 from app.errors import ErrorCode, VisorError
+from app.units import megapixels
 
 log = logging.getLogger("visor.video")
 
@@ -132,11 +133,13 @@ class VideoSource(contextlib.AbstractContextManager["VideoSource"]):
             raise refuse("the video stream declares no frame size; the file is damaged")
         if width * height > max_pixels:
             raise refuse(
-                f"the video's frames are {width}x{height} ({width * height} pixels), over "
-                f"the limit of {max_pixels} pixels per frame; scale the video down first",
+                f"the video's frames are {width}x{height} ({megapixels(width * height)}), "
+                f"over the limit of {megapixels(max_pixels)} per frame "
+                "(VISOR_MAX_IMAGE_PIXELS); scale the video down first",
                 width=width,
                 height=height,
                 limit_pixels=max_pixels,
+                setting="VISOR_MAX_IMAGE_PIXELS",
             )
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else None

@@ -34,6 +34,7 @@ def test_cli_sends_visor_api_key(
     runner = CliRunner()
     refused = runner.invoke(cli, ["jobs", "list", "--server", server.url])
     assert refused.exit_code != 0 and "unauthorized" in refused.stderr
+    assert "hint: no key was sent: export VISOR_API_KEY" in refused.stderr
 
     monkeypatch.setenv("VISOR_API_KEY", keys.run)
     listed = runner.invoke(cli, ["plugins", "--server", server.url])

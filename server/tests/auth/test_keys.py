@@ -55,7 +55,7 @@ def test_cli_create_list_revoke(visor: Any, tmp_path: Path) -> None:
     assert "ci" in table.stdout and "run" in table.stdout and secret not in table.stdout
 
     revoked = visor("keys", "revoke", "ci")
-    assert revoked.exit_code == 0 and "revoked key ci" in revoked.stdout
+    assert revoked.exit_code == 0 and "revoked key ci" in revoked.stderr
     assert visor("keys", "revoke", "ci").exit_code == 1  # no active key of that name now
     # The name is free again once revoked (rotation: create the new key, then revoke).
     assert visor("keys", "create", "ci", "--scope", "read").exit_code == 0

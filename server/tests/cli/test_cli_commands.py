@@ -169,7 +169,7 @@ def test_doctor_warns_for_an_optional_plugin_without_its_extra(
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_jobs_list_fits_120_columns_and_get_shows_the_result(
+def test_jobs_list_fits_80_columns_and_get_shows_the_result(
     invoke: Invoke, jobs_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VISOR_PORT", str(jobs_server.port))  # the default server
@@ -177,12 +177,14 @@ def test_jobs_list_fits_120_columns_and_get_shows_the_result(
     assert submitted.exit_code == 0, submitted.stderr
     job_id = only_json(submitted)["id"]
 
-    monkeypatch.setattr(output, "out", Console(width=120, highlight=False, soft_wrap=True))
+    monkeypatch.setattr(output, "out", Console(width=80, highlight=False, soft_wrap=True))
     table = invoke("jobs", "list", "--plugin", "echo")
     assert table.exit_code == 0, table.stderr
-    rows = [line for line in table.stdout.splitlines() if job_id in line]
-    assert len(rows) == 1 and "echo.echo" in rows[0] and "SUCCESS" in rows[0]
-    assert max(len(line) for line in table.stdout.splitlines()) <= 120
+    lines = table.stdout.splitlines()
+    rows = [i for i, line in enumerate(lines) if job_id in line]  # the id whole, once
+    assert len(rows) == 1 and "SUCCESS" in lines[rows[0]], table.stdout
+    assert "echo.echo" in lines[rows[0] + 1]  # the tool under it
+    assert max(len(line) for line in lines) <= 80
 
     shown = invoke("jobs", "get", job_id)
     assert shown.exit_code == 0, shown.stderr

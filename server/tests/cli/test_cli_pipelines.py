@@ -66,7 +66,7 @@ def test_save_list_show_delete(
     sizes, failing = specs
     saved = invoke("pipelines", "save", sizes, *where)
     assert saved.exit_code == 0, saved.stderr
-    assert "saved pipeline sizes (2 steps)" in saved.stdout
+    assert "saved pipeline sizes (2 steps)" in saved.stderr and saved.stdout.strip() == "sizes"
     saved_yaml = invoke("pipelines", "save", failing, *where, "--json")
     assert saved_yaml.exit_code == 0, saved_yaml.stderr
     assert json.loads(saved_yaml.stdout)["name"] == "failing"
@@ -85,7 +85,7 @@ def test_save_list_show_delete(
     ]
 
     deleted = invoke("pipelines", "delete", "sizes", *where)
-    assert deleted.exit_code == 0 and "deleted pipeline sizes" in deleted.stdout
+    assert deleted.exit_code == 0 and "deleted pipeline sizes" in deleted.stderr
     gone = invoke("pipelines", "show", "sizes", *where)
     assert gone.exit_code == 1
     assert "not_found: pipeline 'sizes' does not exist" in gone.stderr

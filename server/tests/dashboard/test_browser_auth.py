@@ -66,6 +66,12 @@ def test_a_run_key_signs_in_runs_tools_and_the_key_stays_out_of_scripts(
     _, keys = keyed_server
     page.goto("/")
     expect(page.locator("#login-dialog")).to_be_visible()
+    # It says how a key is made and how to turn keys off; the badge says "sign in", not
+    # "offline": the server is up, it wants a key (issue 29).
+    expect(page.locator("#login-help")).to_contain_text("visor keys create NAME --scope run")
+    expect(page.locator("#login-help")).to_contain_text("visor keys delete --all")
+    expect(page.locator("#live")).to_have_attribute("data-state", "locked")
+    expect(page.locator("#live .live-text")).to_have_text("sign in")
     page.fill("#login-form input[name='key']", "vsr_wrong_key")
     page.click("#login-form button[type='submit']")
     expect(page.locator("#login-error")).to_be_visible()

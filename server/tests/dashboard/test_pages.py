@@ -146,3 +146,22 @@ def test_the_try_pages_samples_are_the_repositorys_and_are_served(client: Any) -
         urls = re.findall(rf'data-sample="([^"]+/{re.escape(name)})"', html)
         assert urls, name
         assert client.get(urls[0]).content == packaged.read_bytes()
+
+
+def test_docs_pages_lead_back_to_the_dashboard(client: Any) -> None:
+    for path, other in (("/docs", "/redoc"), ("/redoc", "/docs")):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert '<a href="/">&larr; Visor dashboard</a>' in page.text
+        assert f'<a href="{other}">' in page.text
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_a_browser_gets_a_page_for_a_wrong_link_and_programs_get_json(client: Any) -> None:
+    page = client.get("/v1/nothing-here", headers={"accept": "text/html,*/*;q=0.8"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Go to the dashboard" in page.text and "<code>/v1/nothing-here</code>" in page.text
+    hostile = client.get("/<script>x", headers={"accept": "text/html"})
+    assert "<script>x" not in hostile.text  # the path is escaped
+    data = client.get("/v1/nothing-here")
+    assert data.status_code == 404 and data.json()["error"]["details"]["code"] == "not_found"

@@ -133,7 +133,7 @@ def test_content_type_must_be_an_image(trusted_host: ImageServer) -> None:
 
 def test_size_limit_holds_without_content_length(trusted_host: ImageServer) -> None:
     error = refusal(fetcher(max_bytes=200_000), trusted_host.url("/huge"))
-    assert "more than 200000 bytes" in error.message
+    assert "more than 195 KiB, the limit (VISOR_MAX_IMAGE_BYTES)" in error.message
 
 
 def test_declared_size_over_the_limit_is_refused(trusted_host: ImageServer) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Any
 
-from helpers import plugin_sources
+import pytest
+from helpers import builtin_sources, plugin_sources
 
 from app.plugins.base import Plugin, tool
 from app.plugins.loader.plugin_loader import (
     ENTRY_POINT_GROUP,
+    PluginSource,
     discover,
     load_plugins,
     source_for_class,
@@ -116,3 +120,68 @@ def test_contract_violations_are_reported() -> None:
     assert "more than one default" in (records["two_defaults"].reason or "")
     assert "JSON object schema" in (records["list_schema"].reason or "")
     assert all(r.state is PluginState.UNAVAILABLE for r in records.values())
+
+
+def test_opt_in_plugins_load_only_when_the_allowlist_names_them() -> None:
+    """Visor's test plugins stay out of a development environment's server (issue 29)."""
+    sources = {s.key: s for s in discover()}
+    assert sources["visor_test_echo"].opt_in and not sources["image_info"].opt_in
+    everything = load_plugins([sources["visor_test_echo"], sources["image_info"]])
+    assert [r.name for r in everything] == ["image_info"]
+    named = load_plugins([sources["visor_test_echo"]], allowlist=["visor_test_echo"])
+    assert [r.name for r in named] == ["echo"]
+
+
+def test_an_import_deadlock_between_loader_threads_is_retried() -> None:
+    """Two plugins importing each other's modules from concurrent loader threads make
+    Python's import lock raise _DeadlockError in one of them: it is retried, not fatal."""
+    from importlib._bootstrap import _DeadlockError  # type: ignore[attr-defined]
+
+    from visor_test_plugins.echo import EchoPlugin
+
+    attempts: list[int] = []
+
+    def load() -> type[Plugin]:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise _DeadlockError("deadlock detected by _ModuleLock('x')")
+        return EchoPlugin
+
+    source = PluginSource("echo", "visor_test_plugins.echo:EchoPlugin", None, load)
+    [record] = load_plugins([source])
+    assert record.state is PluginState.LOADED, record.reason
+    assert len(attempts) == 2
+
+
+def test_an_optional_plugin_without_its_extra_is_not_a_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process CLI commands print WARNING records (no log setup): an optional plugin
+    whose extra is not installed is expected, so it is INFO; a broken one stays WARNING."""
+    from app.plugins.builtin.rapid_ocr import bundle
+
+    monkeypatch.setattr(bundle, "REQUIRED_MODULES", ("rapidocr", "visor_no_such_module"))
+    caplog.set_level(logging.INFO, logger="visor.loader")
+    sources = [*builtin_sources("ocr-rapid"), *plugin_sources("import_fails")]
+    records = load_plugins(sources)
+    assert all(r.state is PluginState.UNAVAILABLE for r in records)
+    levels = {r.getMessage().split()[1]: r.levelno for r in caplog.records}
+    assert levels["ocr-rapid"] == logging.INFO
+    assert levels["import_fails"] == logging.WARNING
+
+
+def test_ready_line_counts_only_the_plugins_that_serve(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    visor = logging.getLogger("visor")  # it does not propagate once the app set it up
+    visor.addHandler(caplog.handler)
+    try:
+        client = make_client(plugin_sources("echo", "import_fails"))
+        assert client.post("/v1/plugins/reload").status_code == 200
+    finally:
+        visor.removeHandler(caplog.handler)
+    messages = [r.getMessage() for r in caplog.records]
+    ready = [m for m in messages if m.startswith("visor ready")]
+    assert ready == ["visor ready: 1 plugins, 1 unavailable (import_fails)"]
+    # A reload says that the per-plugin numbers start again (issue 29).
+    assert "reloading plugins: their call counts and latencies restart at zero" in messages

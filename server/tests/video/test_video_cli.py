@@ -1,5 +1,6 @@
-"""``visor video submit FILE TARGET --fps 2 --wait``: uploads the video with the job,
-follows it and prints the summary; ``--json`` prints the whole result."""
+"""``visor video submit TARGET FILE --fps 2 --wait``: uploads the video with the job,
+follows it and prints the summary; ``--json`` prints the whole result. Without --wait the
+job id is alone on stdout; the first release's FILE TARGET order still works."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def test_submit_and_wait(
     monkeypatch.delenv("VISOR_SERVER", raising=False)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    args = ["video", "submit", str(scripted_mp4), "barcode.read", "--fps", "2", "--wait"]
+    args = ["video", "submit", "barcode.read", str(scripted_mp4), "--fps", "2", "--wait"]
     result = runner.invoke(cli, [*args, "--server", live.url, "--json"])
     assert result.exit_code == 0, result.stderr
     answer = orjson.loads(result.stdout.strip().splitlines()[-1])
@@ -44,3 +45,19 @@ def test_submit_and_wait(
     assert shown.exit_code == 0, shown.stderr
     assert "VISOR-A" in shown.stdout
     assert '"index"' not in shown.stdout, "without --json only the summary is printed"
+
+
+def test_submit_prints_the_id_alone_and_takes_either_order(
+    live: LiveServer, scripted_mp4: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for order in (["barcode", str(scripted_mp4)], [str(scripted_mp4), "barcode"]):
+        result = runner.invoke(cli, ["video", "submit", *order, "--server", live.url])
+        assert result.exit_code == 0, result.stderr
+        job_id = result.stdout.strip()
+        assert len(job_id) == 32 and "submitted video job" in result.stderr
+        waited = runner.invoke(cli, ["jobs", "wait", job_id, "--server", live.url, "--json"])
+        assert orjson.loads(waited.stdout)["status"] == "SUCCESS"
+    missing = runner.invoke(cli, ["video", "submit", "barcode", "nope.mp4", "-s", live.url])
+    assert missing.exit_code == 2 and "no such file: nope.mp4" in missing.stderr

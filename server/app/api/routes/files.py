@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from app.api.schemas import error_responses
+from app.api.uploads import upload_part
 from app.errors import ErrorCode, VisorError
 from app.files.models import FileInfo, FileList, FileQuery
 from app.files.owner import current_owner
@@ -58,8 +58,8 @@ async def upload_file(request: Request, store: FileStoreDep) -> Response:
         )
     form = await request.form()  # parts are spooled to temporary files, not held in memory
     try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
+        upload = upload_part(form)
+        if upload is None:
             raise VisorError("the upload needs a 'file' part", code=ErrorCode.INVALID_INPUT)
         info = await run_in_threadpool(
             store.save, upload.file, filename=upload.filename, owner=current_owner()

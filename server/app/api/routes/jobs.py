@@ -15,7 +15,7 @@ from starlette.responses import Response
 from app.api.errors import EnvelopeError
 from app.api.idempotency import IdempotencyKeyHeader, idempotency_of, replayed_headers
 from app.api.schemas import error_responses
-from app.api.uploads import form_args, form_file, parse_body
+from app.api.uploads import form_args, form_file, parse_body, wants_image
 from app.auth.lease import CredentialLost, Lease, lease_of, lost_envelope
 from app.errors import ErrorCode, VisorError, public_error
 from app.jobs.events import JobEventKind
@@ -245,7 +245,9 @@ async def _read_multipart(
         raise VisorError("multipart submit needs a 'plugin' part", code=ErrorCode.INVALID_INPUT)
     tool = form.get("tool")
     args = form_args(form)
-    upload = await form_file(form)
+    tool_name = tool if isinstance(tool, str) and tool else None
+    needs_image = wants_image(request.app.state.registry, plugin, tool_name)
+    upload = await form_file(form, args, needs_image=needs_image)
     max_attempts = _optional_int(form.get("max_attempts"))
     return plugin, tool if isinstance(tool, str) and tool else None, args, upload, max_attempts
 

@@ -18,6 +18,7 @@ from app.models.checks import ModelRejected
 from app.models.repository import ModelInfo, Registered, parse_ref
 from app.models.service import ModelService
 from app.responses import FastJSONResponse
+from app.units import human_bytes, limit_text
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -74,7 +75,8 @@ def _copy_limited(source: IO[bytes], target: Path, limit: int) -> None:
             if copied > limit:
                 raise ModelRejected(
                     "too_large",
-                    f"the model file is over the limit of {limit} bytes (VISOR_MODEL_MAX_BYTES)",
+                    f"the model file is over {human_bytes(limit)}; "
+                    f"{limit_text(human_bytes(limit), 'VISOR_MODEL_MAX_BYTES')}",
                     limit_bytes=limit,
                 )
             out.write(chunk)

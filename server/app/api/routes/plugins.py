@@ -12,7 +12,7 @@ from starlette.responses import Response
 from app.api.dependencies import AnalysisServiceDep, PluginServiceDep
 from app.api.errors import EnvelopeError
 from app.api.schemas import PluginList, PluginManifest, error_responses
-from app.api.uploads import form_args, form_file, json_object
+from app.api.uploads import form_args, form_file, json_object, wants_image
 from app.plugins.loader.plugin_registry import PluginHealth
 from app.plugins.runtime.executor import call_context
 from app.responses import FastJSONResponse
@@ -59,6 +59,8 @@ async def list_plugins(plugins: PluginServiceDep) -> PluginList:
     "/reload",
     response_model=PluginList,
     summary="Rediscover and restart all plugins (admin)",
+    description="Per-plugin call counts and latencies restart at zero; Prometheus counters "
+    "keep counting.",
 )
 async def reload_plugins(plugins: PluginServiceDep) -> PluginList:
     await run_in_threadpool(plugins.load)
@@ -99,7 +101,7 @@ async def run_tool(
     service: AnalysisServiceDep,
     render: Annotated[bool, Query(description=_RENDER_DOC)] = False,
 ) -> Response:
-    payload = await _read_payload(request)
+    payload = await _read_payload(request, plugin, tool)
 
     def call() -> tuple[AnalyzeResponse | None, dict[str, Any]]:
         with call_context(call_id=request.state.request_id):
@@ -112,12 +114,13 @@ async def run_tool(
     return FastJSONResponse(response.body())
 
 
-async def _read_payload(request: Request) -> dict[str, Any]:
+async def _read_payload(request: Request, plugin: str, tool: str) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
         payload = form_args(form)
-        upload = await form_file(form)
+        needs_image = wants_image(request.app.state.registry, plugin, tool)
+        upload = await form_file(form, payload, needs_image=needs_image)
         if upload is not None:
             data, declared = upload
             payload.update(image_payload(base64.b64encode(data).decode("ascii"), declared))

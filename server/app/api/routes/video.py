@@ -15,18 +15,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.api.idempotency import IdempotencyKeyHeader, idempotency_of, replayed_headers
 from app.api.routes.pipelines import _inline_defs  # $defs in place: OpenAPI cannot see them
 from app.api.schemas import error_responses
-from app.api.uploads import json_object, parse_body
+from app.api.uploads import json_object, parse_body, upload_part
 from app.errors import ErrorCode, VisorError
 from app.jobs.idempotency import Idempotency
 from app.jobs.models import Job
 from app.responses import FastJSONResponse
 from app.services.job_management_service import JobManagementService
+from app.units import human_bytes
 from app.video.models import VideoJobRequest
 from app.video.service import VideoService
 
@@ -92,9 +93,9 @@ async def submit_video_job(
         try:
             submission = _from_form(form)
             video.check_nesting(submission.args)
-            upload = form.get("file")
-            file = upload.file if isinstance(upload, UploadFile) else None
-            name = upload.filename if isinstance(upload, UploadFile) else None
+            upload = upload_part(form, given_otherwise=submission.video_ref is not None)
+            file = upload.file if upload is not None else None
+            name = upload.filename if upload is not None else None
             parts: list[Any] = ["multipart", submission.model_dump(mode="json"), name]
             if file is not None and request.headers.get("idempotency-key") is not None:
                 parts.append(await run_in_threadpool(_digest, file))
@@ -167,7 +168,7 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
         body += chunk
         if len(body) > limit:
             raise VisorError(
-                f"request body exceeds {limit} bytes",
+                f"request body exceeds {human_bytes(limit)} (VISOR_MAX_REQUEST_BYTES)",
                 code=ErrorCode.PAYLOAD_TOO_LARGE,
                 details={"limit_bytes": limit},
             )

@@ -48,6 +48,7 @@ from app.store.clock import iso_from_micros, now_us, to_micros
 from app.store.cursors import decode_cursor, encode_cursor
 from app.store.engine import WRITE, is_sqlite
 from app.tracing import spans as tracing
+from app.units import human_bytes
 
 _PURGE_CHUNK = 500
 
@@ -342,8 +343,9 @@ class JobStore:
         held = int(conn.execute(_INPUT_BYTES_HELD).scalar() or 0)
         if held + size > limit:
             raise VisorError(
-                f"stored job inputs would exceed {limit} bytes ({held} held, this one is "
-                f"{size}); retry when running jobs have finished",
+                f"stored job inputs would exceed {human_bytes(limit)} "
+                f"(VISOR_JOB_INPUTS_MAX_BYTES): {human_bytes(held)} held, this one is "
+                f"{human_bytes(size)}; retry when running jobs have finished",
                 code=ErrorCode.OVERLOADED,
                 details={"limit_bytes": limit, "held_bytes": held, "retry_after_s": 5},
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -24,7 +25,16 @@ from app.plugins.runtime.deadline import call_with_deadline
 log = logging.getLogger("visor.loader")
 
 ENTRY_POINT_GROUP = "visor.plugins"
+#: Plugins that load only when ``VISOR_PLUGINS_ALLOWLIST`` names them: a package lists a
+#: ``visor.plugins`` entry point here too (same name) to stay out of servers that did not
+#: ask for it — Visor's own test plugins do, so a development environment's server does
+#: not serve them.
+OPT_IN_GROUP = "visor.plugins.opt_in"
 BUILTIN_DISTRIBUTION = "visor-server"
+#: Times an import that Python's import lock reports as a deadlock is retried (two
+#: plugins importing each other's modules from concurrent loader threads).
+_IMPORT_DEADLOCK_RETRIES = 5
+_IMPORT_DEADLOCK_PAUSE_S = 0.05  # doubled each retry: 1.55 s in all
 
 
 @dataclass(frozen=True)
@@ -35,14 +45,16 @@ class PluginSource:
     origin: str
     distribution: str | None
     load: Callable[[], Any]
+    opt_in: bool = False  # loads only when the allowlist names it (:data:`OPT_IN_GROUP`)
 
 
 def discover(group: str = ENTRY_POINT_GROUP) -> list[PluginSource]:
     """Installed plugin entry points, built-ins first, then by distribution and name."""
     found: list[PluginSource] = []
+    opt_in = {ep.name for ep in entry_points(group=OPT_IN_GROUP)}
     for ep in entry_points(group=group):
         dist = ep.dist.name if ep.dist is not None else None
-        found.append(PluginSource(ep.name, f"{ep.value}", dist, _loader_for(ep)))
+        found.append(PluginSource(ep.name, f"{ep.value}", dist, _loader_for(ep), ep.name in opt_in))
     found.sort(key=lambda s: (s.distribution != BUILTIN_DISTRIBUTION, s.distribution or "", s.key))
     return found
 
@@ -105,23 +117,39 @@ def unavailable_record(key: str, origin: str | None, reason: str) -> PluginRecor
 
 def _build_with_deadline(
     source: PluginSource, timeout_s: float, force_in_process: bool, in_process: Collection[str]
-) -> PluginRecord:
+) -> tuple[PluginRecord, bool]:
+    """The plugin's record, and whether its being UNAVAILABLE was expected (it said so
+    itself: an optional extra that is not installed)."""
+
+    def build() -> PluginRecord:
+        for attempt in range(_IMPORT_DEADLOCK_RETRIES + 1):
+            try:
+                return build_record(
+                    source, force_in_process=force_in_process, in_process=in_process
+                )
+            except RuntimeError as exc:
+                # importlib's _DeadlockError: another loader thread holds a module this
+                # import needs, and waits for one this thread holds; it finishes, we retry.
+                if type(exc).__name__ != "_DeadlockError" or attempt == _IMPORT_DEADLOCK_RETRIES:
+                    raise
+                time.sleep(_IMPORT_DEADLOCK_PAUSE_S * 2**attempt)  # let the other import end
+        raise AssertionError("unreachable")
+
     try:
-        return call_with_deadline(
-            lambda: build_record(source, force_in_process=force_in_process, in_process=in_process),
+        record = call_with_deadline(
+            build,
             timeout_s,
             name=f"visor-load-{source.key}",
         )
     except TimeoutError:
-        return unavailable_record(
-            source.key,
-            source.origin,
-            f"loading took longer than {timeout_s:g}s (import or constructor hangs)",
-        )
+        reason = f"loading took longer than {timeout_s:g}s (import or constructor hangs)"
+        return unavailable_record(source.key, source.origin, reason), False
     except PluginUnavailable as exc:  # the plugin's own words, e.g. the extra to install
-        return unavailable_record(source.key, source.origin, exc.message)
+        return unavailable_record(source.key, source.origin, exc.message), True
     except BaseException as exc:
-        return unavailable_record(source.key, source.origin, f"{type(exc).__name__}: {exc}")
+        reason = f"{type(exc).__name__}: {exc}"
+        return unavailable_record(source.key, source.origin, reason), False
+    return record, False
 
 
 def load_plugins(
@@ -133,8 +161,10 @@ def load_plugins(
     in_process: Collection[str] = (),
 ) -> list[PluginRecord]:
     """Build records for every allowed source, concurrently, each within ``timeout_s``."""
-    allowed = [s for s in sources if allowlist is None or s.key in allowlist]
-    results: list[PluginRecord | None] = [None] * len(allowed)
+    allowed = [
+        s for s in sources if (s.key in allowlist if allowlist is not None else not s.opt_in)
+    ]
+    results: list[tuple[PluginRecord, bool] | None] = [None] * len(allowed)
 
     def work(index: int, source: PluginSource) -> None:
         results[index] = _build_with_deadline(source, timeout_s, force_in_process, in_process)
@@ -150,7 +180,10 @@ def load_plugins(
     records: list[PluginRecord] = []
     taken: dict[str, PluginRecord] = {}
     for source, maybe in zip(allowed, results, strict=True):
-        record = maybe or unavailable_record(source.key, source.origin, "loader did not finish")
+        record, expected = maybe or (
+            unavailable_record(source.key, source.origin, "loader did not finish"),
+            False,
+        )
         previous = taken.get(record.name)
         if previous is not None:
             key = f"{source.key}@{source.distribution or source.origin}"
@@ -161,7 +194,11 @@ def load_plugins(
             )
         taken[record.name] = record if previous is None else previous
         if record.state is PluginState.UNAVAILABLE:
-            log.warning("plugin %s is unavailable: %s", record.name, record.reason)
+            # An optional plugin without its extra is expected: logged at INFO, so
+            # in-process commands (no log setup: WARNING reaches stderr) do not repeat it;
+            # `visor plugins` and `visor doctor` show the reason.
+            level = logging.INFO if expected and previous is None else logging.WARNING
+            log.log(level, "plugin %s is unavailable: %s", record.name, record.reason)
         records.append(record)
     return records
 

@@ -61,8 +61,12 @@ _CLIENT_CODES = frozenset(
         ErrorCode.PLUGIN_UNAVAILABLE.value,
         ErrorCode.OVERLOADED.value,
         ErrorCode.CANCELLED.value,
+        ErrorCode.PAYLOAD_TOO_LARGE.value,
     }
 )
+#: Failures whose traceback is Visor's own checking code, not the plugin's: the message
+#: (what the tool returned, and what it broke) is the whole story.
+_NO_TRACEBACK_CODES = frozenset({ErrorCode.INVALID_OUTPUT.value})
 
 #: Turns the caller's form of an input (an image reference) into what the schema asks for.
 InputResolver = Callable[[ToolSpec, dict[str, Any]], dict[str, Any]]
@@ -364,7 +368,8 @@ class ToolRunner:
         if not log.isEnabledFor(level):
             return
         ctx = current_call_context()
-        traceback = "" if quiet else error.get("_internal", {}).get("traceback") or ""
+        bare = quiet or code in _NO_TRACEBACK_CODES
+        traceback = "" if bare else error.get("_internal", {}).get("traceback") or ""
         log.log(
             level,
             "call %s %s.%s failed: %s/%s: %s%s",

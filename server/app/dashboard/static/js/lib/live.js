@@ -2,11 +2,21 @@
 
 import { ApiError } from "./api.js";
 
-function indicate(ok) {
+// What the badge says: "live", "sign in" when the server wants a key (it answered 401: it
+// is up, so "offline" would send people looking for a stopped server), else "offline".
+function indicate(ok, err) {
   const live = document.getElementById("live");
   if (!live) return;
-  live.dataset.state = ok ? "live" : "error";
-  live.querySelector(".live-text").textContent = ok ? "live" : "offline";
+  const locked = !ok && err instanceof ApiError && err.status === 401;
+  live.dataset.state = ok ? "live" : locked ? "locked" : "error";
+  live.querySelector(".live-text").textContent = ok ? "live" : locked ? "sign in" : "offline";
+  live.title = ok
+    ? "updating"
+    : locked
+      ? "the server needs an API key: sign in with one"
+      : err instanceof ApiError && err.status !== 0
+        ? `the server answered: ${err.envelope.message}`
+        : "the server cannot be reached";
 }
 
 /** Run `task` now and every `intervalMs` after it finishes; returns a stop function. */
@@ -18,7 +28,7 @@ export function poll(task, intervalMs) {
       await task();
       indicate(true);
     } catch (err) {
-      indicate(false);
+      indicate(false, err);
       if (!(err instanceof ApiError)) console.error(err);
     }
     if (!stopped) timer = setTimeout(tick, document.hidden ? intervalMs * 5 : intervalMs);
