@@ -149,20 +149,19 @@ def test_a_pipeline_over_a_time_range_shows_live_progress_and_the_summary_only(
     assert (video["frames_sampled"], video["frames_listed"]) == (10, 0)
 
 
-def test_a_png_renamed_mp4_ends_failed_with_the_invalid_input_envelope(page: Page) -> None:
+def test_a_png_renamed_mp4_is_refused_at_submit_with_the_invalid_input_envelope(
+    page: Page,
+) -> None:
+    """The server reads the first bytes at submit: no job is made for an image."""
     choose_video(page, "barcode", "read", name="clip.mp4")
-    job_id = submit(page)
-    expect(page.locator(".job-line")).to_have_attribute("data-status", "FAILED")
+    page.click("#job-button")
     envelope = page.locator("#error-panel .envelope")
     expect(envelope).to_have_attribute("data-type", "ValidationError")
     expect(envelope).to_have_attribute("data-code", "invalid_input")
-    expect(envelope).to_contain_text("not a video container")
+    expect(envelope).to_contain_text("not a video")
     expect(envelope.locator("pre")).not_to_contain_text("Traceback")
+    expect(page.locator(".job-line")).to_have_count(0)
     expect(page.locator("#video-result")).to_have_count(0)
-    page.goto(f"/ui/jobs/{job_id}")
-    expect(page.locator("#job-status .badge")).to_have_text("FAILED")
-    expect(page.locator("#outcome .envelope")).to_have_attribute("data-code", "invalid_input")
-    expect(page.locator("#video-card")).to_be_hidden()
 
 
 def test_invalid_sampling_is_refused_before_submitting(page: Page) -> None:
