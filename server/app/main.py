@@ -100,7 +100,7 @@ def create_app(
     )
     model_service = ModelService.from_settings(settings, plugin_service)  # a plugin source
     job_service = JobManagementService.from_settings(settings, plugin_service)
-    prometheus = PrometheusMetrics(registry)
+    prometheus = PrometheusMetrics(registry, getattr(executor, "batch_sizes", None))
     auth = AuthService.from_settings(settings, job_service.store.engine)
     prometheus.registry.register(auth.collector())
     analysis_service = AnalysisService(plugin_service)

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         default=128, ge=0, description="Calls that may wait, first come first served, per plugin."
     )
     plugin_queue_sizes: dict[str, int] = Field(default_factory=dict)
+    batching: bool = Field(
+        default=True,
+        description=(
+            "Gather concurrent calls of tools that declare batching and send them to a "
+            "worker together (docs/isolation.md); false runs every call alone."
+        ),
+    )
     worker_memory_limit_mb: int = Field(
         default=2048, ge=0, description="Heap limit per worker process; 0 means unlimited."
     )

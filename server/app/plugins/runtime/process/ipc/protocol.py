@@ -23,6 +23,7 @@ import orjson
 CALL = "call"
 HEALTH = "health"
 STOP = "stop"
+BATCH = "batch"  # several calls of one tool at once (dynamic batching)
 
 
 def encode_call(
@@ -34,6 +35,12 @@ def encode_call(
     return pickle.dumps(
         (CALL, tool, payload, timeout_s, progress), protocol=pickle.HIGHEST_PROTOCOL
     )
+
+
+def encode_batch(tool: str, items: list[tuple[dict[str, Any], float | None]]) -> bytes:
+    """A batch frame: ``(payload, timeout_s)`` per call, answered by one BATCH_RESULT frame
+    holding each call's own reply frame, in order. Batched calls report no progress."""
+    return pickle.dumps((BATCH, tool, items), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def encode_command(kind: str) -> bytes:
@@ -54,6 +61,7 @@ PROGRESS = ord("P")  # [fraction, message]
 RESULT = ord("R")  # the tool's result, pickled (plain data only)
 ERROR = ord("E")  # a Failure, JSON-encoded
 HEALTHY = ord("H")  # {"ok": bool}
+BATCH_RESULT = ord("B")  # a batch's replies: a pickled list of RESULT / ERROR frames
 
 _MAX_TEXT = 20_000  # failure messages and tracebacks are cut to this many characters
 
@@ -122,11 +130,23 @@ def load_result(body: memoryview) -> Any:
     return _PlainDataUnpickler(io.BytesIO(body)).load()
 
 
+def encode_batch_result(replies: list[bytes]) -> bytes:
+    return bytes((BATCH_RESULT,)) + pickle.dumps(replies, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def split_batch(body: memoryview) -> list[tuple[int, Any]]:
+    """Each call's reply in a BATCH_RESULT body, as :func:`split` gives it."""
+    replies = load_result(body)
+    if not isinstance(replies, list) or not all(isinstance(r, bytes) for r in replies):
+        raise ValueError("malformed batch reply")
+    return [split(reply) for reply in replies]
+
+
 def split(data: bytes) -> tuple[int, Any]:
     """Tag and body of a worker frame: decoded JSON, or the raw bytes of a result."""
     if not data:
         raise ValueError("empty frame")
     body = memoryview(data)[1:]
-    if data[0] == RESULT:
-        return RESULT, body
+    if data[0] == RESULT or data[0] == BATCH_RESULT:
+        return data[0], body
     return data[0], orjson.loads(body)
