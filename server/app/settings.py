@@ -260,6 +260,11 @@ class Settings(BaseSettings):
         description="Heap cap of a video job's decoder process: a file that makes FFmpeg "
         "allocate more fails its job with memory_limit (0: no cap).",
     )
+    video_pixels: bool = Field(
+        default=True,
+        description="Hand decoded frames to tools that take pixels (pixels=True) as raw RGB "
+        "with the call; false: every frame goes as JPEG, as to any other tool.",
+    )
 
     # -- live streams (docs/streams.md) -----------------------------------------------------
     stream_max_per_key: int = Field(

@@ -354,6 +354,7 @@ def plugin_class(config: ModelPluginConfig) -> type[Plugin]:
         description=description,
         default=True,
         batch=BATCHING,
+        pixels=True,
     )(handler)
     namespace = {
         "name": config.name,

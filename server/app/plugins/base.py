@@ -194,6 +194,7 @@ class ToolSpec:
     title: str | None = None
     hints: ToolHints = ToolHints()
     batch: Batching | None = None
+    pixels: bool = False  # reads its image with load_image: decoded frames may be handed over
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -265,12 +266,15 @@ def tool(
     idempotent: bool = True,
     open_world: bool = False,
     batch: Batching | None = None,
+    pixels: bool = False,
 ) -> Any:
     """Mark a plugin method as a tool. Usable bare (``@tool``) or with options.
 
     ``title`` is a short human name; ``read_only``, ``idempotent`` and ``open_world``
     become the tool's hints to agents (:class:`ToolHints`); ``batch`` lets Visor run
-    concurrent calls of the tool together (:class:`Batching`).
+    concurrent calls of the tool together (:class:`Batching`). ``pixels=True`` says the
+    tool reads its image only through :func:`app.plugins.images.load_image`, so a video
+    job may hand it decoded frames instead of JPEG (:mod:`app.plugins.frames`).
     """
 
     def mark(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -287,6 +291,7 @@ def tool(
                 "title": title,
                 "hints": ToolHints(read_only, idempotent, open_world),
                 "batch": batch,
+                "pixels": pixels,
             },
         )
         return f
@@ -343,6 +348,7 @@ def _build_spec(method_name: str, func: Callable[..., Any], options: dict[str, A
         title=options.get("title"),
         hints=options.get("hints") or ToolHints(),
         batch=options.get("batch"),
+        pixels=bool(options.get("pixels")),
     )
 
 

@@ -29,6 +29,7 @@ from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exce
 from app.jobs.store.repository import JobStore
 from app.pipelines.runner import Outcome
 from app.pipelines.service import PipelineService
+from app.plugins.frames import reference
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
 from app.video.checkpoints import CheckpointStore, FrameRecord, NotOwner
@@ -62,6 +63,7 @@ class VideoOptions:
     checkpoint_s: float = 5.0
     max_result_bytes: int = 32 * 1024 * 1024
     decoder_memory_mb: int | None = 2048
+    pixels: bool = True  # raw RGB frames for tools that take pixels (app.plugins.frames)
 
 
 class _Cancelled(Exception):
@@ -195,6 +197,7 @@ class _Run:
             rule=rule.model_dump(),
             last=(last.sample.index, last.sample.frame, last.sample.t_s) if last else None,
             resume=(last.pts, last.sample.frame) if last and last.pts is not None else None,
+            pixels=self._options.pixels and target.takes_pixels,
         )
         with FrameSource(request, cancelled=lambda: self._ctx.cancelled) as source:
             info = source.info
@@ -249,10 +252,15 @@ class _Run:
         self, target: FrameTarget, frame: SampledFrame, index: int, t_s: float
     ) -> dict[str, Any]:
         image_b64, mime_type = frame.image_b64, frame.mime_type
+        attachments = None
+        if frame.pixels is not None:  # decoded pixels ride with the call, named in the payload
+            image_b64, mime_type = reference(f"{self._job_id}-{index}"), "image/png"
+            attachments = {image_b64: frame.pixels}
         child = CallContext(
             call_id=f"{self._job_id}-{index}",
             cancel_event=self._ctx.cancel_event,
             timeout_s=self._ctx.timeout_s,
+            attachments=attachments,
         )
         while True:
             with call_context(child):

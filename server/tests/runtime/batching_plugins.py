@@ -10,7 +10,8 @@ import os
 import time
 from typing import Any
 
-from app.plugins.base import Batching, Plugin, ToolContext, tool
+from app.plugins.base import Batching, ImageInput, Plugin, ToolContext, tool
+from app.plugins.images import load_image
 
 _INPUT = {
     "type": "object",
@@ -64,3 +65,29 @@ class BatchyPlugin(Plugin):
     def plain(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         """Batching without a batch handler: the worker runs each call on its own."""
         return _answer(args, ctx)
+
+
+class SizeInput(ImageInput):
+    hold: str | None = None
+
+
+class MeasurePlugin(Plugin):
+    """Says how big its image is; takes decoded pixels (``pixels=True``) and batches."""
+
+    name = "measure"
+    version = "1.0.0"
+    workers = 1
+
+    @tool(
+        batch=Batching(max_size=8, max_delay_ms=1000, handler="size_many"),
+        pixels=True,
+    )
+    def size(self, args: SizeInput, ctx: ToolContext) -> dict[str, Any]:
+        hold = args.hold
+        while hold and not os.path.exists(hold) and not ctx.cancelled:
+            time.sleep(0.01)
+        image = load_image(args)
+        return {"width": image.width, "height": image.height, "first": list(image.getpixel((0, 0)))}
+
+    def size_many(self, batch: list[SizeInput], ctxs: list[ToolContext]) -> list[Any]:
+        return [self.size(args, ctx) for args, ctx in zip(batch, ctxs, strict=True)]

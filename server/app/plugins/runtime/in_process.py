@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.plugins import frames
 from app.plugins.base import Plugin, ToolContext, normalise_output
 from app.plugins.loader.plugin_registry import PluginRecord
 from app.plugins.runtime.admission import Admission
@@ -228,7 +229,8 @@ class InProcessExecutor:
     ) -> None:
         async def run() -> None:
             try:
-                value = normalise_output(await call.tool.bind(instance, call.payload, ctx))
+                with frames.attached(call.context.attachments):
+                    value = normalise_output(await call.tool.bind(instance, call.payload, ctx))
             except BaseException as exc:
                 pending.finish(error=exc)
                 if not isinstance(exc, Exception):
@@ -327,7 +329,8 @@ def _run_sync(
     call: ToolCall, instance: Plugin, ctx: ToolContext, pending: _Pending, ended: Any
 ) -> None:
     try:
-        value = normalise_output(call.tool.bind(instance, call.payload, ctx))
+        with frames.attached(call.context.attachments):
+            value = normalise_output(call.tool.bind(instance, call.payload, ctx))
     except BaseException as exc:  # handed to the caller, who may re-raise it
         pending.finish(error=exc)
     else:

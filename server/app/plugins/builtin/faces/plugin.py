@@ -55,6 +55,7 @@ class FacesPlugin(Plugin):
         default=True,
         description="Find faces in an image; returns boxes, scores, landmarks.",
         batch=BATCHING,
+        pixels=True,
     )
     def detect(self, args: DetectInput, ctx: ToolContext) -> DetectOutput:
         rgb = to_rgb(load_image(args))  # EXIF-oriented

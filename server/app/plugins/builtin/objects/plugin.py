@@ -43,6 +43,7 @@ class ObjectsPlugin(Plugin):
         default=True,
         description="Find objects (80 COCO classes); returns labelled boxes.",
         batch=BATCHING,
+        pixels=True,
     )
     def detect(self, args: DetectInput, ctx: ToolContext) -> DetectOutput:
         rgb = to_rgb(load_image(args))  # EXIF-oriented

@@ -66,7 +66,11 @@ class RapidOcrPlugin(Plugin):
     def health_check(self) -> bool:
         return self._engine.started
 
-    @tool(default=True, description="Detect and recognise text lines (or words), in reading order.")
+    @tool(
+        default=True,
+        description="Detect and recognise text lines (or words), in reading order.",
+        pixels=True,
+    )
     def read_text(self, args: RapidInput, ctx: ToolContext) -> RapidOutput:
         bgr = to_bgr(load_image(args))  # EXIF-oriented, transparency flattened on white
         ctx.progress(0.1, "decoded")

@@ -36,6 +36,7 @@ class BatchItem:
 
     __slots__ = (
         "_lock",
+        "attachments",
         "cancel",
         "deadline",
         "done",
@@ -51,6 +52,7 @@ class BatchItem:
         self.timeout_s = call.timeout_s
         self.deadline = None if call.timeout_s is None else time.monotonic() + call.timeout_s
         self.cancel = call.context.cancel_event
+        self.attachments = call.context.attachments
         self.event = threading.Event()
         self._lock = threading.Lock()
         self.done = False
@@ -62,6 +64,12 @@ class BatchItem:
         if self.deadline is None:
             return None
         return max(0.001, self.deadline - time.monotonic())
+
+    def frame_item(self) -> tuple[Any, ...]:
+        """This call's entry in a batch frame."""
+        if self.attachments:
+            return (self.payload, self.remaining_s(), self.attachments)
+        return (self.payload, self.remaining_s())
 
     def finish(self, value: Any = None, error: BaseException | None = None) -> bool:
         """Settle the call once: the first outcome wins (an answer, or its caller giving up)."""

@@ -237,6 +237,7 @@ class WorkerPool:
                 call.payload,
                 call.timeout_s,
                 progress=call.context.progress is not None,
+                attachments=call.context.attachments,
             )
         except Exception as exc:
             raise VisorError(
@@ -287,7 +288,7 @@ class WorkerPool:
             return
         where = f"{self.name}.{tool}"
         try:
-            request = protocol.encode_batch(tool, [(i.payload, i.remaining_s()) for i in live])
+            request = protocol.encode_batch(tool, [i.frame_item() for i in live])
         except Exception as exc:  # a payload cannot be pickled: send each alone, to fail alone
             if len(live) == 1:
                 live[0].finish(

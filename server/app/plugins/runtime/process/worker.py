@@ -24,7 +24,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.plugins import frames
 from app.plugins.base import Plugin, ToolContext, ToolSpec, normalise_output
+from app.plugins.frames import Attachments
 from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
@@ -167,7 +169,7 @@ class _Server:
                 break  # the server closed the pipe: it is gone or done with us
             kind = command[0]
             if kind == protocol.CALL:
-                reply, recycle = self._call(*command[1:5])
+                reply, recycle = self._call(*command[1:6])
                 self._send(reply)
                 if recycle:
                     break
@@ -201,10 +203,12 @@ class _Server:
         payload: dict[str, Any],
         timeout_s: float | None,
         progress: bool = True,
+        attachments: Attachments | None = None,
     ) -> tuple[bytes, bool]:
         """The reply frame for one call and whether this worker should retire after it.
 
-        ``progress`` false: nobody listens, so the tool's reports stay in this process."""
+        ``progress`` false: nobody listens, so the tool's reports stay in this process.
+        ``attachments``: decoded frames the payload's image references name."""
         where = f"{self._spec.plugin}.{tool_name}"
         spec = self._tools.get(tool_name)
         if spec is None:
@@ -212,7 +216,8 @@ class _Server:
             return protocol.failure_frame(failure), False
         try:
             deadline = None if timeout_s is None else time.monotonic() + timeout_s
-            value = self._invoke(spec, tool_name, payload, deadline, progress)
+            with frames.attached(attachments):
+                value = self._invoke(spec, tool_name, payload, deadline, progress)
             return self._encode(where, value), False
         except BaseException as exc:
             return self._failed(where, exc)
@@ -239,9 +244,7 @@ class _Server:
         )
         return protocol.failure_frame(failure), failure.recycle
 
-    def _batch(
-        self, tool_name: str, items: list[tuple[dict[str, Any], float | None]]
-    ) -> tuple[list[bytes], bool]:
+    def _batch(self, tool_name: str, items: list[tuple[Any, ...]]) -> tuple[list[bytes], bool]:
         """Reply frames for a batch of calls of one tool, in order, and whether to retire.
 
         With a batch handler, the calls whose input the tool accepts run together; any
@@ -250,8 +253,11 @@ class _Server:
         spec = self._tools.get(tool_name)
         replies: list[bytes | None] = [None] * len(items)
         together: list[tuple[int, Any, ToolContext]] = []
+        attachments: dict[str, Any] = {}
+        for item in items:  # each call's frames, keyed by their references
+            attachments.update(item[2] if len(item) > 2 and item[2] else {})
         if spec is not None and spec.batch is not None and spec.batch.handler is not None:
-            for index, (payload, timeout_s) in enumerate(items):
+            for index, (payload, timeout_s, *_) in enumerate(items):
                 try:
                     args = spec.prepare_args(payload)
                 except Exception:
@@ -262,9 +268,10 @@ class _Server:
         if len(together) > 1 and spec is not None:
             where = f"{self._spec.plugin}.{tool_name}"
             try:
-                values = spec.bind_batch(
-                    self._plugin, [a for _, a, _ in together], [c for _, _, c in together]
-                )
+                with frames.attached(attachments):
+                    values = spec.bind_batch(
+                        self._plugin, [a for _, a, _ in together], [c for _, _, c in together]
+                    )
             except MemoryError:
                 failure = protocol.failure_frame(_memory_failure(where, self._spec))
                 return [failure] * len(items), True
@@ -283,10 +290,10 @@ class _Server:
                     except MemoryError:
                         failure = protocol.failure_frame(_memory_failure(where, self._spec))
                         return [failure] * len(items), True
-        for index, (payload, timeout_s) in enumerate(items):
+        for index, (payload, timeout_s, *rest) in enumerate(items):
             if replies[index] is not None:
                 continue
-            reply, recycle = self._call(tool_name, payload, timeout_s, False)
+            reply, recycle = self._call(tool_name, payload, timeout_s, False, *rest)
             replies[index] = reply
             if recycle:  # this process must go: the calls not yet run are not run here
                 lost = protocol.failure_frame(

@@ -27,19 +27,27 @@ BATCH = "batch"  # several calls of one tool at once (dynamic batching)
 
 
 def encode_call(
-    tool: str, payload: dict[str, Any], timeout_s: float | None, *, progress: bool = True
+    tool: str,
+    payload: dict[str, Any],
+    timeout_s: float | None,
+    *,
+    progress: bool = True,
+    attachments: Any = None,
 ) -> bytes:
     """A call frame. ``progress`` says whether the caller listens for progress: when nobody
     does, the worker gives the tool a silent context and no progress frame crosses the pipe
-    (each would cost a send, a wake-up and a parse on both sides of every call)."""
-    return pickle.dumps(
-        (CALL, tool, payload, timeout_s, progress), protocol=pickle.HIGHEST_PROTOCOL
-    )
+    (each would cost a send, a wake-up and a parse on both sides of every call).
+    ``attachments`` (decoded frames, :mod:`app.plugins.frames`) ride along when given."""
+    command: tuple[Any, ...] = (CALL, tool, payload, timeout_s, progress)
+    if attachments:
+        command += (attachments,)
+    return pickle.dumps(command, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def encode_batch(tool: str, items: list[tuple[dict[str, Any], float | None]]) -> bytes:
-    """A batch frame: ``(payload, timeout_s)`` per call, answered by one BATCH_RESULT frame
-    holding each call's own reply frame, in order. Batched calls report no progress."""
+def encode_batch(tool: str, items: list[tuple[Any, ...]]) -> bytes:
+    """A batch frame: ``(payload, timeout_s[, attachments])`` per call, answered by one
+    BATCH_RESULT frame holding each call's own reply frame, in order. Batched calls report
+    no progress."""
     return pickle.dumps((BATCH, tool, items), protocol=pickle.HIGHEST_PROTOCOL)
 
 
