@@ -17,9 +17,12 @@ the next attempt of the job reads them back and seeks past them.
 
 from __future__ import annotations
 
+import collections
+import contextvars
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +67,7 @@ class VideoOptions:
     max_result_bytes: int = 32 * 1024 * 1024
     decoder_memory_mb: int | None = 2048
     pixels: bool = True  # raw RGB frames for tools that take pixels (app.plugins.frames)
+    batch_frames: bool = True  # several frames in a batching tool at once (its batch size)
 
 
 class _Cancelled(Exception):
@@ -206,6 +210,8 @@ class _Run:
                     f"start_s {rule.start_s} is past the end of the video ({info.duration_s:.3f} s)"
                 )
             total = rule.estimate(info.duration_s, info.fps)
+            window = target.in_flight if self._options.batch_frames else 1
+            frames = _FrameWindow(self, target, window)
             try:
                 for frame in source.samples():
                     if self._ctx.cancelled:
@@ -217,16 +223,24 @@ class _Run:
                             "sample fewer (a lower fps, a larger every_n_frames, a time range)",
                             limit_frames=self._options.max_frames,
                         )
-                    entry = self._run_frame(target, frame, sample.index, sample.t_s)
+                    for done_frame, entry in frames.add(frame):
+                        sampled += 1
+                        listed.add(entry)
+                        summary.add(entry)
+                        self._pending.append(FrameRecord(done_frame.sample, done_frame.pts, entry))
+                        self._report(sampled, total)
+                        self._maybe_flush()
+                for done_frame, entry in frames.drain():
                     sampled += 1
                     listed.add(entry)
                     summary.add(entry)
-                    self._pending.append(FrameRecord(sample, frame.pts, entry))
+                    self._pending.append(FrameRecord(done_frame.sample, done_frame.pts, entry))
                     self._report(sampled, total)
                     self._maybe_flush()
             except DecodeCancelled:
                 raise _Cancelled from None
             finally:
+                frames.close()  # frames still in a tool finish (or see the cancel) first
                 self._flush()  # what is done stays done, whatever ends this attempt
             if not sampled and source.decoded == 0:
                 raise refuse("the video has no frames")
@@ -312,3 +326,50 @@ class _Run:
             self._runner._checkpoints.append(self._job_id, self._runner._worker_id(), self._pending)
             self._pending = []
         self._last_flush = time.monotonic()
+
+
+class _FrameWindow:
+    """The frames of one attempt that are in the tool at once, answered in order.
+
+    For most tools one frame at a time, on the job's thread. For a tool that batches, up
+    to its batch size, each on a thread of its own, so the frames reach the tool together
+    and go to a worker as one batch; their entries still come back in frame order, so
+    checkpoints, progress and the result are the same as one at a time."""
+
+    def __init__(self, run: _Run, target: FrameTarget, size: int) -> None:
+        self._run = run
+        self._target = target
+        self._size = max(1, size)
+        self._threads: ThreadPoolExecutor | None = None
+        self._waiting: collections.deque[tuple[SampledFrame, Future[dict[str, Any]]]] = (
+            collections.deque()
+        )
+
+    def add(self, frame: SampledFrame) -> list[tuple[SampledFrame, dict[str, Any]]]:
+        """Send ``frame`` to the tool; the frames answered meanwhile, oldest first."""
+        sample = frame.sample
+        if self._size == 1:
+            return [(frame, self._run._run_frame(self._target, frame, sample.index, sample.t_s))]
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self._size, thread_name_prefix="visor-frames")
+        context = contextvars.copy_context()
+        future = self._threads.submit(
+            context.run, self._run._run_frame, self._target, frame, sample.index, sample.t_s
+        )
+        self._waiting.append((frame, future))
+        done = []
+        while self._waiting and (len(self._waiting) >= self._size or self._waiting[0][1].done()):
+            oldest, answer = self._waiting.popleft()
+            done.append((oldest, answer.result()))  # raises what the frame raised
+        return done
+
+    def drain(self) -> list[tuple[SampledFrame, dict[str, Any]]]:
+        done = []
+        while self._waiting:
+            oldest, answer = self._waiting.popleft()
+            done.append((oldest, answer.result()))
+        return done
+
+    def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
