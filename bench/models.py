@@ -1,15 +1,18 @@
-"""A learned detector served by Visor vs onnxruntime called directly (the limit).
+"""A learned detector served by Visor, with and without dynamic batching, vs onnxruntime
+called directly (the limit).
 
     python bench/models.py [--workers 2] [--seconds 6] [--rounds 3] [--model M --manifest F]
 
 The model is registered by dropping it into a fresh model directory (picked up at start)
-and served by ``uvicorn app.main:app`` with ``--workers`` worker processes for it. The
-baseline is the same pipeline (JPEG decode, letterbox, onnxruntime, decode, NMS) in as
-many plain processes, each session sized the same way (cores / workers intra-op threads),
-with no server in front. Reported, as ratios in one run:
+and served by two ``uvicorn app.main:app`` servers with ``--workers`` worker processes for
+it: one with batching (the default), one with ``VISOR_BATCHING=false``. The limit is the
+same pipeline (JPEG decode, letterbox, onnxruntime, decode, NMS) in as many plain
+processes, each session sized the same way (cores / workers intra-op threads), one image
+per run, with no server in front, measured in every round between the servers' runs.
+Reported, as ratios in one run (medians over rounds, spread in brackets):
 
-* throughput at 16 concurrent connections on a photo (scikit-image's astronaut as JPEG)
-  vs the direct processes' calls/s (target >= 0.9);
+* throughput at 16 and 64 connections on a photo (scikit-image's astronaut as JPEG),
+  batched and unbatched, ÷ the limit (target >= 0.9), batched ÷ unbatched, and p99;
 * sequential p50 latency of one connection vs one direct process (target <= 1.1);
 * why the sessions are sized: ``workers`` direct processes with 1 thread per core share
   vs onnxruntime's default of one thread per core in every process (oversubscribed);
@@ -17,7 +20,8 @@ with no server in front. Reported, as ratios in one run:
 
 Without ``--model`` a generated YOLOv8-layout network is used (four strided
 convolutions to a 40x40 grid, 80 classes: roughly the shape of a small detector's work,
-random weights); pass a real model and its manifest to time that instead.
+random weights, a free batch dimension); pass a real model and its manifest to time that
+instead.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import numpy as np
 
 from benchlib import VisorServer
 from http_throughput import _drive, _request
+from peers import Run, drive
 
 NAME = "bench_detector"
 PIXEL = 320
@@ -69,7 +74,7 @@ def generated_detector() -> tuple[bytes, dict[str, object]]:
     head = numpy_helper.from_array(
         (rng.standard_normal((84, channels, 1, 1)) * 0.1).astype(np.float32), "head"
     )
-    shape = numpy_helper.from_array(np.array([1, 84, 1600], np.int64), "shape")
+    shape = numpy_helper.from_array(np.array([-1, 84, 1600], np.int64), "shape")
     inits += [head, shape]
     nodes += [
         helper.make_node("Conv", [source, "head"], ["raw"]),
@@ -79,8 +84,8 @@ def generated_detector() -> tuple[bytes, dict[str, object]]:
     graph = helper.make_graph(
         nodes,
         "bench_detector",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, PIXEL, PIXEL])],
-        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 84, 1600])],
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, PIXEL, PIXEL])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["N", 84, 1600])],
         initializer=inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -259,9 +264,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=min(8, len(os.sched_getaffinity(0))))
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--model", type=Path)
     parser.add_argument("--manifest", type=Path)
+    parser.add_argument(
+        "--serving-only", action="store_true", help="skip the session sizing and spinning runs"
+    )
     opts = parser.parse_args()
 
     from app.inference.session import available_cores, threads_per_worker
@@ -276,47 +283,78 @@ def main() -> None:
     threads = threads_per_worker(opts.workers, cores)
     print(f"{cores} cores, {opts.workers} workers x {threads} intra-op thread(s)")
 
-    with tempfile.TemporaryDirectory(prefix="visor-bench-models-") as data_dir:
-        model_dir = Path(data_dir) / "models"
-        model_dir.mkdir()
-        (model_dir / f"{NAME}.onnx").write_bytes(model)
-        (model_dir / f"{NAME}.json").write_text(manifest_json)
-        server = VisorServer(
-            VISOR_DATA_DIR=data_dir,
-            VISOR_PLUGINS_ALLOWLIST="image_info",
-            VISOR_WORKERS_PER_PLUGIN=str(opts.workers),
-            VISOR_WARM_WORKERS=str(opts.workers),
-            VISOR_WORKER_QUEUE_SIZE="256",
-            VISOR_AUTH="off",
-        ).wait_ready()
+    connections = (16, 64)
+    modes = {"batched": "true", "unbatched": "false"}
+    runs: dict[tuple[str, int], list[Run]] = {}
+    direct_rates: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="visor-bench-models-") as tmp:
+        servers = {}
+        for mode, batching in modes.items():
+            data_dir = Path(tmp) / mode
+            model_dir = data_dir / "models"
+            model_dir.mkdir(parents=True)
+            (model_dir / f"{NAME}.onnx").write_bytes(model)
+            (model_dir / f"{NAME}.json").write_text(manifest_json)
+            servers[mode] = VisorServer(
+                VISOR_DATA_DIR=str(data_dir),
+                VISOR_PLUGINS_ALLOWLIST="image_info",
+                VISOR_WORKERS_PER_PLUGIN=str(opts.workers),
+                VISOR_WARM_WORKERS=str(opts.workers),
+                VISOR_WORKER_QUEUE_SIZE="256",
+                VISOR_AUTH="off",
+                VISOR_BATCHING=batching,
+            )
         try:
+            for server in servers.values():
+                server.wait_ready()
             body = {"plugin": NAME, "image": base64.b64encode(image).decode()}
-            request = _request(server.port, "/v1/analyze", body)
-            asyncio.run(_drive(server.port, request, 2.0, opts.connections))  # warm up
-            visor_rates, direct_rates, ratios = [], [], []
-            for _ in range(opts.rounds):
-                served = asyncio.run(_drive(server.port, request, opts.seconds, opts.connections))
+            requests = {m: _request(s.port, "/v1/analyze", body) for m, s in servers.items()}
+            for mode, server in servers.items():  # warm up
+                asyncio.run(_drive(server.port, requests[mode], 2.0, max(connections)))
+            names = list(servers)
+            for round_no in range(opts.rounds):
+                order = names if round_no % 2 == 0 else names[::-1]
+                for c in connections:
+                    for mode in order:
+                        server = servers[mode]
+                        run = drive(server.proc.pid, server.port, requests[mode], opts.seconds, c)
+                        runs.setdefault((mode, c), []).append(run)
                 limit, _ = direct(model, manifest_json, image, processes=opts.workers,
                                   threads=threads, seconds=opts.seconds)  # fmt: skip
-                visor_rates.append(served)
                 direct_rates.append(limit)
-                ratios.append(served / limit)
-            visor_p50 = sequential_p50(server.port, request, opts.seconds)
+                print(f"round {round_no + 1}/{opts.rounds} done", flush=True)
+            batched_port = servers["batched"].port
+            visor_p50 = sequential_p50(batched_port, requests["batched"], opts.seconds)
         finally:
-            server.stop()
+            for server in servers.values():
+                server.stop()
     _, direct_p50 = direct(model, manifest_json, image, processes=1, threads=threads,
                            seconds=opts.seconds)  # fmt: skip
-    oversubscribed, _ = direct(model, manifest_json, image, processes=opts.workers,
-                               threads=cores, seconds=opts.seconds, spin=True)  # fmt: skip
     sized = statistics.median(direct_rates)
-    cpu_quiet = spaced_cpu(model, manifest_json, image, cores, spin=False)
-    cpu_spin = spaced_cpu(model, manifest_json, image, cores, spin=True)
 
-    print(f"throughput c={opts.connections}: Visor {statistics.median(visor_rates):.1f}/s, "
-          f"direct {sized:.1f}/s, ratio {statistics.median(ratios):.2f} (target >= 0.9; "
-          f"rounds {', '.join(f'{r:.2f}' for r in ratios)})")  # fmt: skip
+    print(f"limit (direct, {opts.workers} processes): {sized:.1f}/s "
+          f"(rounds {', '.join(f'{r:.1f}' for r in direct_rates)})")  # fmt: skip
+    for c in connections:
+        for mode in modes:
+            ours = runs[(mode, c)]
+            rates = [r.rps for r in ours]
+            p99 = statistics.median(r.pct(0.99) for r in ours) * 1000
+            print(f"c={c:<3} {mode:<10} {statistics.median(rates):7.1f}/s "
+                  f"÷ limit {statistics.median(rates) / sized:5.2f} "
+                  f"(rounds {', '.join(f'{r:.1f}' for r in rates)}), p99 {p99:.0f} ms, "
+                  f"refused/errors {sum(r.refused + r.errors for r in ours)}")  # fmt: skip
+        gain = statistics.median(r.rps for r in runs[("batched", c)]) / statistics.median(
+            r.rps for r in runs[("unbatched", c)]
+        )
+        print(f"c={c:<3} batched ÷ unbatched throughput {gain:.2f}")
     print(f"sequential p50: Visor {visor_p50 * 1000:.1f} ms, direct {direct_p50 * 1000:.1f} ms, "
           f"ratio {visor_p50 / direct_p50:.2f} (target <= 1.1)")  # fmt: skip
+    if opts.serving_only:
+        return
+    oversubscribed, _ = direct(model, manifest_json, image, processes=opts.workers,
+                               threads=cores, seconds=opts.seconds, spin=True)  # fmt: skip
+    cpu_quiet = spaced_cpu(model, manifest_json, image, cores, spin=False)
+    cpu_spin = spaced_cpu(model, manifest_json, image, cores, spin=True)
     print(f"sizing: {opts.workers} processes x {threads} thread(s), no spinning {sized:.1f}/s "
           f"vs x {cores} thread(s) spinning (onnxruntime's defaults) {oversubscribed:.1f}/s, "
           f"ratio {sized / oversubscribed:.2f}")  # fmt: skip

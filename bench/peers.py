@@ -10,10 +10,15 @@ steady state: counting starts once every connection has had an answer and lasts
 ``--seconds`` and at least two answers per connection; the server's CPU is read at the
 same two moments.
 
+Each round also measures **the limit** (issue 23): the same handler code fed the same
+request body, called directly in as many plain processes as Visor has workers (one per
+core by default), no server and no HTTP (``bench/limit.py``).
+
 Prints per configuration, as ratios Visor ÷ bare (medians over rounds): throughput of
 successful requests (target ≥ 0.95 at c=16 and 64), refusals (target: none at c=64), p99
 latency (≤ 1.5), sequential p50 at c=1 (≤ 1.1) and server CPU per successful request,
-counting the server and all its worker processes (≤ 1.1).
+counting the server and all its worker processes (≤ 1.1); and each server's throughput ÷
+the limit (targets for Visor: barcode 400x400 ≥ 0.8, photo-sized images ≥ 0.9).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pathlib import Path
 import psutil
 
 from benchlib import free_port, read_response, wait_ready
+from limit import calls_per_second
 
 HERE = Path(__file__).resolve().parent
 TOOLS = {"image_info": "describe", "barcode": "read"}
@@ -42,6 +48,8 @@ CONNECTIONS = (1, 16, 64)
 
 
 def images() -> dict[str, bytes]:
+    """A tiny QR code (99x99 PNG), the 400x400 barcode of issue 23's targets (PNG) and a
+    photo-sized 1600x1200 JPEG with a QR code in it."""
     import numpy as np
     import zxingcpp
     from PIL import Image
@@ -54,11 +62,17 @@ def images() -> dict[str, bytes]:
     ).convert("RGB")
     tiny = io.BytesIO()
     qr.save(tiny, "PNG")
+    square = io.BytesIO()
+    qr.resize((400, 400), Image.Resampling.NEAREST).save(square, "PNG")
     photo = Image.fromarray(data.astronaut()).resize((1600, 1200))
     photo.paste(qr.resize((300, 300)), (1200, 80))
     big = io.BytesIO()
     photo.save(big, "JPEG", quality=90)
-    return {"tiny": tiny.getvalue(), "photo": big.getvalue()}
+    return {"tiny": tiny.getvalue(), "400px": square.getvalue(), "photo": big.getvalue()}
+
+
+def _mime(size: str) -> str:
+    return "image/jpeg" if size == "photo" else "image/png"
 
 
 @dataclass
@@ -216,9 +230,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--before", help="a checkout of an older Visor to compare too")
+    parser.add_argument(
+        "--processes", type=int, default=None, help="processes for the limit (default: cores)"
+    )
+    parser.add_argument("--sizes", default="tiny,400px,photo", help="images to run, of those")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="plugins to run, of those")
     opts = parser.parse_args()
+    from app.plugins.runtime.process.config import auto_workers
 
-    pictures = images()
+    processes = opts.processes or auto_workers()
+    limits: dict[tuple[str, str], list[tuple[float, float]]] = {}
+
+    pictures = {k: v for k, v in images().items() if k in opts.sizes.split(",")}
+    for plugin in set(TOOLS) - set(opts.tools.split(",")):
+        del TOOLS[plugin]
     systems: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     kinds = [("visor", "visor", None), ("bare", "bare", None)]
     if opts.before:
@@ -241,7 +266,7 @@ def main() -> None:
                         path = "/v1/analyze"
                         body.update(plugin=plugin, tool=tool)
                         body.pop("mime_type")
-                        body["mime_type"] = "image/png" if size == "tiny" else "image/jpeg"
+                        body["mime_type"] = _mime(size)
                     requests[(name, plugin, size)] = _request(port, path, body)
         for name, (proc, port) in systems.items():  # warm up: workers booted, caches hot
             for plugin in TOOLS:
@@ -258,6 +283,15 @@ def main() -> None:
                                 proc.pid, port, requests[(name, plugin, size)], opts.seconds, c
                             )
                             results.setdefault((name, plugin, size, c), []).append(run)
+                    # The limit, in the same round, between the servers' runs.
+                    body = {
+                        "image": base64.b64encode(pictures[size]).decode(),
+                        "mime_type": _mime(size),
+                    }
+                    limit = calls_per_second(
+                        plugin, TOOLS[plugin], body, processes=processes, seconds=opts.seconds
+                    )
+                    limits.setdefault((plugin, size), []).append(limit)
             print(f"round {round_no + 1}/{opts.rounds} done", flush=True)
     finally:
         for proc, _ in systems.values():
@@ -267,7 +301,7 @@ def main() -> None:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    report(results, list(systems), pictures)
+    report(results, list(systems), pictures, limits, processes)
 
 
 def _median(runs: list[Run], attr: str) -> float:
@@ -280,15 +314,27 @@ def report(
     results: dict[tuple[str, str, str, int], list[Run]],
     names: list[str],
     pictures: dict[str, bytes],
+    limits: dict[tuple[str, str], list[tuple[float, float]]],
+    processes: int,
 ) -> None:
     sizes = ", ".join(f"{k} {len(v) / 1024:.0f} KiB" for k, v in pictures.items())
     print(f"\nimages: {sizes}; ratios are Visor ÷ bare FastAPI (medians over rounds)")
+    print(f"limit: the handler called directly in {processes} processes, no HTTP")
+    print(f"{'tool':<11}{'image':<7} {'limit/s':>8} {'cpu/call ms':>12}  (rounds)")
+    for (plugin, size), runs in limits.items():
+        rates = [r for r, _ in runs]
+        print(
+            f"{plugin:<11}{size:<7} {statistics.median(rates):8.0f} "
+            f"{statistics.median(c for _, c in runs) * 1000:12.3f}  "
+            f"({', '.join(f'{r:.0f}' for r in rates)})"
+        )
     contenders = [n for n in names if n != "bare"]
     for name in contenders:
         print(f"\n== {name} ==")
         print(
             f"{'tool':<11}{'image':<7}{'c':>3} {'req/s':>8} {'bare':>8} {'thru':>6} "
-            f"{'refused':>8} {'p99':>6} {'p50':>6} {'cpu/req':>8}  (ms: p99 visor/bare)"
+            f"{'refused':>8} {'p99':>6} {'p50':>6} {'cpu/req':>8} {'÷lim':>6} {'bare÷lim':>8}"
+            "  (ms: p99 visor/bare; spread of req/s over rounds)"
         )
         for plugin in TOOLS:
             for size in pictures:
@@ -304,17 +350,21 @@ def report(
                     bare_refused = sum(r.refused + r.errors for r in bare)
                     cpu = _median(ours, "cpu_per_req_ms")
                     bare_cpu = _median(bare, "cpu_per_req_ms")
+                    limit = statistics.median(r for r, _ in limits[(plugin, size)])
+                    spread = f"{min(r.rps for r in ours):.0f}-{max(r.rps for r in ours):.0f}"
                     print(
                         f"{plugin:<11}{size:<7}{c:>3} {rps:8.0f} {bare_rps:8.0f} "
                         f"{_ratio(rps, bare_rps)} {refused:>4}/{bare_refused:<3} "
                         f"{_ratio(p99, bare_p99)} "
                         f"{_ratio(p50, bare_p50) if c == 1 else '     -'} "
-                        f"{_ratio(cpu, bare_cpu)}"
-                        f"    ({p99:.1f}/{bare_p99:.1f})"
+                        f"{_ratio(cpu, bare_cpu)} {_ratio(rps, limit)} "
+                        f"{_ratio(bare_rps, limit):>8}"
+                        f"    ({p99:.1f}/{bare_p99:.1f}; {spread})"
                     )
     print(
         "\ntargets: thru ≥ 0.95 at c=16/64, no refusals at c=64, p99 ≤ 1.5, "
-        "p50 (c=1) ≤ 1.1, cpu/req ≤ 1.1"
+        "p50 (c=1) ≤ 1.1, cpu/req ≤ 1.1;\n         ÷ limit at c=16/64: barcode 400px ≥ 0.8, "
+        "photo ≥ 0.9"
     )
 
 

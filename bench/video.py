@@ -1,30 +1,35 @@
-"""Video jobs: frames per second through a tool, against decoding alone in the same run.
+"""Video jobs: frames per second through a tool, against decoding alone and against the
+limit (decoding + the tool called directly), in the same run.
 
-Run: ``python bench/video.py [--seconds 6] [--every 2]``. It generates a 1280x720 H.264
-video (30 fps, a QR code moving over a photograph), then:
+Run: ``python bench/video.py [--seconds 6] [--every 2] [--rounds 2]``. It generates a
+1280x720 H.264 video (30 fps, a QR code moving over a photograph), then:
 
-- baseline, in this process: decoding every frame with the server's own decoder
-  (``app.video.source``), and decoding plus the per-frame JPEG encoding a video job adds
-  (``app.video.frames``): frames per second;
-- for ``barcode`` and ``image_info``, on a real server (uvicorn, default settings, SQLite)
-  with 1 and then 2 plugin workers: two video jobs at once on the same uploaded video, every
-  ``--every``-th frame; sampled frames per second from the first job's ``started_at`` to the
-  last one's ``finished_at`` (server clock).
+- baselines, in this process, on every ``--every``-th frame: decoding every frame with
+  the server's own decoder (``app.video.source``); decoding plus the hand-off a video job
+  used to add to every sampled frame (JPEG encoding, ``app.video.frames``); decoding plus
+  the hand-off it adds now for a tool that takes pixels (the RGB bytes); and **the limit**:
+  decoding plus barcode's own code called directly on those pixels, one process;
+- on real servers (uvicorn, SQLite) with 1 and then 2 plugin workers: two video jobs at
+  once on the same uploaded video, sampled frames per second from the first job's
+  ``started_at`` to the last one's ``finished_at`` (server clock), for ``barcode`` with
+  frames as pixels (the default) and as JPEG (``VISOR_VIDEO_PIXELS=false``), rounds
+  alternating, medians printed with the spread.
 
-Everything is printed as a ratio to decoding alone. The machine is shared and noisy (2
-cores, other work running): read the ratios, not the absolute numbers, and expect them to
-move between runs.
+The machine is shared and noisy (2 cores, other work running): read the ratios, not the
+absolute numbers, and expect them to move between runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -61,19 +66,43 @@ def _make_video(path: Path, seconds: float) -> Path:
     return path
 
 
-def _decode_fps(path: Path, *, encode: bool) -> tuple[float, int]:
+def _decode_fps(path: Path, *, every: int, handoff: str) -> tuple[float, int]:
+    """Sampled frames per second of decoding, plus ``handoff`` on every sampled frame:
+    "" (nothing), "jpeg", "pixels" (the RGB bytes) or "barcode" (pixels + the tool)."""
+    from app.plugins.frames import Pixels
     from app.video.frames import FrameEncoder
     from app.video.source import VideoSource
 
     encoder = FrameEncoder()
+    tool: Any = None
+    if handoff == "barcode":
+        from app.plugins.base import ToolContext
+        from app.plugins.builtin.barcode.plugin import BarcodePlugin
+        from app.plugins.frames import attached, reference
+
+        plugin = BarcodePlugin()
+        plugin.startup()
+        spec = BarcodePlugin.tool_specs()["read"]
+        ref = reference("bench")
+
+        def tool(pixels: Pixels) -> None:
+            with attached({ref: pixels}):
+                spec.bind(plugin, {"image": ref}, ToolContext(plugin="barcode", tool="read"))
 
     started = time.perf_counter()
     count = 0
     with VideoSource(path, max_pixels=50_000_000) as source:
-        for decoded in source.frames():
-            if encode:
-                encoder.payload(decoded.image)
+        for number, decoded in enumerate(source.frames()):
+            if number % every:
+                continue
             count += 1
+            if handoff == "jpeg":
+                encoder.payload(decoded.image)
+            elif handoff in ("pixels", "barcode"):
+                rgb = decoded.image.to_ndarray(format="rgb24")
+                pixels = Pixels(rgb.shape[1], rgb.shape[0], rgb.tobytes())
+                if tool is not None:
+                    tool(pixels)
     return count / (time.perf_counter() - started), count
 
 
@@ -107,32 +136,64 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of the video")
     parser.add_argument("--every", type=int, default=2, help="sample every n-th frame")
     parser.add_argument("--jobs", type=int, default=2, help="video jobs at once")
+    parser.add_argument("--rounds", type=int, default=2)
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         video = _make_video(Path(tmp) / "bench-720p.mp4", opts.seconds)
-        decode, frames = _decode_fps(video, encode=False)
-        with_jpeg, _ = _decode_fps(video, encode=True)
-        print(f"720p H.264, {frames} frames, {video.stat().st_size // 1024} KiB")
-        print(f"baseline: decoding alone {decode:.0f} fps (1.00)")
-        print(f"  decoding + JPEG per frame {with_jpeg:.0f} fps ({with_jpeg / decode:.2f})")
-        for plugin in ("barcode", "image_info"):
-            for workers in (1, 2):
-                server = VisorServer(
-                    VISOR_DATA_DIR=str(Path(tmp) / f"{plugin}-{workers}"),
-                    VISOR_PLUGINS_ALLOWLIST=plugin,
-                    VISOR_PLUGIN_WORKERS=json.dumps({plugin: workers}),
-                    VISOR_WORKERS_PER_PLUGIN=str(workers),
-                ).wait_ready(60)
-                try:
-                    fps = _jobs_fps(server.url, video, plugin, opts.every, opts.jobs)
-                finally:
-                    server.stop()
-                print(
-                    f"{plugin}, {workers} worker(s), {opts.jobs} jobs, every {opts.every}: "
-                    f"{fps:.1f} sampled fps = {fps / decode:.3f} x decoding alone, "
-                    f"{fps / with_jpeg:.2f} x decoding + JPEG"
+        base: dict[str, list[float]] = {}
+        for _ in range(opts.rounds):
+            for handoff in ("", "jpeg", "pixels", "barcode"):
+                base.setdefault(handoff, []).append(
+                    _decode_fps(video, every=opts.every, handoff=handoff)[0]
                 )
+        decode = statistics.median(base[""])
+        limit = statistics.median(base["barcode"])
+        print(f"720p H.264, {video.stat().st_size // 1024} KiB, every {opts.every}th frame")
+        labels = {
+            "": "decoding alone",
+            "jpeg": "decoding + JPEG (before)",
+            "pixels": "decoding + RGB bytes (now)",
+            "barcode": "the limit: decoding + barcode called directly",
+        }
+        for handoff, label in labels.items():
+            fps = statistics.median(base[handoff])
+            print(
+                f"  {label:<46} {fps:7.1f} sampled fps "
+                f"({fps / decode:.2f} of decoding; {_spread(base[handoff])})"
+            )
+        served: dict[tuple[int, str], list[float]] = {}
+        for round_no in range(opts.rounds):
+            modes = ("pixels", "jpeg") if round_no % 2 == 0 else ("jpeg", "pixels")
+            for workers in (1, 2):
+                for mode in modes:
+                    server = VisorServer(
+                        VISOR_DATA_DIR=str(Path(tmp) / f"barcode-{workers}-{mode}-{round_no}"),
+                        VISOR_PLUGINS_ALLOWLIST="barcode",
+                        VISOR_PLUGIN_WORKERS=json.dumps({"barcode": workers}),
+                        VISOR_WORKERS_PER_PLUGIN=str(workers),
+                        VISOR_WARM_WORKERS=str(workers),
+                        VISOR_VIDEO_PIXELS="true" if mode == "pixels" else "false",
+                    ).wait_ready(60)
+                    try:
+                        fps = _jobs_fps(server.url, video, "barcode", opts.every, opts.jobs)
+                    finally:
+                        server.stop()
+                    served.setdefault((workers, mode), []).append(fps)
+        for (workers, mode), values in sorted(served.items()):
+            fps = statistics.median(values)
+            print(f"barcode, {workers} worker(s), {opts.jobs} jobs, frames as {mode:<6}: "
+                  f"{fps:6.1f} sampled fps = {fps / limit:.2f} of the limit, "
+                  f"{fps / decode:.3f} of decoding alone ({_spread(values)})")  # fmt: skip
+        for workers in (1, 2):
+            gain = statistics.median(served[(workers, "pixels")]) / statistics.median(
+                served[(workers, "jpeg")]
+            )
+            print(f"{workers} worker(s): pixels ÷ JPEG = {gain:.2f}")
         print("(shared, noisy 2-core machine: compare ratios, expect run-to-run spread)")
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.1f}-{max(values):.1f}"
 
 
 if __name__ == "__main__":

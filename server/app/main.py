@@ -118,7 +118,7 @@ def create_app(
     job_service = JobManagementService.from_settings(
         settings, plugin_service, blobs=blobs.scope("job-inputs")
     )
-    prometheus = PrometheusMetrics(registry)
+    prometheus = PrometheusMetrics(registry, getattr(executor, "batch_sizes", None))
     call_history = CallHistory(registry)  # the dashboard's charts over time
     auth = AuthService.from_settings(settings, job_service.store.engine)
     prometheus.registry.register(auth.collector())

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         default=128, ge=0, description="Calls that may wait, first come first served, per plugin."
     )
     plugin_queue_sizes: dict[str, int] = Field(default_factory=dict)
+    batching: bool = Field(
+        default=True,
+        description=(
+            "Gather concurrent calls of tools that declare batching and send them to a "
+            "worker together (docs/isolation.md); false runs every call alone."
+        ),
+    )
     worker_memory_limit_mb: int = Field(
         default=2048, ge=0, description="Heap limit per worker process; 0 means unlimited."
     )
@@ -270,6 +277,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Heap cap of a video job's decoder process: a file that makes FFmpeg "
         "allocate more fails its job with memory_limit (0: no cap).",
+    )
+    video_pixels: bool = Field(
+        default=True,
+        description="Hand decoded frames to tools that take pixels (pixels=True) as raw RGB "
+        "with the call; false: every frame goes as JPEG, as to any other tool.",
     )
 
     # -- live streams (docs/streams.md) -----------------------------------------------------

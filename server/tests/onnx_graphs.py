@@ -97,3 +97,41 @@ def yolo_manifest(labels: Sequence[str], **changes: object) -> dict[str, object]
     }
     manifest.update(changes)
     return manifest
+
+
+def conv_detector_model(*, pixels: int = 96, classes: int = 4, seed: int = 7) -> bytes:
+    """A YOLOv8-layout detector with random convolution weights and a free batch dimension:
+    what it finds depends on the image, and a batch of images runs in one session run."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    channels, source = 3, "images"
+    for index, out in enumerate((8, 16)):
+        weight = (rng.standard_normal((out, channels, 3, 3)) * 0.3).astype(np.float32)
+        inits.append(numpy_helper.from_array(weight, f"w{index}"))
+        nodes.append(
+            helper.make_node(
+                "Conv", [source, f"w{index}"], [f"c{index}"], pads=[1, 1, 1, 1], strides=[2, 2]
+            )
+        )
+        nodes.append(helper.make_node("Relu", [f"c{index}"], [f"r{index}"]))
+        channels, source = out, f"r{index}"
+    cells = (pixels // 4) ** 2
+    head = (rng.standard_normal((4 + classes, channels, 1, 1)) * 0.2).astype(np.float32)
+    inits.append(numpy_helper.from_array(head, "head"))
+    inits.append(numpy_helper.from_array(np.array([-1, 4 + classes, cells], np.int64), "shape"))
+    nodes += [
+        helper.make_node("Conv", [source, "head"], ["raw"]),
+        helper.make_node("Sigmoid", ["raw"], ["squashed"]),
+        helper.make_node("Reshape", ["squashed", "shape"], ["output0"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "conv_detector",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, pixels, pixels])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["N", 4 + classes, cells])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

@@ -32,7 +32,7 @@ from app.models.outline import polygon
 from app.models.runtime import Decoded, LoadedModel, smoke_image
 from app.models.schemas import OUTPUTS, input_model, labels_text
 from app.models.store import ModelStore, open_model_store
-from app.plugins.base import InvalidInput, Plugin, PluginUnavailable, ToolContext, tool
+from app.plugins.base import Batching, InvalidInput, Plugin, PluginUnavailable, ToolContext, tool
 from app.plugins.builtin.pixels import to_rgb
 from app.plugins.images import load_image
 from app.plugins.vocabulary import box_from_corners
@@ -43,6 +43,8 @@ log = logging.getLogger("visor.models")
 WATCH_INTERVAL_S = 0.2
 #: Versions one worker keeps loaded: the default and the most recently pinned others.
 MAX_LOADED_VERSIONS = 3
+#: Concurrent calls of a model gathered into one session run (docs/models.md, Batching).
+BATCHING = Batching(max_size=8, max_delay_ms=5.0, handler="serve_batch")
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,47 @@ class ModelPlugin(Plugin):
     # -- the tool ---------------------------------------------------------------------------
 
     def serve(self, args: Any, ctx: ToolContext) -> dict[str, Any]:
+        call = self._prepare(args)
+        ctx.progress(0.2, "decoded")
+        try:
+            decoded = call.model.infer(call.rgb, call.post)
+        except ModelMismatch as exc:  # the model's fault (outputs that vary), not the caller's
+            raise self._output_error(call.model, exc) from None
+        return call.result(self.name, decoded)
+
+    def serve_batch(self, batch: list[Any], ctxs: list[ToolContext]) -> list[Any]:
+        """The tool for a batch of calls (dynamic batching): each call's inputs are checked
+        and decoded on their own, the calls of one model version run through the session
+        together, and each gets the result, or the error, it would get alone."""
+        answers: list[Any] = [None] * len(batch)
+        groups: dict[int, list[tuple[int, _Call]]] = {}
+        for index, args in enumerate(batch):
+            try:
+                call = self._prepare(args)
+            except Exception as exc:  # this call's own error; the others go on
+                answers[index] = exc
+                continue
+            groups.setdefault(id(call.model), []).append((index, call))
+        for members in groups.values():
+            model = members[0][1].model
+            try:
+                decoded = model.infer_many(
+                    [call.rgb for _, call in members], [call.post for _, call in members]
+                )
+            except ModelMismatch as exc:
+                error = self._output_error(model, exc)
+                for index, _ in members:
+                    answers[index] = error
+                continue
+            for (index, call), found in zip(members, decoded, strict=True):
+                answers[index] = call.result(self.name, found)
+        return answers
+
+    def _output_error(self, model: LoadedModel, exc: ModelMismatch) -> ModelOutputError:
+        return ModelOutputError(f"model {self.name!r} v{model.version}: {exc.message}")
+
+    def _prepare(self, args: Any) -> _Call:
+        """One call's model version, options and decoded pixels; raises for a bad input."""
         model = self._model_for(args.version)
         manifest = model.manifest
         wanted = set(args.classes or ())
@@ -200,7 +243,6 @@ class ModelPlugin(Plugin):
                 details={"field": "classes", "unknown": unknown},
             )
         rgb = to_rgb(load_image(args))
-        ctx.progress(0.2, "decoded")
         given = args.model_fields_set  # unset options follow this version's manifest
         defaults = manifest.thresholds
         limit = args.max_detections if "max_detections" in given else defaults.max_detections
@@ -212,12 +254,22 @@ class ModelPlugin(Plugin):
             max_detections=10_000 if wanted else limit,
             class_agnostic=defaults.class_agnostic,
         )
-        try:
-            decoded = model.infer(rgb, post)
-        except ModelMismatch as exc:  # the model's fault (outputs that vary), not the caller's
-            raise ModelOutputError(f"model {self.name!r} v{model.version}: {exc.message}") from None
-        height, width = rgb.shape[:2]
-        return _result(self.name, model, decoded, wanted, limit, width, height)
+        return _Call(model, rgb, post, wanted, limit)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One call, ready for its model: what :meth:`ModelPlugin._prepare` worked out."""
+
+    model: LoadedModel
+    rgb: np.ndarray
+    post: Postprocess
+    wanted: set[str]
+    limit: int
+
+    def result(self, name: str, decoded: Decoded) -> dict[str, Any]:
+        height, width = self.rgb.shape[:2]
+        return _result(name, self.model, decoded, self.wanted, self.limit, width, height)
 
 
 def _result(
@@ -300,7 +352,13 @@ def plugin_class(config: ModelPluginConfig) -> type[Plugin]:
         f"{what} with the ONNX model {config.name!r} from the model repository. "
         f"Labels: {labels_text(manifest.labels)}."
     )
-    marked = tool(name=manifest.task.value, description=description, default=True)(handler)
+    marked = tool(
+        name=manifest.task.value,
+        description=description,
+        default=True,
+        batch=BATCHING,
+        pixels=True,
+    )(handler)
     namespace = {
         "name": config.name,
         "version": str(version),

@@ -56,6 +56,8 @@ class LoadedModel:
         self.version = version
         self.session = open_session(model, threads=threads, providers=providers)
         self._input_name, self._dtype = self._check_input(self.session)
+        # A model whose batch dimension is not fixed takes a whole batch in one run.
+        self.batchable = not isinstance(self.session.get_inputs()[0].shape[0], int)
 
     def _check_input(self, session: ort.InferenceSession) -> tuple[str, type[np.generic]]:
         inputs = session.get_inputs()
@@ -92,6 +94,30 @@ class LoadedModel:
 
     def infer(self, rgb: np.ndarray, post: Postprocess | None = None) -> Decoded:
         """Run the model on an RGB uint8 image (H, W, 3)."""
+        tensor, geometry = self._tensor(rgb)
+        outputs = self.session.run(None, {self._input_name: tensor})
+        return self._decoded(outputs, geometry, post)
+
+    def infer_many(
+        self, images: Sequence[np.ndarray], posts: Sequence[Postprocess | None]
+    ) -> list[Decoded]:
+        """:meth:`infer` for several images: one session run for all of them when the
+        model's batch dimension is free (each image's answer is the one it gets alone: the
+        same tensor, the same kernels per image, decoded on its own), else one run each."""
+        if not self.batchable or len(images) < 2:
+            return [self.infer(rgb, post) for rgb, post in zip(images, posts, strict=True)]
+        prepared = [self._tensor(rgb) for rgb in images]
+        batch = np.concatenate([tensor for tensor, _ in prepared], axis=0)
+        outputs = self.session.run(None, {self._input_name: batch})
+        if any(np.ndim(out) == 0 or np.shape(out)[0] != len(images) for out in outputs):
+            # outputs without a per-image first axis: nothing to split, so run one by one
+            return [self.infer(rgb, post) for rgb, post in zip(images, posts, strict=True)]
+        return [
+            self._decoded([out[index : index + 1] for out in outputs], geometry, post)
+            for index, ((_, geometry), post) in enumerate(zip(prepared, posts, strict=True))
+        ]
+
+    def _tensor(self, rgb: np.ndarray) -> tuple[np.ndarray, Geometry]:
         manifest = self.manifest
         spec = manifest.input
         fitted, geometry = fit(rgb, manifest.size, spec.resize, pad_value=spec.pad_value)
@@ -104,7 +130,12 @@ class LoadedModel:
             std=spec.normalization.std,
             dtype=self._dtype,
         )
-        outputs = self.session.run(None, {self._input_name: tensor})
+        return tensor, geometry
+
+    def _decoded(
+        self, outputs: list[np.ndarray], geometry: Geometry, post: Postprocess | None
+    ) -> Decoded:
+        manifest = self.manifest
         found = decode(
             outputs, manifest.decoder, post or manifest.thresholds, manifest.labels, manifest.size
         )

@@ -1,4 +1,5 @@
-"""Prometheus metrics: calls by plugin/tool/outcome, a latency histogram, plugins by state.
+"""Prometheus metrics: calls by plugin/tool/outcome, a latency histogram, plugins by state,
+batch sizes of batching tools.
 
 The ``outcome`` label says whose doing a call's end was: ``SUCCESS``; ``CANCELLED`` (the
 caller cancelled) and ``INVALID_INPUT`` (the caller's input was refused), which are not
@@ -7,15 +8,16 @@ So ``outcome=~"ERROR|FAILED|UNAVAILABLE"`` is what to alert on.
 
 Each app gets its own ``CollectorRegistry`` so several apps (tests, replicas in one
 process) never collide. Call metrics are fed by the PluginRegistry's call observers; the
-plugin-state gauge is read from the PluginRegistry at scrape time.
+plugin-state gauge is read from the PluginRegistry at scrape time, and the batch-size
+histogram from the executor's counts (nothing on a call's path but one counter bump).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from app.plugins.loader.plugin_registry import CallKind, CallRecord, PluginRegistry
@@ -35,8 +37,36 @@ class _PluginStateCollector(Collector):
         yield gauge
 
 
+BatchSizes = Callable[[], Mapping[str, Mapping[str, Mapping[int, int]]]]
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class BatchSizeCollector(Collector):
+    """``visor_batch_size``: how many calls each batch of a batching tool held."""
+
+    def __init__(self, sizes: BatchSizes) -> None:
+        self._sizes = sizes
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(
+            "visor_batch_size",
+            "Calls per batch sent to a worker, for tools that declare batching.",
+            labels=["plugin", "tool"],
+        )
+        for plugin, tools in sorted(self._sizes().items()):
+            for tool, counts in sorted(tools.items()):
+                buckets = [
+                    (str(bound), sum(n for size, n in counts.items() if size <= bound))
+                    for bound in _BATCH_BUCKETS
+                ]
+                buckets.append(("+Inf", sum(counts.values())))
+                total = sum(size * n for size, n in counts.items())
+                family.add_metric([plugin, tool], buckets, total)
+        yield family
+
+
 class PrometheusMetrics:
-    def __init__(self, plugins: PluginRegistry) -> None:
+    def __init__(self, plugins: PluginRegistry, batch_sizes: BatchSizes | None = None) -> None:
         self.registry = CollectorRegistry()
         self._plugins = plugins
         self.calls = Counter(
@@ -54,6 +84,8 @@ class PrometheusMetrics:
             registry=self.registry,
         )
         self.registry.register(_PluginStateCollector(plugins))
+        if batch_sizes is not None:
+            self.registry.register(BatchSizeCollector(batch_sizes))
         self._unsubscribe: Callable[[], None] | None = None
 
     def attach(self) -> None:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 from app.errors import ErrorCode, VisorError
 
 __all__ = [
+    "Batching",
     "ImageInput",
     "InvalidInput",
     "Plugin",
@@ -145,6 +146,36 @@ class ToolHints:
 
 
 @dataclass(frozen=True)
+class Batching:
+    """A tool's offer to run concurrent calls together (dynamic batching).
+
+    Calls to the tool that arrive while others are waiting or running are gathered for up
+    to ``max_delay_ms`` (never more than ``max_size`` of them) and sent to one worker as one
+    batch. Each call keeps its own validation, deadline, cancel, metrics and error envelope;
+    a batch answers every call exactly as a call of its own would. ``handler`` names a
+    method ``(self, args: list, ctxs: list[ToolContext]) -> list`` that runs the whole batch
+    at once (one model session run for all images, say), in the order given; without one,
+    the worker runs the tool's own handler once per call, which still saves each call its
+    round trip to the worker. If the batch handler raises, the batch's calls are run one
+    by one, so each gets the answer (or the error) it alone would have had.
+    """
+
+    max_size: int = 8
+    max_delay_ms: float = 5.0
+    handler: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= int(self.max_size) <= 1024:
+            raise ValueError("Batching.max_size must be between 1 and 1024")
+        if not 0 <= float(self.max_delay_ms) <= 1000:
+            raise ValueError("Batching.max_delay_ms must be between 0 and 1000")
+
+    @property
+    def max_delay_s(self) -> float:
+        return float(self.max_delay_ms) / 1000.0
+
+
+@dataclass(frozen=True)
 class ToolSpec:
     """Everything Visor knows about one tool, derived once from the decorated method."""
 
@@ -162,6 +193,8 @@ class ToolSpec:
     annotations: dict[str, Any] = field(default_factory=dict)
     title: str | None = None
     hints: ToolHints = ToolHints()
+    batch: Batching | None = None
+    pixels: bool = False  # reads its image with load_image: decoded frames may be handed over
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -194,6 +227,19 @@ class ToolSpec:
             return method(args)
         return method(args, ctx)
 
+    def bind_batch(self, instance: Plugin, args: list[Any], ctxs: list[ToolContext]) -> list[Any]:
+        """Run the declared batch handler on prepared ``args`` (see :class:`Batching`);
+        returns one raw result per call, in order."""
+        if self.batch is None or self.batch.handler is None:
+            raise TypeError(f"tool {self.name!r} declares no batch handler")
+        values = list(getattr(instance, self.batch.handler)(args, ctxs))
+        if len(values) != len(args):
+            raise ValueError(
+                f"batch handler of {self.name!r} returned {len(values)} results for "
+                f"{len(args)} calls"
+            )
+        return values
+
 
 def normalise_output(value: Any) -> Any:
     """Models become plain dicts; anything else is left for ToolRunner to judge."""
@@ -219,11 +265,16 @@ def tool(
     read_only: bool = True,
     idempotent: bool = True,
     open_world: bool = False,
+    batch: Batching | None = None,
+    pixels: bool = False,
 ) -> Any:
     """Mark a plugin method as a tool. Usable bare (``@tool``) or with options.
 
     ``title`` is a short human name; ``read_only``, ``idempotent`` and ``open_world``
-    become the tool's hints to agents (:class:`ToolHints`).
+    become the tool's hints to agents (:class:`ToolHints`); ``batch`` lets Visor run
+    concurrent calls of the tool together (:class:`Batching`). ``pixels=True`` says the
+    tool reads its image only through :func:`app.plugins.images.load_image`, so a video
+    job may hand it decoded frames instead of JPEG (:mod:`app.plugins.frames`).
     """
 
     def mark(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -239,6 +290,8 @@ def tool(
                 "timeout_s": timeout_s,
                 "title": title,
                 "hints": ToolHints(read_only, idempotent, open_world),
+                "batch": batch,
+                "pixels": pixels,
             },
         )
         return f
@@ -294,6 +347,8 @@ def _build_spec(method_name: str, func: Callable[..., Any], options: dict[str, A
         arity=len(params),
         title=options.get("title"),
         hints=options.get("hints") or ToolHints(),
+        batch=options.get("batch"),
+        pixels=bool(options.get("pixels")),
     )
 
 
@@ -368,6 +423,14 @@ class Plugin:
         if sum(1 for s in specs.values() if s.default) > 1:
             raise TypeError(f"plugin {cls.name!r} marks more than one default tool")
         for spec in specs.values():
+            handler = spec.batch.handler if spec.batch is not None else None
+            if handler is not None and not callable(getattr(cls, handler, None)):
+                raise TypeError(
+                    f"tool {cls.name}.{spec.name} names batch handler {handler!r}, "
+                    "which the plugin does not define"
+                )
+            if spec.batch is not None and spec.is_async:
+                raise TypeError(f"tool {cls.name}.{spec.name}: async tools cannot batch")
             for label, schema in (("input", spec.input_schema), ("output", spec.output_schema)):
                 if not isinstance(schema, dict) or schema.get("type", "object") != "object":
                     raise TypeError(

@@ -16,6 +16,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from app.plugins import frames
 from app.plugins.base import InvalidInput
 from app.plugins.base64_text import decode_base64_text
 from app.units import human_bytes, limit_text, megapixels
@@ -242,6 +243,16 @@ def load_image(args: Any, *, limits: ImageLimits | None = None) -> Image.Image:
     agree with them.
     """
     image_b64 = args["image"] if isinstance(args, dict) else args.image
+    pixels = frames.lookup(image_b64)
+    if pixels is not None:  # a decoded video frame handed over with the call
+        limits = limits or ImageLimits.from_env()
+        if pixels.width * pixels.height > limits.max_pixels:
+            raise InvalidInput(
+                f"image is {pixels.width}x{pixels.height} pixels; the limit is "
+                f"{limits.max_pixels} pixels",
+                details={"field": "image", "limit_pixels": limits.max_pixels},
+            )
+        return pixels.image()
     mime_type = args.get("mime_type") if isinstance(args, dict) else args.mime_type
     data = decode_base64(image_b64)
     image_mime_type(data, mime_type)

@@ -2,7 +2,8 @@
 
 Each video job attempt spawns one decoder process. It opens and probes the file
 (:class:`~app.video.source.VideoSource`), applies the sampling rule, and sends the sampled
-frames to the job as JPEG (base64), one message each. The pipe gives the backpressure: a
+frames to the job as JPEG (base64) — or, for a tool that takes decoded pixels, as raw RGB
+(:mod:`app.plugins.frames`) — one message each. The pipe gives the backpressure: a
 frame is sent only once the job has read the previous one, so at most a frame or two are in
 flight, and the decoder works on the next frame while the tool runs on this one.
 
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.plugins.frames import Pixels
 from app.plugins.runtime.process.memory import cap_heap
 from app.video.frames import FrameEncoder
 from app.video.sampling import Sampled, Sampler, SampleRule
@@ -50,6 +52,7 @@ class DecodeRequest:
     resume: tuple[int, int] | None = None  # its (pts, frame number), to seek to
     probe_only: bool = False  # send the probe result, then stop (a submit's frame estimate)
     live: LiveRequest | None = None  # a live source (app.sources) instead of a video job
+    pixels: bool = False  # send decoded RGB pixels, not JPEG (the tool takes them: frames.py)
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,10 @@ class LiveRequest:
 class SampledFrame:
     sample: Sampled
     pts: int | None
-    image_b64: str
+    image_b64: str  # "" when the frame came as pixels
     mime_type: str
     captured_at: float | None = None  # wall clock when decoded (live sources)
+    pixels: Pixels | None = None
 
 
 class DecodeCancelled(Exception):
@@ -125,8 +129,11 @@ class FrameSource:
         while True:
             kind, *body = self._receive()
             if kind == "sample":
-                index, frame, t_s, pts, image_b64, mime_type, *captured = body
-                yield SampledFrame(Sampled(index, frame, t_s), pts, image_b64, mime_type, *captured)
+                index, frame, t_s, pts, image, *rest = body
+                if isinstance(image, Pixels):
+                    yield SampledFrame(Sampled(index, frame, t_s), pts, "", "", pixels=image)
+                else:  # rest: its mime type (and, from a live source, when it was captured)
+                    yield SampledFrame(Sampled(index, frame, t_s), pts, image, *rest)
             elif kind == "end":
                 self.decoded = int(body[0])
                 self.decoded_to_s = None if body[1] is None else float(body[1])
@@ -202,11 +209,12 @@ def _serve(conn: Connection, request: DecodeRequest) -> None:
                 sample = sampler.take(frame.frame, frame.t_s)
                 if sample is None:
                     continue
-                image_b64, mime_type = encoder.payload(frame.image)
-                conn.send(
-                    ("sample", sample.index, sample.frame, sample.t_s, frame.pts, image_b64,
-                     mime_type)
-                )  # fmt: skip
+                head = ("sample", sample.index, sample.frame, sample.t_s, frame.pts)
+                if request.pixels:  # raw RGB: no encoding here, no decoding in the worker
+                    rgb = frame.image.to_ndarray(format="rgb24")
+                    conn.send((*head, Pixels(rgb.shape[1], rgb.shape[0], rgb.tobytes())))
+                else:
+                    conn.send((*head, *encoder.payload(frame.image)))
             conn.send(("end", decoded, decoded_to_s, stopped_by_rule))
     except (BrokenPipeError, EOFError, ConnectionResetError):
         return  # the job is gone (cancelled, or the server died)

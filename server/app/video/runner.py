@@ -17,10 +17,13 @@ the next attempt of the job reads them back and seeks past them.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ from app.errors import ErrorCode, VisorError, build_envelope, envelope_from_exce
 from app.jobs.store.repository import JobStore
 from app.pipelines.runner import Outcome
 from app.pipelines.service import PipelineService
+from app.plugins.frames import reference
 from app.plugins.runtime.executor import CallContext, call_context, current_call_context
 from app.services.plugin_management_service import PluginManagementService
 from app.tracing import spans as tracing
@@ -66,6 +70,8 @@ class VideoOptions:
     checkpoint_s: float = 5.0
     max_result_bytes: int = 32 * 1024 * 1024
     decoder_memory_mb: int | None = 2048
+    pixels: bool = True  # raw RGB frames for tools that take pixels (app.plugins.frames)
+    batch_frames: bool = True  # several frames in a batching tool at once (its batch size)
 
 
 class _Cancelled(Exception):
@@ -205,6 +211,7 @@ class _Run:
             rule=rule.model_dump(),
             last=(last.sample.index, last.sample.frame, last.sample.t_s) if last else None,
             resume=(last.pts, last.sample.frame) if last and last.pts is not None else None,
+            pixels=self._options.pixels and target.takes_pixels,
         )
         with FrameSource(request, cancelled=lambda: self._ctx.cancelled) as source:
             info = source.info
@@ -213,6 +220,8 @@ class _Run:
                     f"start_s {rule.start_s} is past the end of the video ({info.duration_s:.3f} s)"
                 )
             total = rule.estimate(info.duration_s, info.fps)
+            window = target.in_flight if self._options.batch_frames else 1
+            frames = _FrameWindow(self, target, window)
             try:
                 for frame in source.samples():
                     if self._ctx.cancelled:
@@ -224,16 +233,24 @@ class _Run:
                             "sample fewer (a lower fps, a larger every_n_frames, a time range)",
                             limit_frames=self._options.max_frames,
                         )
-                    entry = self._run_frame(target, frame, sample.index, sample.t_s)
+                    for done_frame, entry in frames.add(frame):
+                        sampled += 1
+                        listed.add(entry)
+                        summary.add(entry)
+                        self._pending.append(FrameRecord(done_frame.sample, done_frame.pts, entry))
+                        self._report(sampled, total)
+                        self._maybe_flush()
+                for done_frame, entry in frames.drain():
                     sampled += 1
                     listed.add(entry)
                     summary.add(entry)
-                    self._pending.append(FrameRecord(sample, frame.pts, entry))
+                    self._pending.append(FrameRecord(done_frame.sample, done_frame.pts, entry))
                     self._report(sampled, total)
                     self._maybe_flush()
             except DecodeCancelled:
                 raise _Cancelled from None
             finally:
+                frames.close()  # frames still in a tool finish (or see the cancel) first
                 self._flush()  # what is done stays done, whatever ends this attempt
             if not sampled and source.decoded == 0:
                 raise refuse("the video has no frames")
@@ -266,10 +283,15 @@ class _Run:
         self, target: FrameTarget, frame: SampledFrame, index: int, t_s: float
     ) -> dict[str, Any]:
         image_b64, mime_type = frame.image_b64, frame.mime_type
+        attachments = None
+        if frame.pixels is not None:  # decoded pixels ride with the call, named in the payload
+            image_b64, mime_type = reference(f"{self._job_id}-{index}"), "image/png"
+            attachments = {image_b64: frame.pixels}
         child = CallContext(
             call_id=f"{self._job_id}-{index}",
             cancel_event=self._ctx.cancel_event,
             timeout_s=self._ctx.timeout_s,
+            attachments=attachments,
         )
         while True:
             with call_context(child), self._frame_span(index, t_s):
@@ -321,3 +343,50 @@ class _Run:
             self._runner._checkpoints.append(self._job_id, self._runner._worker_id(), self._pending)
             self._pending = []
         self._last_flush = time.monotonic()
+
+
+class _FrameWindow:
+    """The frames of one attempt that are in the tool at once, answered in order.
+
+    For most tools one frame at a time, on the job's thread. For a tool that batches, up
+    to its batch size, each on a thread of its own, so the frames reach the tool together
+    and go to a worker as one batch; their entries still come back in frame order, so
+    checkpoints, progress and the result are the same as one at a time."""
+
+    def __init__(self, run: _Run, target: FrameTarget, size: int) -> None:
+        self._run = run
+        self._target = target
+        self._size = max(1, size)
+        self._threads: ThreadPoolExecutor | None = None
+        self._waiting: collections.deque[tuple[SampledFrame, Future[dict[str, Any]]]] = (
+            collections.deque()
+        )
+
+    def add(self, frame: SampledFrame) -> list[tuple[SampledFrame, dict[str, Any]]]:
+        """Send ``frame`` to the tool; the frames answered meanwhile, oldest first."""
+        sample = frame.sample
+        if self._size == 1:
+            return [(frame, self._run._run_frame(self._target, frame, sample.index, sample.t_s))]
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self._size, thread_name_prefix="visor-frames")
+        context = contextvars.copy_context()
+        future = self._threads.submit(
+            context.run, self._run._run_frame, self._target, frame, sample.index, sample.t_s
+        )
+        self._waiting.append((frame, future))
+        done = []
+        while self._waiting and (len(self._waiting) >= self._size or self._waiting[0][1].done()):
+            oldest, answer = self._waiting.popleft()
+            done.append((oldest, answer.result()))  # raises what the frame raised
+        return done
+
+    def drain(self) -> list[tuple[SampledFrame, dict[str, Any]]]:
+        done = []
+        while self._waiting:
+            oldest, answer = self._waiting.popleft()
+            done.append((oldest, answer.result()))
+        return done
+
+    def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)

@@ -103,6 +103,8 @@ class VideoService:
                 checkpoint_s=settings.video_checkpoint_s,
                 max_result_bytes=settings.max_result_bytes,
                 decoder_memory_mb=settings.video_decoder_memory_mb or None,
+                pixels=settings.video_pixels,
+                batch_frames=settings.batching,
             ),
         )
 

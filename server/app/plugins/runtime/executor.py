@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from app.errors import ErrorCode, VisorError
 from app.plugins.base import ToolSpec
+from app.plugins.frames import Attachments
 from app.plugins.loader.plugin_registry import PluginRecord
 
 ProgressCallback = Callable[[float, str | None], None]
@@ -67,7 +68,14 @@ class CallContext:
     Cheap to build (no uuid, no Event until someone asks): it sits on the hot path.
     """
 
-    __slots__ = ("_call_id", "_cancel_event", "max_result_bytes", "progress", "timeout_s")
+    __slots__ = (
+        "_call_id",
+        "_cancel_event",
+        "attachments",
+        "max_result_bytes",
+        "progress",
+        "timeout_s",
+    )
 
     def __init__(
         self,
@@ -77,12 +85,14 @@ class CallContext:
         cancel_event: threading.Event | None = None,
         timeout_s: float | None = None,
         max_result_bytes: int | None = None,
+        attachments: Attachments | None = None,
     ) -> None:
         self._call_id = call_id
         self.progress = progress
         self._cancel_event = cancel_event
         self.timeout_s = timeout_s  # caller's own deadline, tighter than the tool's
         self.max_result_bytes = max_result_bytes  # a door's own, smaller result limit
+        self.attachments = attachments  # decoded frames for the payload's image references
 
     @property
     def call_id(self) -> str:

@@ -31,6 +31,7 @@ def process_options(settings: Settings) -> ProcessOptions:
         circuit_failures=settings.circuit_failures,
         circuit_window_s=settings.circuit_window_s,
         circuit_cooldown_s=settings.circuit_cooldown_s,
+        batching=settings.batching,
     )
 
 

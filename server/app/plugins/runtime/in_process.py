@@ -15,6 +15,7 @@ capacity and nobody else's. Use process isolation (the default) for tools you do
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import contextlib
 import contextvars
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.plugins import frames
 from app.plugins.base import Plugin, ToolContext, normalise_output
 from app.plugins.loader.plugin_registry import PluginRecord
 from app.plugins.runtime.admission import Admission
@@ -36,13 +38,44 @@ from app.tracing import spans as tracing
 _SHUTDOWN_HOOK_S = 5.0
 
 
+class _Signal:
+    """A one-way flag its waiter sleeps on: one raw lock, the cheapest wake-up Python has
+    (a ``threading.Event`` is a Condition over two locks; this hand-off is most of an
+    in-process call's governance cost). ``set`` may come from any thread, any number of
+    times; once set, it stays set."""
+
+    __slots__ = ("_flag", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = _thread.allocate_lock()
+        self._lock.acquire()
+        self._flag = False
+
+    def set(self) -> None:
+        self._flag = True
+        with contextlib.suppress(RuntimeError):  # already released: set before
+            self._lock.release()
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._flag:
+            return True
+        if self._lock.acquire(True, -1 if timeout is None else max(0.0, timeout)):
+            with contextlib.suppress(RuntimeError):
+                self._lock.release()  # stays set for any later look
+            return True
+        return self._flag
+
+
 class _Pending:
-    """One call's outcome, and the event its caller waits on."""
+    """One call's outcome, and the signal its caller waits on."""
 
     __slots__ = ("cancel_hook", "error", "event", "finished", "value")
 
     def __init__(self) -> None:
-        self.event = threading.Event()
+        self.event = _Signal()
         self.finished = False
         self.value: Any = None
         self.error: BaseException | None = None
@@ -231,7 +264,8 @@ class InProcessExecutor:
     ) -> None:
         async def run() -> None:
             try:
-                value = normalise_output(await call.tool.bind(instance, call.payload, ctx))
+                with frames.attached(call.context.attachments):
+                    value = normalise_output(await call.tool.bind(instance, call.payload, ctx))
             except BaseException as exc:
                 pending.finish(error=exc)
                 if not isinstance(exc, Exception):
@@ -330,7 +364,8 @@ def _run_sync(
     call: ToolCall, instance: Plugin, ctx: ToolContext, pending: _Pending, ended: Any
 ) -> None:
     try:
-        value = normalise_output(call.tool.bind(instance, call.payload, ctx))
+        with frames.attached(call.context.attachments):
+            value = normalise_output(call.tool.bind(instance, call.payload, ctx))
     except BaseException as exc:  # handed to the caller, who may re-raise it
         pending.finish(error=exc)
     else:

@@ -57,6 +57,11 @@ class RoutingExecutor:
                 self._routes[record.name] = target
         return target
 
+    def batch_sizes(self) -> dict[str, dict[str, dict[int, int]]]:
+        """Batch sizes of the batching tools in worker processes (see WorkerPool)."""
+        sizes = getattr(self.process, "batch_sizes", None)
+        return sizes() if sizes is not None else {}
+
     # -- the Executor protocol --------------------------------------------------------------
 
     def start_plugin(self, record: PluginRecord) -> None:

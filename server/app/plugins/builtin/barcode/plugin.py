@@ -28,7 +28,11 @@ class BarcodePlugin(Plugin):
     )
     timeout_s = 30.0
 
-    @tool(default=True, description="Find and decode every barcode and QR code in an image.")
+    @tool(
+        default=True,
+        description="Find and decode every barcode and QR code in an image.",
+        pixels=True,
+    )
     def read(self, args: ReadInput, ctx: ToolContext) -> ReadOutput:
         formats = format_filter(args.formats)
         image = load_image(args)

@@ -10,7 +10,7 @@ texture; on an outside set of 70 faces MTCNN found 69 at its default 30 px minim
 
 from __future__ import annotations
 
-from app.plugins.base import Plugin, ToolContext, tool
+from app.plugins.base import Batching, Plugin, ToolContext, tool
 from app.plugins.builtin.detection.base import Detectors, Found
 from app.plugins.builtin.faces.blazeface import BlazeFace, BlazeFaceOptions
 from app.plugins.builtin.faces.cascades import cascade_dir
@@ -25,6 +25,8 @@ from app.plugins.images import load_image
 SCORE_MIDPOINT = 2.0
 #: The network each learned detector runs, reported as the result's ``model``.
 NETWORKS = {"mtcnn": "mtcnn", "blazeface": "blazeface-back-256"}
+#: Concurrent calls go to a worker together (see objects.plugin.BATCHING).
+BATCHING = Batching(max_size=8, max_delay_ms=2.0)
 
 
 class FacesPlugin(Plugin):
@@ -49,7 +51,12 @@ class FacesPlugin(Plugin):
     def health_check(self) -> bool:
         return self._detectors.started
 
-    @tool(default=True, description="Find faces in an image; returns boxes, scores, landmarks.")
+    @tool(
+        default=True,
+        description="Find faces in an image; returns boxes, scores, landmarks.",
+        batch=BATCHING,
+        pixels=True,
+    )
     def detect(self, args: DetectInput, ctx: ToolContext) -> DetectOutput:
         rgb = to_rgb(load_image(args))  # EXIF-oriented
         ctx.progress(0.2, "decoded")

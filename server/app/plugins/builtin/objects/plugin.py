@@ -7,7 +7,7 @@ Accuracy on the repository's photos: docs/plugins.md.
 
 from __future__ import annotations
 
-from app.plugins.base import Plugin, ToolContext, tool
+from app.plugins.base import Batching, Plugin, ToolContext, tool
 from app.plugins.builtin.detection.base import Detectors
 from app.plugins.builtin.objects.models import DetectedObject, DetectInput, DetectOutput
 from app.plugins.builtin.objects.nanodet import SIZE, NanoDet, NanoDetOptions
@@ -15,6 +15,9 @@ from app.plugins.builtin.pixels import to_rgb
 from app.plugins.images import load_image
 
 MODEL = "nanodet-g-416"
+#: Concurrent calls go to a worker together (one frame there and back for the batch; the
+#: worker runs them one after another with no pipe hop or idle gap between them).
+BATCHING = Batching(max_size=8, max_delay_ms=2.0)
 
 
 class ObjectsPlugin(Plugin):
@@ -36,7 +39,12 @@ class ObjectsPlugin(Plugin):
     def health_check(self) -> bool:
         return self._detectors.started
 
-    @tool(default=True, description="Find objects (80 COCO classes); returns labelled boxes.")
+    @tool(
+        default=True,
+        description="Find objects (80 COCO classes); returns labelled boxes.",
+        batch=BATCHING,
+        pixels=True,
+    )
     def detect(self, args: DetectInput, ctx: ToolContext) -> DetectOutput:
         rgb = to_rgb(load_image(args))  # EXIF-oriented
         ctx.progress(0.2, "decoded")

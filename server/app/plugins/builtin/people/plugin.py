@@ -51,7 +51,11 @@ class PeoplePlugin(Plugin):
     def health_check(self) -> bool:
         return self._detectors.started
 
-    @tool(default=True, description="Find people in an image; returns their boxes and scores.")
+    @tool(
+        default=True,
+        description="Find people in an image; returns their boxes and scores.",
+        pixels=True,
+    )
     def detect(self, args: DetectInput, ctx: ToolContext) -> DetectOutput:
         rgb = to_rgb(load_image(args))  # EXIF-oriented
         ctx.progress(0.2, "decoded")
@@ -88,6 +92,7 @@ class PeoplePlugin(Plugin):
     @tool(
         title="Poses",
         description="Find people and their 17 body keypoints (MoveNet MultiPose, up to six).",
+        pixels=True,
     )
     def pose(self, args: PoseInput, ctx: ToolContext) -> DetectOutput:
         rgb = to_rgb(load_image(args))

@@ -72,6 +72,7 @@ class RapidOcrPlugin(Plugin):
         description="Detect and recognise text lines (or words), in reading order, with boxes. "
         "Best for photos, screenshots, signs and tilted text; for clean scanned pages "
         "ocr.read_text is faster.",
+        pixels=True,
     )
     def read_text(self, args: RapidInput, ctx: ToolContext) -> RapidOutput:
         bgr = to_bgr(load_image(args))  # EXIF-oriented, transparency flattened on white

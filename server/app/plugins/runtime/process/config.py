@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from app.plugins.base import Batching
 from app.plugins.loader.plugin_registry import PluginRecord
 
 #: A queue that absorbs a burst of a few seconds of work (docs/isolation.md, "Defaults").
@@ -53,6 +54,14 @@ class PoolConfig:
     memory_limit_mb: int | None
     startup_timeout_s: float
     max_result_bytes: int
+    #: Tools whose concurrent calls are batched (docs/isolation.md, "Dynamic batching").
+    batching: Mapping[str, Batching] = field(default_factory=dict)
+
+    @property
+    def concurrency(self) -> int:
+        """Calls that may run at once: one per worker, or a full batch per worker."""
+        largest = max((b.max_size for b in self.batching.values()), default=1)
+        return self.workers * largest
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class ProcessOptions:
     circuit_window_s: float = 60.0
     circuit_cooldown_s: float = 5.0
     health_timeout_s: float = 10.0
+    batching: bool = True  # False: every call runs alone, whatever its tool declares
 
     def pool_config(self, record: PluginRecord) -> PoolConfig:
         cls = record.plugin_cls
@@ -95,6 +105,11 @@ class ProcessOptions:
             memory_limit_mb=int(memory) if memory else None,  # 0 means unlimited
             startup_timeout_s=self.startup_timeout_s,
             max_result_bytes=self.max_result_bytes,
+            batching={
+                name: spec.batch
+                for name, spec in record.tools.items()
+                if self.batching and spec.batch is not None and spec.batch.max_size > 1
+            },
         )
 
     def worker_spec(self, record: PluginRecord, config: PoolConfig) -> WorkerSpec:

@@ -240,6 +240,12 @@ class ProcessExecutor:
         pool = self._pools.get(name)
         return pool.pids() if pool is not None else []
 
+    def batch_sizes(self) -> dict[str, dict[str, dict[int, int]]]:
+        """Per plugin and batching tool: how many batches of each size ran."""
+        with self._lock:
+            pools = list(self._pools.values())
+        return {pool.name: sizes for pool in pools if (sizes := pool.batch_sizes())}
+
     def pool(self, name: str) -> WorkerPool | None:
         return self._pools.get(name)
 

@@ -176,13 +176,41 @@ class WorkerHandle:
         Raises :class:`WorkerFailure` when the worker reported a failure and
         :class:`WorkerLost` when the process died or had to be killed.
         """
+        watch = CallWatch(
+            where, timeout_s, cancel, stopping, kill=self.signal_kill, worker="worker"
+        )
+        tag, body = self._exchange(request, watch, progress, memory_limit_mb, stopping)
+        return decode_reply(where, tag, body)
+
+    def call_batch(
+        self,
+        request: bytes,
+        *,
+        watch: Any,
+        memory_limit_mb: int | None,
+        stopping: threading.Event,
+    ) -> list[tuple[int, Any]]:
+        """Send one batch frame and wait for its calls' replies (tag and body each, in
+        order); ``watch`` is the batch's (:class:`~.batching.BatchWatch`)."""
+        tag, body = self._exchange(request, watch, None, memory_limit_mb, stopping)
+        if tag != protocol.BATCH_RESULT:
+            return [(tag, body)]  # the worker could not read the batch: decode_reply says why
+        return protocol.split_batch(body)
+
+    def _exchange(
+        self,
+        request: bytes,
+        watch: Any,
+        progress: ProgressCallback | None,
+        memory_limit_mb: int | None,
+        stopping: threading.Event,
+    ) -> tuple[int, Any]:
+        """Write ``request`` and wait for its reply frame, watching deadline, cancel and
+        memory in slices (``watch`` kills the worker and raises when it must)."""
         conn = self._require_conn()
         self.calls += 1
         if self._output is not None:
             self._output.begin_call()
-        watch = CallWatch(
-            where, timeout_s, cancel, stopping, kill=self.signal_kill, worker="worker"
-        )
         try:
             conn.send_bytes(request)
         except OSError:
@@ -197,8 +225,8 @@ class WorkerHandle:
                     deliver_progress(progress, body)
                 elif tag == protocol.SPANS:
                     remote.export(body)
-                elif is_reply(tag):
-                    return decode_reply(where, tag, body)
+                elif is_reply(tag) or tag == protocol.BATCH_RESULT:
+                    return tag, body
                 continue  # a stray frame (e.g. late progress from a tool's thread)
             watch.check()
             if memory_limit_mb and self._rss_mb() > memory_limit_mb:

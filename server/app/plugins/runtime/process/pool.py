@@ -13,6 +13,7 @@ calls fail fast with ``plugin_unavailable`` until a probe finds the plugin healt
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -23,8 +24,14 @@ from typing import Any
 from app.errors import ErrorCode, VisorError
 from app.plugins.base import InvalidInput, PluginUnavailable
 from app.plugins.runtime.admission import Admission
-from app.plugins.runtime.executor import ToolCall, ToolFailed
-from app.plugins.runtime.process.calls import StartupFailed, WorkerFailure, WorkerLost
+from app.plugins.runtime.executor import CancelEvent, ToolCall, ToolFailed
+from app.plugins.runtime.process.batching import Batcher, BatchItem, BatchWatch
+from app.plugins.runtime.process.calls import (
+    StartupFailed,
+    WorkerFailure,
+    WorkerLost,
+    decode_reply,
+)
 from app.plugins.runtime.process.circuit import CircuitBreaker
 from app.plugins.runtime.process.config import PoolConfig, WorkerSpec
 from app.plugins.runtime.process.handle import WorkerHandle
@@ -45,6 +52,9 @@ CircuitListener = Callable[[str, str], None]
 
 
 class WorkerPool:
+    #: Whether this pool's workers take batch frames (Ray actors do not, yet).
+    batching = True
+
     def __init__(
         self,
         config: PoolConfig,
@@ -68,7 +78,21 @@ class WorkerPool:
         self._booting: set[WorkerHandle] = set()
         self._starting = 0  # replacements being booted in the background
         self._waiting = 0  # calls holding a slot that wait for a worker
-        self.admission = Admission(self.name, config.workers, config.queue_size)
+        batching = config.batching if self.batching else {}
+        # A batching plugin admits a full batch per worker: calls beyond one per worker
+        # wait in the batcher's queue (still bounded here), where they can be gathered.
+        limit = config.concurrency if batching else config.workers
+        self.admission = Admission(self.name, limit, config.queue_size)
+        self._batchers = {
+            tool: Batcher(
+                f"{self.name}.{tool}",
+                policy,
+                dispatchers=config.workers,
+                run=functools.partial(self._run_batch, tool),
+                release=self.admission.release,
+            )
+            for tool, policy in batching.items()
+        }
         self._closing = False
         self._stopping = threading.Event()  # in-flight calls are being cancelled
         self._respawners: list[threading.Thread] = []
@@ -86,6 +110,10 @@ class WorkerPool:
         with self._cond:
             handles = [*self._idle, *self._busy, *self._booting]
         return [h.pid for h in handles if h.pid is not None]
+
+    def batch_sizes(self) -> dict[str, dict[int, int]]:
+        """How many batches of each size each batching tool ran (for metrics)."""
+        return {tool: batcher.stats() for tool, batcher in self._batchers.items()}
 
     def stats(self) -> dict[str, Any]:
         """A snapshot for operators and tests: sizes, admissions, replacements, circuit."""
@@ -158,6 +186,14 @@ class WorkerPool:
                 self._cond.wait(min(_QUEUE_POLL_S, max(0.0, deadline - time.monotonic())))
             self._closing = True
             self._cond.notify_all()
+        for batcher in self._batchers.values():
+            batcher.close(
+                VisorError(
+                    "call cancelled: the server is shutting down",
+                    code=ErrorCode.CANCELLED,
+                    plugin=self.name,
+                )
+            )
         self.admission.reject_waiting(
             VisorError(
                 "call cancelled: the server is shutting down",
@@ -193,6 +229,11 @@ class WorkerPool:
     # -- calls ------------------------------------------------------------------------------
 
     def execute(self, call: ToolCall) -> Any:
+        batcher = self._batchers.get(call.tool.name)
+        if batcher is not None and call.context.progress is None:
+            self._refuse_if_unavailable()
+            self.admission.acquire(call.context.cancel_event, call.timeout_s)
+            return batcher.submit(call)  # the batcher gives the slot back
         try:
             request = protocol.encode_call(
                 call.tool.name,
@@ -200,6 +241,7 @@ class WorkerPool:
                 call.timeout_s,
                 progress=call.context.progress is not None,
                 trace=tracing.traceparent(),
+                attachments=call.context.attachments,
             )
         except Exception as exc:
             raise VisorError(
@@ -245,6 +287,66 @@ class WorkerPool:
             return result
         finally:
             self.admission.release()
+
+    def _run_batch(self, tool: str, items: list[BatchItem]) -> None:
+        """Run one gathered batch in a worker and settle each of its calls (a dispatcher
+        thread of the tool's :class:`~.batching.Batcher` calls this)."""
+        live = [item for item in items if not item.done]
+        if not live:
+            return
+        where = f"{self.name}.{tool}"
+        try:
+            request = protocol.encode_batch(tool, [i.frame_item() for i in live])
+        except Exception as exc:  # a payload cannot be pickled: send each alone, to fail alone
+            if len(live) == 1:
+                live[0].finish(
+                    error=VisorError(
+                        f"the payload cannot be sent to a worker process: {exc}",
+                        code=ErrorCode.INVALID_INPUT,
+                        plugin=self.name,
+                    )
+                )
+            else:
+                for item in live:
+                    self._run_batch(tool, [item])
+            return
+        nobody = CancelEvent()  # a batch is not cancelled as a whole: its callers are
+        worker = self._acquire(nobody)
+        started = time.monotonic()
+        watch = BatchWatch(where, live, self._stopping, kill=worker.signal_kill)
+        try:
+            replies = worker.call_batch(
+                request,
+                watch=watch,
+                memory_limit_mb=self.config.memory_limit_mb,
+                stopping=self._stopping,
+            )
+        except WorkerLost as lost:
+            opened = self._retire(worker, lost.message if lost.code in _COUNTED else None)
+            error = self._lost_error(lost, opened)
+            for item in live:
+                item.finish(error=error)
+            return
+        except BaseException:
+            self._retire(worker, None)
+            raise
+        retire: str | None = None
+        recycled = False
+        if len(replies) != len(live):
+            replies = replies[:1] * len(live)  # the worker could not read the batch
+        for item, (tag, body) in zip(live, replies, strict=True):
+            try:
+                item.finish(decode_reply(where, tag, body))
+            except WorkerFailure as failed:
+                failure = failed.failure
+                if failure.recycle:
+                    recycled = True
+                    retire = retire or (failure.message if failure.code in _COUNTED else None)
+                item.finish(error=_failure_error(failure, self.name))
+        if recycled:
+            self._retire(worker, retire)
+        else:
+            self._release(worker, (time.monotonic() - started) / len(live))
 
     def _refuse_if_unavailable(self) -> None:
         if self._closing:

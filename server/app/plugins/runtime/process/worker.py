@@ -24,7 +24,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.errors import ErrorCode, VisorError
+from app.plugins import frames
 from app.plugins.base import Plugin, ToolContext, ToolSpec, normalise_output
+from app.plugins.frames import Attachments
 from app.plugins.runtime.process.config import WorkerSpec
 from app.plugins.runtime.process.ipc import protocol
 from app.plugins.runtime.process.ipc.protocol import Failure
@@ -171,8 +173,13 @@ class _Server:
                 break  # the server closed the pipe: it is gone or done with us
             kind = command[0]
             if kind == protocol.CALL:
-                reply, recycle = self._call(*command[1:6])
+                reply, recycle = self._call(*command[1:7])
                 self._send(reply)
+                if recycle:
+                    break
+            elif kind == protocol.BATCH:
+                replies, recycle = self._batch(*command[1:3])
+                self._send(protocol.encode_batch_result(replies))
                 if recycle:
                     break
             elif kind == protocol.HEALTH:
@@ -201,16 +208,20 @@ class _Server:
         timeout_s: float | None,
         progress: bool = True,
         trace: str | None = None,
+        attachments: Attachments | None = None,
     ) -> tuple[bytes, bool]:
         """The reply frame for one call and whether this worker should retire after it.
 
         ``progress`` false: nobody listens, so the tool's reports stay in this process.
-        ``trace``: the caller's span; the run is recorded under it and reported first."""
+        ``trace``: the caller's span; the run is recorded under it and reported first.
+        ``attachments``: decoded frames the payload's image references name."""
         if trace is None:
-            return self._call_untraced(tool_name, payload, timeout_s, progress)
+            return self._call_untraced(tool_name, payload, timeout_s, progress, attachments)
         attributes = {"visor.plugin": self._spec.plugin, "visor.tool": tool_name}
         with self._tracer.run(trace, "visor.tool_run", attributes) as finished:
-            reply, recycle = self._call_untraced(tool_name, payload, timeout_s, progress)
+            reply, recycle = self._call_untraced(
+                tool_name, payload, timeout_s, progress, attachments
+            )
             if reply[:1] == _ERROR_TAG:
                 remote.mark_failed(Failure.from_json(protocol.split(reply)[1]).code)
         if finished:
@@ -221,7 +232,12 @@ class _Server:
         self._send(protocol.frame(protocol.SPANS, finished))
 
     def _call_untraced(
-        self, tool_name: str, payload: dict[str, Any], timeout_s: float | None, progress: bool
+        self,
+        tool_name: str,
+        payload: dict[str, Any],
+        timeout_s: float | None,
+        progress: bool,
+        attachments: Attachments | None = None,
     ) -> tuple[bytes, bool]:
         where = f"{self._spec.plugin}.{tool_name}"
         spec = self._tools.get(tool_name)
@@ -230,11 +246,17 @@ class _Server:
             return protocol.failure_frame(failure), False
         try:
             deadline = None if timeout_s is None else time.monotonic() + timeout_s
-            value = self._invoke(spec, tool_name, payload, deadline, progress)
+            with frames.attached(attachments):
+                value = self._invoke(spec, tool_name, payload, deadline, progress)
             return self._encode(where, value), False
-        except MemoryError:
+        except BaseException as exc:
+            return self._failed(where, exc)
+
+    def _failed(self, where: str, exc: BaseException) -> tuple[bytes, bool]:
+        """The reply frame for a call that raised ``exc``, and whether to retire."""
+        if isinstance(exc, MemoryError):
             return protocol.failure_frame(_memory_failure(where, self._spec)), True
-        except VisorError as exc:
+        if isinstance(exc, VisorError):
             failure = Failure(
                 code=exc.code.value,
                 message=exc.message,
@@ -243,15 +265,76 @@ class _Server:
                 details=_json_safe(exc.details),
             )
             return protocol.failure_frame(failure), False
-        except BaseException as exc:  # the tool's own failure, any kind
-            failure = Failure(
-                code=ErrorCode.TOOL_ERROR.value,
-                message=f"tool {where} raised {type(exc).__name__}: {exc}",
-                exc_type=type(exc).__name__,
-                traceback="".join(traceback.format_exception(exc)),
-                recycle=not isinstance(exc, Exception),  # SystemExit and friends: start afresh
-            )
-            return protocol.failure_frame(failure), failure.recycle
+        failure = Failure(  # the tool's own failure, any kind
+            code=ErrorCode.TOOL_ERROR.value,
+            message=f"tool {where} raised {type(exc).__name__}: {exc}",
+            exc_type=type(exc).__name__,
+            traceback="".join(traceback.format_exception(exc)),
+            recycle=not isinstance(exc, Exception),  # SystemExit and friends: start afresh
+        )
+        return protocol.failure_frame(failure), failure.recycle
+
+    def _batch(self, tool_name: str, items: list[tuple[Any, ...]]) -> tuple[list[bytes], bool]:
+        """Reply frames for a batch of calls of one tool, in order, and whether to retire.
+
+        With a batch handler, the calls whose input the tool accepts run together; any
+        other call, and every call of a batch whose handler raised, runs on its own, so each
+        gets exactly the reply a call of its own gets."""
+        spec = self._tools.get(tool_name)
+        replies: list[bytes | None] = [None] * len(items)
+        together: list[tuple[int, Any, ToolContext]] = []
+        attachments: dict[str, Any] = {}
+        for item in items:  # each call's frames, keyed by their references
+            attachments.update(item[2] if len(item) > 2 and item[2] else {})
+        if spec is not None and spec.batch is not None and spec.batch.handler is not None:
+            for index, (payload, timeout_s, *_) in enumerate(items):
+                try:
+                    args = spec.prepare_args(payload)
+                except Exception:
+                    continue  # answered on its own below, with its own error
+                deadline = None if timeout_s is None else time.monotonic() + timeout_s
+                ctx = ToolContext(plugin=self._spec.plugin, tool=tool_name, deadline=deadline)
+                together.append((index, args, ctx))
+        if len(together) > 1 and spec is not None:
+            where = f"{self._spec.plugin}.{tool_name}"
+            try:
+                with frames.attached(attachments):
+                    values = spec.bind_batch(
+                        self._plugin, [a for _, a, _ in together], [c for _, _, c in together]
+                    )
+            except MemoryError:
+                failure = protocol.failure_frame(_memory_failure(where, self._spec))
+                return [failure] * len(items), True
+            except Exception:
+                values = None  # run them one by one: each call gets its own answer
+            if values is not None:
+                for (index, _, _), value in zip(together, values, strict=True):
+                    if isinstance(value, BaseException):  # that call's own failure
+                        reply, recycle = self._failed(where, value)
+                        replies[index] = reply
+                        if recycle:
+                            return [r if r is not None else reply for r in replies], True
+                        continue
+                    try:
+                        replies[index] = self._encode(where, normalise_output(value))
+                    except MemoryError:
+                        failure = protocol.failure_frame(_memory_failure(where, self._spec))
+                        return [failure] * len(items), True
+        for index, (payload, timeout_s, *rest) in enumerate(items):
+            if replies[index] is not None:
+                continue
+            reply, recycle = self._call(tool_name, payload, timeout_s, False, None, *rest)
+            replies[index] = reply
+            if recycle:  # this process must go: the calls not yet run are not run here
+                lost = protocol.failure_frame(
+                    Failure(
+                        ErrorCode.WORKER_CRASHED.value,
+                        f"the worker running plugin {self._spec.plugin!r} had to be "
+                        "replaced during a batch before this call ran",
+                    )
+                )
+                return [r if r is not None else lost for r in replies], True
+        return [r if r is not None else b"" for r in replies], False
 
     def _invoke(
         self,

@@ -29,6 +29,8 @@ from app.plugins.runtime.ray.handle import ActorHandle
 
 
 class ActorPool(WorkerPool):
+    batching = False  # actors answer one call at a time: batching tools run unbatched on Ray
+
     def __init__(
         self,
         config: ActorConfig,

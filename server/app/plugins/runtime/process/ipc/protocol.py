@@ -23,6 +23,7 @@ import orjson
 CALL = "call"
 HEALTH = "health"
 STOP = "stop"
+BATCH = "batch"  # several calls of one tool at once (dynamic batching)
 
 
 def encode_call(
@@ -32,15 +33,25 @@ def encode_call(
     *,
     progress: bool = True,
     trace: str | None = None,
+    attachments: Any = None,
 ) -> bytes:
     """A call frame. ``progress`` says whether the caller listens for progress: when nobody
     does, the worker gives the tool a silent context and no progress frame crosses the pipe
     (each would cost a send, a wake-up and a parse on both sides of every call). ``trace``
     is the calling span's W3C ``traceparent`` (None while tracing is off): the worker then
-    records the tool's run under it and sends the spans back (a SPANS frame)."""
-    return pickle.dumps(
-        (CALL, tool, payload, timeout_s, progress, trace), protocol=pickle.HIGHEST_PROTOCOL
-    )
+    records the tool's run under it and sends the spans back (a SPANS frame).
+    ``attachments`` (decoded frames, :mod:`app.plugins.frames`) ride along when given."""
+    command: tuple[Any, ...] = (CALL, tool, payload, timeout_s, progress, trace)
+    if attachments:
+        command += (attachments,)
+    return pickle.dumps(command, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def encode_batch(tool: str, items: list[tuple[Any, ...]]) -> bytes:
+    """A batch frame: ``(payload, timeout_s[, attachments])`` per call, answered by one
+    BATCH_RESULT frame holding each call's own reply frame, in order. Batched calls report
+    no progress (and record no spans of their own)."""
+    return pickle.dumps((BATCH, tool, items), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def encode_command(kind: str) -> bytes:
@@ -62,6 +73,7 @@ RESULT = ord("R")  # the tool's result, pickled (plain data only)
 ERROR = ord("E")  # a Failure, JSON-encoded
 HEALTHY = ord("H")  # {"ok": bool}
 SPANS = ord("S")  # the call's finished spans, before its reply (app.tracing.remote)
+BATCH_RESULT = ord("B")  # a batch's replies: a pickled list of RESULT / ERROR frames
 
 _MAX_TEXT = 20_000  # failure messages and tracebacks are cut to this many characters
 
@@ -130,11 +142,23 @@ def load_result(body: memoryview) -> Any:
     return _PlainDataUnpickler(io.BytesIO(body)).load()
 
 
+def encode_batch_result(replies: list[bytes]) -> bytes:
+    return bytes((BATCH_RESULT,)) + pickle.dumps(replies, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def split_batch(body: memoryview) -> list[tuple[int, Any]]:
+    """Each call's reply in a BATCH_RESULT body, as :func:`split` gives it."""
+    replies = load_result(body)
+    if not isinstance(replies, list) or not all(isinstance(r, bytes) for r in replies):
+        raise ValueError("malformed batch reply")
+    return [split(reply) for reply in replies]
+
+
 def split(data: bytes) -> tuple[int, Any]:
     """Tag and body of a worker frame: decoded JSON, or the raw bytes of a result."""
     if not data:
         raise ValueError("empty frame")
     body = memoryview(data)[1:]
-    if data[0] == RESULT:
-        return RESULT, body
+    if data[0] == RESULT or data[0] == BATCH_RESULT:
+        return data[0], body
     return data[0], orjson.loads(body)
