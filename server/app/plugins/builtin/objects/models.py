@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from app.plugins.base import ImageInput
-from app.plugins.builtin.objects.labels import COCO_LABELS
+from app.plugins.builtin.detection.coco_labels import COCO_LABELS
 from app.plugins.vocabulary import Detection, ImageResult
 
 CocoLabel = Annotated[str, Field(json_schema_extra={"enum": list(COCO_LABELS)})]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from app.plugins.base import Batching, Plugin, ToolContext, tool
 from app.plugins.builtin.detection.base import Detectors
+from app.plugins.builtin.detection.nanodet import SIZE, NanoDet, NanoDetOptions
 from app.plugins.builtin.objects.models import DetectedObject, DetectInput, DetectOutput
-from app.plugins.builtin.objects.nanodet import SIZE, NanoDet, NanoDetOptions
 from app.plugins.builtin.pixels import to_rgb
 from app.plugins.images import load_image
 

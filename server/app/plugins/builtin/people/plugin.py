@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from app.plugins.base import Plugin, ToolContext, tool
 from app.plugins.builtin.detection.base import Detectors, Found
-from app.plugins.builtin.objects.nanodet import NanoDet, NanoDetOptions
+from app.plugins.builtin.detection.nanodet import NanoDet, NanoDetOptions
 from app.plugins.builtin.people.hog import Hog, HogOptions
 from app.plugins.builtin.people.models import DetectInput, DetectOutput, Person, PoseInput
 from app.plugins.builtin.people.movenet import MoveNet, MoveNetOptions

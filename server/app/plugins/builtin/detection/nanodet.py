@@ -23,10 +23,14 @@ from app.inference.decoders.nanodet import decode
 from app.inference.geometry import letterbox
 from app.inference.tensor import ColorOrder, Layout, to_tensor
 from app.plugins.builtin.detection.base import Backend, Found
+from app.plugins.builtin.detection.coco_labels import COCO_LABELS
 from app.plugins.builtin.detection.sessions import open_model
-from app.plugins.builtin.objects.labels import COCO_LABELS
 
-WEIGHTS = Path(__file__).resolve().parent / "weights" / "nanodet-g-416.onnx"
+#: Shipped in the ``objects`` plugin's folder (package data there). The backend lives here,
+#: not in ``objects``, so that ``people`` can use it without importing another plugin's
+#: package (whose ``__init__`` imports that plugin: two loader threads then deadlocked on
+#: the import locks).
+WEIGHTS = Path(__file__).resolve().parents[1] / "objects" / "weights" / "nanodet-g-416.onnx"
 SIZE = 416
 PARAMS = NanoDetParams(strides=[8, 16, 32], bins=11, center_offset=0.5, class_activation="none")
 MEAN = (103.53, 116.28, 123.675)  # B, G, R
