@@ -294,21 +294,7 @@ def test_readme_example(block: Block, stage: Stage) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("block", PYTHON_EXAMPLES, ids=[b.label for b in PYTHON_EXAMPLES])
 def test_readme_python_example(block: Block, stage: Stage) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-"],
-        input=localised(block, stage.port),
-        cwd=stage.workdir,
-        env=stage.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=BLOCK_TIMEOUT_S,
-    )
-    output = completed.stdout
-    where = f"README line {block.line} ({block.heading}, Python)"
-    assert completed.returncode == 0, f"{where} failed ({completed.returncode}):\n{output}"
-    missing = missing_expectations(expectations(block), output)
-    assert not missing, f"{where}: output lacks {missing}:\n{output}"
+    _check_python_block(block, stage, f"README line {block.line} ({block.heading}, Python)")
 
 
 def test_docs_python_examples_include_streams_and_mcp() -> None:
@@ -325,6 +311,13 @@ def test_docs_python_examples_include_streams_and_mcp() -> None:
 def test_docs_python_example(page: str, block: Block, stage: Stage) -> None:
     """A docs/ page's Python example runs to its end against the server and prints what
     its ``# =>`` lines say (a stream example that never returned would time out here)."""
+    where = f"docs/{page} line {block.line} ({block.heading}, Python)"
+    _check_python_block(block, stage, where)
+
+
+def _check_python_block(block: Block, stage: Stage, where: str) -> None:
+    """Run a Python example against the stage's server: it exits 0 and prints what its
+    ``# =>`` lines say."""
     completed = subprocess.run(
         [sys.executable, "-"],
         input=localised(block, stage.port),
@@ -336,7 +329,6 @@ def test_docs_python_example(page: str, block: Block, stage: Stage) -> None:
         timeout=BLOCK_TIMEOUT_S,
     )
     output = completed.stdout
-    where = f"docs/{page} line {block.line} ({block.heading}, Python)"
     assert completed.returncode == 0, f"{where} failed ({completed.returncode}):\n{output}"
     missing = missing_expectations(expectations(block), output)
     assert not missing, f"{where}: output lacks {missing}:\n{output}"
